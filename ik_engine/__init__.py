@@ -1,0 +1,44 @@
+"""ik-engine: real-time inverse kinematics for articulated characters.
+
+    import ik_engine as ik
+    skel = ik.load_skeleton("smplx")
+    res = ik.solve(skel, [ik.Position("left_wrist", [0.5, 1.3, 0.3])], joints=[...])
+
+Units: metres and radians. Rotations are axis-angle vectors in the parent's frame.
+"""
+
+from .constraints import Constraint, Orientation, Position
+from .errors import (
+    ConstraintError,
+    IKError,
+    PoseError,
+    SkeletonError,
+    SkeletonFileError,
+    SolverError,
+    UnknownJointError,
+)
+from .pose import Pose
+from .skeleton import Skeleton
+from .skeleton_loading import load_skeleton
+from .solver import IKResult, IKSolver, solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Constraint",
+    "ConstraintError",
+    "IKError",
+    "IKResult",
+    "IKSolver",
+    "Orientation",
+    "Pose",
+    "PoseError",
+    "Position",
+    "Skeleton",
+    "SkeletonError",
+    "SkeletonFileError",
+    "SolverError",
+    "UnknownJointError",
+    "load_skeleton",
+    "solve",
+]

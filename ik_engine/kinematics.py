@@ -1,0 +1,104 @@
+"""Forward kinematics of a kinematic tree, written once against an array namespace.
+
+The tree is evaluated level by level (all joints of one depth at once), so a 55-joint
+body costs about a dozen batched matrix products instead of 55 small ones, in numpy,
+JAX or TensorFlow alike.
+
+Frames: ``R_parent_joint`` rotates vectors of a joint's frame into its parent's frame;
+``R_world_joint`` and ``p_world_joint`` place each joint's frame in the world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .rotations import axis_angle_to_matrix
+
+
+@dataclass(frozen=True)
+class TreeLevels:
+    """The static structure of a (sub)tree, grouped by depth.
+
+    ``levels[d]`` holds (joints, parents) index arrays of the joints at depth ``d``,
+    indexing into the subtree's own joint order; ``order`` is the concatenation of all
+    levels and ``inverse_order`` gathers the concatenated result back into joint order.
+    """
+
+    levels: tuple[tuple[np.ndarray, np.ndarray], ...]
+    order: np.ndarray
+    inverse_order: np.ndarray
+
+    @staticmethod
+    def from_parents(parents: Sequence[int]) -> "TreeLevels":
+        """Group joints by depth. ``parents`` (J,) must list parents before children."""
+        parents = np.asarray(parents, dtype=np.int64)
+        depth = np.zeros(len(parents), dtype=np.int64)
+        for j, p in enumerate(parents):
+            depth[j] = 0 if p < 0 else depth[p] + 1
+        levels = []
+        for d in range(int(depth.max()) + 1 if len(parents) else 0):
+            joints = np.flatnonzero(depth == d)
+            levels.append((joints, parents[joints]))
+        order = np.concatenate([j for j, _ in levels]) if levels else np.zeros(0, np.int64)
+        inverse_order = np.empty_like(order)
+        inverse_order[order] = np.arange(len(order))
+        return TreeLevels(tuple(levels), order, inverse_order)
+
+
+def forward_kinematics(
+    levels: TreeLevels,
+    offsets: Any,
+    R_parent_joint: Any,
+    p_world_root: Any,
+    xp: Any,
+) -> tuple[Any, Any]:
+    """World rotations and positions of every joint.
+
+    Args:
+        levels: static tree structure (one root, at depth 0).
+        offsets: (J, 3) position of each joint in its parent's frame (the root's is unused).
+        R_parent_joint: (*batch, J, 3, 3) rotation of each joint relative to its parent
+            (for the root: relative to the world).
+        p_world_root: (*batch, 3) world position of the root joint.
+        xp: array namespace.
+
+    Returns:
+        (R_world_joint (*batch, J, 3, 3), p_world_joint (*batch, J, 3)).
+    """
+    root_joints, _ = levels.levels[0]
+    R_level = xp.take(R_parent_joint, root_joints, axis=-3)
+    p_level = xp.broadcast_to(p_world_root[..., None, :], R_level.shape[:-1])
+    R_levels, p_levels = [R_level], [p_level]
+    previous_joints = root_joints
+    for joints, parents in levels.levels[1:]:
+        # A parent is always one level up: find its row in the previous level.
+        parent_rows = np.searchsorted(previous_joints, parents)
+        R_world_parent = xp.take(R_level, parent_rows, axis=-3)
+        p_world_parent = xp.take(p_level, parent_rows, axis=-2)
+        R_local = xp.take(R_parent_joint, joints, axis=-3)
+        offset = xp.take(offsets, joints, axis=0)
+        R_level = R_world_parent @ R_local
+        p_level = p_world_parent + xp.einsum("...ij,...j->...i", R_world_parent, offset)
+        R_levels.append(R_level)
+        p_levels.append(p_level)
+        previous_joints = joints
+    R_all = xp.concatenate(R_levels, axis=-3)
+    p_all = xp.concatenate(p_levels, axis=-2)
+    return xp.take(R_all, levels.inverse_order, axis=-3), xp.take(p_all, levels.inverse_order, axis=-2)
+
+
+def local_rotations(
+    rotations: Any, rest_rotations: Any | None, xp: Any
+) -> Any:
+    """``R_parent_joint`` (*batch, J, 3, 3) from pose axis-angles (*batch, J, 3).
+
+    A pose rotation acts in the joint's rest frame: ``R_parent_joint = R_rest @ exp(r)``;
+    with no rest rotations (SMPL-X, BVH) this is just ``exp(r)``.
+    """
+    R_pose = axis_angle_to_matrix(rotations, xp)
+    if rest_rotations is None:
+        return R_pose
+    return rest_rotations @ R_pose

@@ -1,0 +1,104 @@
+"""Pose: the root translation and one rotation per joint.
+
+Rotations are axis-angle vectors in each joint's parent frame (the SMPL-X convention);
+the translation moves the root joint, in metres. Poses are immutable values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import PoseError
+from .rotations import (
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    matrix_to_quaternion,
+    quaternion_to_axis_angle,
+)
+
+
+def _as_finite(value, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PoseError(f"{what} must be numbers: {exc}") from None
+    if array.ndim != len(shape_tail) + 1 or array.shape[1:] != shape_tail:
+        want = "(J, " + ", ".join(map(str, shape_tail)) + ")"
+        raise PoseError(f"{what} must have shape {want}, got {array.shape}")
+    if not np.isfinite(array).all():
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise PoseError(f"{what} must be finite; joint {row} has {array[row].tolist()}")
+    array.flags.writeable = False
+    return array
+
+
+class Pose:
+    """Root translation and per-joint rotations.
+
+    Args:
+        rotations: (J, 3) axis-angle per joint, radians, in the parent's frame.
+        translation: (3,) root translation, metres (default zero).
+    """
+
+    __slots__ = ("rotations", "translation")
+
+    def __init__(self, rotations, translation=None) -> None:
+        object.__setattr__(self, "rotations", _as_finite(rotations, (3,), "pose rotations"))
+        t = np.zeros(3) if translation is None else translation
+        try:
+            t = np.array(t, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise PoseError(f"pose translation must be 3 numbers: {exc}") from None
+        if t.shape != (3,):
+            raise PoseError(f"pose translation must have shape (3,), got {t.shape}")
+        if not np.isfinite(t).all():
+            raise PoseError(f"pose translation must be finite, got {t.tolist()}")
+        t.flags.writeable = False
+        object.__setattr__(self, "translation", t)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Pose is immutable; build a new Pose instead")
+
+    @property
+    def num_joints(self) -> int:
+        return self.rotations.shape[0]
+
+    # ------------------------------------------------------------ conversions
+    @classmethod
+    def from_matrices(cls, matrices, translation=None) -> "Pose":
+        """From (J, 3, 3) rotation matrices in the parent frames."""
+        R = _as_finite(matrices, (3, 3), "rotation matrices")
+        return cls(matrix_to_axis_angle(R, np), translation)
+
+    @classmethod
+    def from_quaternions(cls, quaternions, translation=None) -> "Pose":
+        """From (J, 4) quaternions ordered (w, x, y, z); they are normalised first."""
+        q = _as_finite(quaternions, (4,), "quaternions")
+        norms = np.linalg.norm(q, axis=-1, keepdims=True)
+        if (norms < 1e-12).any():
+            raise PoseError(f"quaternion of joint {int(np.argmin(norms))} has zero length")
+        return cls(quaternion_to_axis_angle(q / norms, np), translation)
+
+    def rotation_matrices(self) -> np.ndarray:
+        """(J, 3, 3) rotation of each joint in its parent's frame."""
+        return axis_angle_to_matrix(self.rotations, np)
+
+    def quaternions(self) -> np.ndarray:
+        """(J, 4) unit quaternions (w, x, y, z), w >= 0."""
+        return matrix_to_quaternion(self.rotation_matrices(), np)
+
+    def with_rotation(self, joint_index: int, rotation) -> "Pose":
+        """A copy with one joint's axis-angle rotation replaced."""
+        rotations = self.rotations.copy()
+        rotations[joint_index] = rotation
+        return Pose(rotations, self.translation)
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Pose)
+            and np.array_equal(self.rotations, other.rotations)
+            and np.array_equal(self.translation, other.translation)
+        )
+
+    def __repr__(self) -> str:
+        return f"Pose({self.num_joints} joints, translation={np.round(self.translation, 4).tolist()})"

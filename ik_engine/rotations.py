@@ -1,0 +1,132 @@
+"""Rotation maps written against an array namespace ``xp`` (numpy or jax.numpy).
+
+All functions are batched over leading axes and safe (finite values and finite
+gradients) at the zero rotation. Angles in radians; axis-angle vectors ``r`` have the
+rotation angle as their norm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Below this squared angle the closed forms lose precision; Taylor series take over.
+_SMALL_ANGLE_SQ = 1e-8
+
+
+def skew(v: Any, xp: Any) -> Any:
+    """Cross-product matrix ``[v]x`` of ``v``: (..., 3) -> (..., 3, 3)."""
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    zero = xp.zeros_like(x)
+    return xp.stack(
+        [
+            xp.stack([zero, -z, y], axis=-1),
+            xp.stack([z, zero, -x], axis=-1),
+            xp.stack([-y, x, zero], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def _angle_coefficients(theta_sq: Any, xp: Any) -> tuple[Any, Any, Any]:
+    """``sin(t)/t``, ``(1-cos t)/t^2`` and ``(t - sin t)/t^3`` with safe small-angle branches."""
+    small = theta_sq < _SMALL_ANGLE_SQ
+    safe_sq = xp.where(small, xp.ones_like(theta_sq), theta_sq)
+    theta = xp.sqrt(safe_sq)
+    sin_t, cos_t = xp.sin(theta), xp.cos(theta)
+    a = xp.where(small, 1.0 - theta_sq / 6.0, sin_t / theta)
+    b = xp.where(small, 0.5 - theta_sq / 24.0, (1.0 - cos_t) / safe_sq)
+    c = xp.where(small, 1.0 / 6.0 - theta_sq / 120.0, (theta - sin_t) / (safe_sq * theta))
+    return a, b, c
+
+
+def axis_angle_to_matrix(r: Any, xp: Any) -> Any:
+    """Rodrigues' formula: axis-angle (..., 3) -> rotation matrix (..., 3, 3)."""
+    theta_sq = xp.sum(r * r, axis=-1)
+    a, b, _ = _angle_coefficients(theta_sq, xp)
+    K = skew(r, xp)
+    eye = xp.eye(3, dtype=r.dtype)
+    return eye + a[..., None, None] * K + b[..., None, None] * (K @ K)
+
+
+def left_jacobian(r: Any, xp: Any) -> Any:
+    """Left Jacobian of SO(3) at ``r`` (..., 3) -> (..., 3, 3).
+
+    For ``R = exp([r]x)``, the angular velocity in the frame ``R`` is expressed in
+    (the parent frame) is ``omega = left_jacobian(r) @ dr/dt``.
+    """
+    theta_sq = xp.sum(r * r, axis=-1)
+    _, b, c = _angle_coefficients(theta_sq, xp)
+    K = skew(r, xp)
+    eye = xp.eye(3, dtype=r.dtype)
+    return eye + b[..., None, None] * K + c[..., None, None] * (K @ K)
+
+
+def matrix_to_quaternion(R: Any, xp: Any) -> Any:
+    """Rotation matrix (..., 3, 3) -> unit quaternion (..., 4) as (w, x, y, z) with w >= 0.
+
+    Shepperd's method: of the four candidate formulas, the one with the largest
+    denominator is taken, so the result is accurate for every rotation, 180 degrees included.
+    """
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    trace = m00 + m11 + m22
+    candidates_sq = xp.stack([1.0 + trace, 1.0 + 2 * m00 - trace, 1.0 + 2 * m11 - trace, 1.0 + 2 * m22 - trace], axis=-1)
+    s = xp.sqrt(xp.maximum(candidates_sq, 1e-12))
+    # Each row: (w, x, y, z) * 4 * component, for the case whose component is largest.
+    q_w = xp.stack([s[..., 0] ** 2, R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], axis=-1) / s[..., 0:1]
+    q_x = xp.stack([R[..., 2, 1] - R[..., 1, 2], s[..., 1] ** 2, R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0]], axis=-1) / s[..., 1:2]
+    q_y = xp.stack([R[..., 0, 2] - R[..., 2, 0], R[..., 0, 1] + R[..., 1, 0], s[..., 2] ** 2, R[..., 1, 2] + R[..., 2, 1]], axis=-1) / s[..., 2:3]
+    q_z = xp.stack([R[..., 1, 0] - R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1], s[..., 3] ** 2], axis=-1) / s[..., 3:4]
+    best = xp.argmax(candidates_sq, axis=-1)[..., None]
+    q = xp.where(best == 0, q_w, xp.where(best == 1, q_x, xp.where(best == 2, q_y, q_z))) * 0.5
+    q = q / xp.sqrt(xp.sum(q * q, axis=-1, keepdims=True))
+    return xp.where(q[..., 0:1] < 0, -q, q)
+
+
+def quaternion_to_axis_angle(q: Any, xp: Any) -> Any:
+    """Unit quaternion (..., 4) as (w, x, y, z) -> axis-angle (..., 3) with angle in [0, pi]."""
+    q = xp.where(q[..., 0:1] < 0, -q, q)
+    v = q[..., 1:]
+    v_sq = xp.sum(v * v, axis=-1)
+    small = v_sq < _SMALL_ANGLE_SQ
+    v_norm = xp.sqrt(xp.where(small, xp.ones_like(v_sq), v_sq))
+    angle = 2.0 * xp.arctan2(v_norm, q[..., 0])
+    # For tiny angles, angle / |v| -> 2 / w.
+    scale = xp.where(small, 2.0 / q[..., 0], angle / v_norm)
+    return v * scale[..., None]
+
+
+def matrix_to_axis_angle(R: Any, xp: Any) -> Any:
+    """Logarithm of SO(3): rotation matrix (..., 3, 3) -> axis-angle (..., 3), angle in [0, pi]."""
+    return quaternion_to_axis_angle(matrix_to_quaternion(R, xp), xp)
+
+
+def quaternion_to_matrix(q: Any, xp: Any) -> Any:
+    """Quaternion (..., 4) as (w, x, y, z), normalised first -> rotation matrix (..., 3, 3)."""
+    q = q / xp.sqrt(xp.sum(q * q, axis=-1, keepdims=True))
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return xp.stack(
+        [
+            xp.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+            xp.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+            xp.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def inverse_left_jacobian(e: Any, xp: Any) -> Any:
+    """Inverse of the left Jacobian at ``e`` (..., 3) -> (..., 3, 3), for |e| < 2 pi.
+
+    If ``e = log(R)`` and ``R`` turns with world angular velocity ``omega``,
+    then ``de/dt = inverse_left_jacobian(e) @ omega``.
+    """
+    theta_sq = xp.sum(e * e, axis=-1)
+    small = theta_sq < 1e-6
+    safe_sq = xp.where(small, xp.ones_like(theta_sq), theta_sq)
+    theta = xp.sqrt(safe_sq)
+    half = 0.5 * theta
+    # 1/t^2 - cot(t/2) / (2 t), with its Taylor series 1/12 + t^2/720 near zero.
+    d = xp.where(small, 1.0 / 12.0 + theta_sq / 720.0, 1.0 / safe_sq - xp.cos(half) / (2.0 * theta * xp.sin(half)))
+    K = skew(e, xp)
+    eye = xp.eye(3, dtype=e.dtype)
+    return eye - 0.5 * K + d[..., None, None] * (K @ K)

@@ -1,0 +1,229 @@
+"""IKSolver and ik.solve: compile cache, solve, IKResult.
+
+A solver fixes a skeleton, the joints that may move and the static settings. Each new
+constraint *structure* (kinds and joints) compiles one program, cached; new targets,
+weights, initial poses and tolerances reuse it. ``IKSolver.compilations`` counts them.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .backend import check_backend
+from .constraints.base import Constraint
+from .errors import ConstraintError, SolverError
+from .pose import Pose
+from .problem import ResidualProblem
+from .skeleton import Skeleton
+
+METHODS = ("lm",)
+
+
+@dataclass(frozen=True)
+class IKResult:
+    """What a solve returns.
+
+    Attributes:
+        pose: the best pose found; always inside the joint limits.
+        converged: every constraint is within its tolerance.
+        iterations: solver iterations used (over all restarts).
+        position_error: largest error of the Position-like constraints, metres (0.0 if none).
+        orientation_error: largest error of the Orientation-like constraints, radians (0.0 if none).
+        errors: (C,) error of each constraint, in the order given (metres or radians).
+        restarts: how many times the solver restarted from another seed.
+    """
+
+    pose: Pose
+    converged: bool
+    iterations: int
+    position_error: float
+    orientation_error: float
+    errors: np.ndarray = field(repr=False)
+    restarts: int = 0
+
+
+def _check_tolerance(value: Any, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise SolverError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise SolverError(f"{what} must be finite and > 0, got {value!r}")
+    return v
+
+
+class IKSolver:
+    """Inverse kinematics on one skeleton.
+
+    Args:
+        skeleton: the kinematic tree.
+        joints: names of the joints that may rotate (None: all joints).
+        move_root: whether the root translation is solved for as well.
+        method: "lm" (Levenberg-Marquardt with bounds).
+        backend: "jax".
+        max_iterations: iteration budget per solve, over all restarts.
+        position_tolerance: metres; a Position constraint within it is met.
+        orientation_tolerance: radians; an Orientation constraint within it is met.
+        restarts: how many times a stalled solve may restart from a random in-limit pose.
+        seed: seed of those restarts (solves are deterministic).
+    """
+
+    def __init__(
+        self,
+        skeleton: Skeleton,
+        joints: Iterable[str] | None = None,
+        move_root: bool = False,
+        *,
+        method: str = "lm",
+        backend: str = "jax",
+        max_iterations: int = 100,
+        position_tolerance: float = 1e-4,
+        orientation_tolerance: float = 1e-3,
+        restarts: int = 8,
+        seed: int = 0,
+    ) -> None:
+        from ik_engine.solvers import LMOptions
+
+        if not isinstance(skeleton, Skeleton):
+            raise SolverError(f"IKSolver needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
+        if method not in METHODS:
+            raise SolverError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
+        self.backend = check_backend(backend)
+        self.skeleton = skeleton
+        if joints is None:
+            self.moving_joints = tuple(range(skeleton.num_joints))
+        else:
+            if isinstance(joints, str):
+                raise SolverError("joints must be a list of joint names, not a single string")
+            self.moving_joints = tuple(sorted(set(skeleton.indices(joints))))
+            if not self.moving_joints and not move_root:
+                raise SolverError("joints is empty and move_root is False: nothing may move")
+        self.move_root = bool(move_root)
+        self.method = method
+        if not (isinstance(max_iterations, (int, np.integer)) and max_iterations >= 1):
+            raise SolverError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
+        self.max_iterations = int(max_iterations)
+        self.position_tolerance = _check_tolerance(position_tolerance, "position_tolerance")
+        self.orientation_tolerance = _check_tolerance(orientation_tolerance, "orientation_tolerance")
+        self.seed = int(seed)
+        self.options = LMOptions(restarts=restarts)
+        self._compiled: dict[tuple, tuple[ResidualProblem, Any]] = {}
+        self._compilations = 0
+
+    @property
+    def compilations(self) -> int:
+        """How many programs this solver has compiled (one per constraint structure)."""
+        return self._compilations
+
+    # ---------------------------------------------------------------- internals
+    def _checked_constraints(self, constraints: Sequence[Constraint]) -> list[Constraint]:
+        if isinstance(constraints, Constraint):
+            constraints = [constraints]
+        try:
+            constraints = list(constraints)
+        except TypeError:
+            raise SolverError(f"constraints must be a list of constraints, got {type(constraints).__name__}") from None
+        if not constraints:
+            raise SolverError("no constraints given: pass at least one constraint to solve for")
+        for i, c in enumerate(constraints):
+            if not isinstance(c, Constraint):
+                raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
+        return constraints
+
+    def _program(self, constraints: Sequence[Constraint]) -> tuple[ResidualProblem, Any]:
+        key = ResidualProblem.structure_key(self.skeleton, constraints)
+        cached = self._compiled.get(key)
+        if cached is not None:
+            return cached
+        import jax
+
+        from ik_engine.solvers import build_levenberg_marquardt
+
+        problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
+        solve = build_levenberg_marquardt(problem, self.options)
+        S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
+        sizes = (n, 3 * S, 3, P, C, 2)
+        offsets = np.cumsum((0,) + sizes)
+
+        def packed(inputs, max_iterations, seed):
+            # Traced once per compilation: this side effect counts compilations.
+            self._compilations += 1
+            q0, fixed, translation, params, sqrt_weights, tolerances = (
+                inputs[offsets[i] : offsets[i + 1]] for i in range(len(sizes))
+            )
+            q, errors, iterations, converged, restarts = solve(
+                q0, fixed.reshape(S, 3), translation, params, sqrt_weights, tolerances, max_iterations, seed
+            )
+            import jax.numpy as jnp
+
+            flags = jnp.stack([iterations, converged, restarts]).astype(q.dtype)
+            return jnp.concatenate([q, errors, flags])
+
+        program = (problem, jax.jit(packed))
+        self._compiled[key] = program
+        return program
+
+    def _inputs(self, problem: ResidualProblem, constraints, init: Pose) -> np.ndarray:
+        params, sqrt_weights = problem.pack_parameters(constraints)
+        q0 = problem.initial_variables(init.rotations, init.translation)
+        fixed = init.rotations[problem.joints].reshape(-1)
+        tolerances = np.array([self.position_tolerance, self.orientation_tolerance])
+        return np.concatenate([q0, fixed, init.translation, params, sqrt_weights, tolerances]).astype(np.float32)
+
+    def _result(self, problem: ResidualProblem, init: Pose, output: np.ndarray) -> IKResult:
+        n, C = problem.num_variables, len(problem.slots)
+        q = output[:n].astype(np.float64)
+        errors = output[n : n + C].astype(np.float64)
+        iterations, converged, restarts = output[n + C : n + C + 3]
+        if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
+            raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
+        q = np.clip(q, problem.lower, problem.upper)
+        M = len(problem.moving_joints)
+        rotations = init.rotations.copy()
+        rotations[problem.moving_joints] = q[: 3 * M].reshape(M, 3)
+        translation = q[3 * M : 3 * M + 3] if problem.move_root else init.translation
+        kinds = problem.tolerance_index
+        return IKResult(
+            pose=Pose(rotations, translation),
+            converged=bool(converged),
+            iterations=int(iterations),
+            position_error=float(errors[kinds == 0].max(initial=0.0)),
+            orientation_error=float(errors[kinds == 1].max(initial=0.0)),
+            errors=errors,
+            restarts=int(restarts),
+        )
+
+    # ---------------------------------------------------------------- public
+    def solve(self, constraints: Sequence[Constraint], init: Pose | None = None) -> IKResult:
+        """Solve for a pose that satisfies ``constraints``, starting from ``init`` (default: rest).
+
+        Joints that do not move keep their rotation from ``init``; an ``init`` outside the
+        limits is clipped into them first.
+        """
+        constraints = self._checked_constraints(constraints)
+        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        problem, program = self._program(constraints)
+        inputs = self._inputs(problem, constraints, init)
+        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        return self._result(problem, init, output)
+
+
+_solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()
+
+
+def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | None = None, **options) -> IKResult:
+    """Solve once: ``IKSolver(skeleton, **options).solve(constraints, init)``.
+
+    Solvers are cached per skeleton and options, so calling this in a loop does not recompile.
+    """
+    per_skeleton = _solvers.setdefault(skeleton, {})
+    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in options.items()))
+    solver = per_skeleton.get(key)
+    if solver is None:
+        solver = per_skeleton[key] = IKSolver(skeleton, **options)
+    return solver.solve(constraints, init)

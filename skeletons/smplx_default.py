@@ -1,0 +1,53 @@
+"""The shipped default SMPL-X skeleton (derived from the CC0 MakeHuman rig) and its limits.
+
+Data files (in ``data/``): ``smplx_default.json`` (written by ``derive_smplx_default.py``)
+and ``smplx_joint_limits.json`` (written by ``make_joint_limits.py``, degrees, a source per
+joint). See ``data/LICENSE-makehuman.md`` for the CC0 notice.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ik_engine.errors import SkeletonFileError
+from ik_engine.skeleton import Skeleton
+
+SKELETON_FILE = "smplx_default.json"
+LIMITS_FILE = "smplx_joint_limits.json"
+
+
+def read_data_file(name: str) -> dict[str, Any]:
+    """Parse one of the JSON files shipped in ``ik_engine.skeletons/data``."""
+    try:
+        text = resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SkeletonFileError(f"cannot read the shipped data file {name!r}: {exc}") from None
+
+
+def joint_limits_radians(joint_names: list[str], limits: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(lower (J, 3), upper (J, 3)) in radians from the limits file's per-joint degrees."""
+    table = limits.get("joints", {})
+    missing = [n for n in joint_names if n not in table]
+    if missing:
+        raise SkeletonFileError(f"{LIMITS_FILE} has no limits for joints {missing}")
+    lower = np.radians([table[n]["lower"] for n in joint_names])
+    upper = np.radians([table[n]["upper"] for n in joint_names])
+    return lower, upper
+
+
+@functools.lru_cache(maxsize=1)
+def load_smplx_default() -> Skeleton:
+    """The 55-joint SMPL-X skeleton in a T-pose (Y up, +Z forward, +X left; metres), with limits."""
+    data = read_data_file(SKELETON_FILE)
+    names = data["joint_names"]
+    parents = np.array(data["parents"], dtype=np.int64)
+    positions = np.array(data["rest_positions"], dtype=np.float64)
+    offsets = positions - np.where(parents[:, None] >= 0, positions[np.maximum(parents, 0)], 0.0)
+    lower, upper = joint_limits_radians(names, read_data_file(LIMITS_FILE))
+    return Skeleton(names, parents, offsets, lower, upper, radii=data.get("radii"), name="smplx")
