@@ -11,6 +11,9 @@ from typing import Any
 
 # Below this squared angle the closed forms lose precision; Taylor series take over.
 _SMALL_ANGLE_SQ = 1e-8
+# Below this squared angle, expressions that cancel (t - sin t, 1/t^2 - cot(t/2)/(2t)) use
+# their Taylor series; the truncation error there is below 1e-9.
+_SERIES_ANGLE_SQ = 1e-2
 
 
 def skew(v: Any, xp: Any) -> Any:
@@ -28,14 +31,23 @@ def skew(v: Any, xp: Any) -> Any:
 
 
 def _angle_coefficients(theta_sq: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """``sin(t)/t``, ``(1-cos t)/t^2`` and ``(t - sin t)/t^3`` with safe small-angle branches."""
+    """``sin(t)/t``, ``(1-cos t)/t^2`` and ``(t - sin t)/t^3``, accurate in float32 too.
+
+    ``1 - cos t`` is computed as ``2 sin^2(t/2)`` (no cancellation), and ``t - sin t``,
+    which cancels badly below t ~ 0.1, is replaced there by its Taylor series.
+    """
     small = theta_sq < _SMALL_ANGLE_SQ
     safe_sq = xp.where(small, xp.ones_like(theta_sq), theta_sq)
     theta = xp.sqrt(safe_sq)
-    sin_t, cos_t = xp.sin(theta), xp.cos(theta)
-    a = xp.where(small, 1.0 - theta_sq / 6.0, sin_t / theta)
-    b = xp.where(small, 0.5 - theta_sq / 24.0, (1.0 - cos_t) / safe_sq)
-    c = xp.where(small, 1.0 / 6.0 - theta_sq / 120.0, (theta - sin_t) / (safe_sq * theta))
+    a = xp.where(small, 1.0 - theta_sq / 6.0, xp.sin(theta) / theta)
+    sin_half = xp.sin(0.5 * theta)
+    b = xp.where(small, 0.5 - theta_sq / 24.0, 2.0 * sin_half * sin_half / safe_sq)
+    series = theta_sq < _SERIES_ANGLE_SQ
+    c = xp.where(
+        series,
+        1.0 / 6.0 - theta_sq / 120.0 + theta_sq * theta_sq / 5040.0,
+        (theta - xp.sin(theta)) / (safe_sq * theta),
+    )
     return a, b, c
 
 
@@ -121,12 +133,13 @@ def inverse_left_jacobian(e: Any, xp: Any) -> Any:
     then ``de/dt = inverse_left_jacobian(e) @ omega``.
     """
     theta_sq = xp.sum(e * e, axis=-1)
-    small = theta_sq < 1e-6
+    small = theta_sq < _SERIES_ANGLE_SQ
     safe_sq = xp.where(small, xp.ones_like(theta_sq), theta_sq)
     theta = xp.sqrt(safe_sq)
     half = 0.5 * theta
-    # 1/t^2 - cot(t/2) / (2 t), with its Taylor series 1/12 + t^2/720 near zero.
-    d = xp.where(small, 1.0 / 12.0 + theta_sq / 720.0, 1.0 / safe_sq - xp.cos(half) / (2.0 * theta * xp.sin(half)))
+    # 1/t^2 - cot(t/2) / (2 t), with its Taylor series near zero.
+    series = 1.0 / 12.0 + theta_sq / 720.0 + theta_sq * theta_sq / 30240.0
+    d = xp.where(small, series, 1.0 / safe_sq - xp.cos(half) / (2.0 * theta * xp.sin(half)))
     K = skew(e, xp)
     eye = xp.eye(3, dtype=e.dtype)
     return eye - 0.5 * K + d[..., None, None] * (K @ K)

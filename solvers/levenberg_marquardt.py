@@ -106,61 +106,62 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             return jnp.clip(q + dq_hit + jnp.where(hit, 0.0, dq_free), lo, hi)
 
         q0 = jnp.clip(q0, lo, hi)
-        r0, J0, e0, c0 = evaluate(q0)
-        ok0 = satisfied(e0)
+        zeros_r = jnp.zeros((m,), dtype)
+        # The loop evaluates one candidate per iteration: the initial pose first, then either
+        # a damped step or, after a stall, a restart seed. Tracing the residual once keeps
+        # compilation short.
         state = dict(
             it=jnp.asarray(0, jnp.int32),
-            q=q0, r=r0, J=J0, cost=c0, errors=e0,
+            q=q0, r=zeros_r, J=jnp.zeros((m, n), dtype), cost=jnp.asarray(jnp.inf, dtype),
+            errors=jnp.zeros((len(tolerance_index),), dtype),
             nu=jnp.asarray(1.0, dtype),
             stall=jnp.asarray(0, jnp.int32),
             restarts=jnp.asarray(0, jnp.int32),
+            restart_pending=jnp.asarray(False),
             key=jax.random.PRNGKey(seed),
-            best_q=q0, best_cost=c0, best_errors=e0, best_ok=ok0,
+            best_q=q0, best_cost=jnp.asarray(jnp.inf, dtype),
+            best_errors=jnp.full((len(tolerance_index),), jnp.inf, dtype), best_ok=jnp.asarray(False),
         )
 
         def cond(s):
-            return (s["it"] < max_iterations) & ~s["best_ok"]
+            return (s["it"] <= max_iterations) & ~s["best_ok"]
 
         def body(s):
-            q_new = step(s["q"], s["r"], s["J"], s["cost"], s["nu"])
-            r_new, J_new, e_new, c_new = evaluate(q_new)
-            accept = jnp.isfinite(c_new) & (c_new < s["cost"])
-            improved = c_new < s["cost"] * (1.0 - options.min_decrease)
+            first = s["it"] == 0
+            key, subkey = jax.random.split(s["key"])
+            u = jax.random.uniform(subkey, (n,), dtype)
+            q_seed = jnp.where(bounded, sample_lower + u * (sample_upper - sample_lower), s["q"])
+            finite_cost = jnp.where(first, jnp.ones((), dtype), s["cost"])
+            q_step = step(s["q"], s["r"], s["J"], finite_cost, s["nu"])
+            fresh = first | s["restart_pending"]
+            candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
+            r_new, J_new, e_new, c_new = evaluate(candidate)
+            # A fresh start is always taken; a step only if it lowers the cost.
+            accept = fresh | (jnp.isfinite(c_new) & (c_new < s["cost"]))
+            improved = fresh | (c_new < s["cost"] * (1.0 - options.min_decrease))
             pick = lambda new, old: jnp.where(accept, new, old)
             q, r, J, cost, errors = (pick(a, b) for a, b in
-                                     zip((q_new, r_new, J_new, c_new, e_new),
+                                     zip((candidate, r_new, J_new, c_new, e_new),
                                          (s["q"], s["r"], s["J"], s["cost"], s["errors"])))
-            nu = jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8))
+            nu = jnp.where(fresh, 1.0, jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8)))
             stall = jnp.where(improved, 0, s["stall"] + 1)
-            ok = satisfied(errors)
+            ok = satisfied(errors) & jnp.isfinite(cost)
             better = (ok & ~s["best_ok"]) | ((ok == s["best_ok"]) & (cost < s["best_cost"]))
-            best_q = jnp.where(better, q, s["best_q"])
-            best_cost = jnp.where(better, cost, s["best_cost"])
-            best_errors = jnp.where(better, errors, s["best_errors"])
-            best_ok = s["best_ok"] | ok
-
             restart = ~ok & (stall >= options.stall_iterations) & (s["restarts"] < options.restarts)
-            key, subkey = jax.random.split(s["key"])
-
-            def restarted(_):
-                u = jax.random.uniform(subkey, (n,), dtype)
-                q_seed = jnp.where(bounded, sample_lower + u * (sample_upper - sample_lower), q)
-                r_s, J_s, e_s, c_s = evaluate(q_seed)
-                return q_seed, r_s, J_s, c_s, e_s, jnp.asarray(1.0, dtype)
-
-            def kept(_):
-                return q, r, J, cost, errors, nu
-
-            q, r, J, cost, errors, nu = jax.lax.cond(restart, restarted, kept, None)
             return dict(
-                it=s["it"] + 1, q=q, r=r, J=J, cost=cost, errors=errors, nu=nu,
+                it=s["it"] + 1, q=q, r=r, J=J, cost=cost, errors=errors, nu=nu.astype(dtype),
                 stall=jnp.where(restart, 0, stall),
                 restarts=s["restarts"] + restart.astype(jnp.int32),
+                restart_pending=restart,
                 key=key,
-                best_q=best_q, best_cost=best_cost, best_errors=best_errors, best_ok=best_ok,
+                best_q=jnp.where(better, q, s["best_q"]),
+                best_cost=jnp.where(better, cost, s["best_cost"]),
+                best_errors=jnp.where(better, errors, s["best_errors"]),
+                best_ok=s["best_ok"] | ok,
             )
 
         s = jax.lax.while_loop(cond, body, state)
-        return s["best_q"], s["best_errors"], s["it"], s["best_ok"], s["restarts"]
+        # Iterations: candidates evaluated after the initial pose.
+        return s["best_q"], s["best_errors"], s["it"] - 1, s["best_ok"], s["restarts"]
 
     return solve

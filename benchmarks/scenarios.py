@@ -1,0 +1,84 @@
+"""Benchmark scenarios (../shared/docs/benchmark-protocol.md): reachable targets by construction.
+
+A scenario draws random poses uniformly inside the limits of the joints that move, runs
+forward kinematics and takes the effectors' positions (and rotations) as targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import ik_engine as ik
+
+ARM_JOINTS = ("left_collar", "left_shoulder", "left_elbow", "left_wrist")
+HAND_POINT = "left_middle1"
+HAND_FRAME = "left_wrist"
+
+
+@dataclass
+class Scenario:
+    """Targets of one scenario.
+
+    Attributes:
+        name: scenario name.
+        moving: joints that may move.
+        positions: {joint: (N, 3) world targets}.
+        rotations: {joint: (N, 3, 3) world target rotations}.
+    """
+
+    name: str
+    description: str
+    moving: tuple[str, ...]
+    positions: dict[str, np.ndarray]
+    rotations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.positions.values())))
+
+    def constraints(self, i: int, weights: dict[str, float] | None = None) -> list[ik.Constraint]:
+        weights = weights or {}
+        out: list[ik.Constraint] = [ik.Position(j, p[i], weight=weights.get(j, 1.0)) for j, p in self.positions.items()]
+        out += [ik.Orientation(j, R[i], weight=weights.get(j + ":rot", 1.0)) for j, R in self.rotations.items()]
+        return out
+
+    def errors(self, skeleton: ik.Skeleton, i: int, pose: ik.Pose) -> tuple[float, float]:
+        """(max position error m, max orientation error rad) measured with float64 FK."""
+        R, p = skeleton.world_transforms(pose)
+        pos = max((np.linalg.norm(p[skeleton.index(j)] - t[i]) for j, t in self.positions.items()), default=0.0)
+        rot = 0.0
+        for j, targets in self.rotations.items():
+            R_error = R[skeleton.index(j)] @ targets[i].T
+            rot = max(rot, float(np.arccos(np.clip((np.trace(R_error) - 1.0) / 2.0, -1.0, 1.0))))
+        return float(pos), rot
+
+
+def _random_targets(skeleton: ik.Skeleton, moving, n: int, seed: int, points, frames):
+    rng = np.random.default_rng(seed)
+    positions = {j: np.empty((n, 3)) for j in points}
+    rotations = {j: np.empty((n, 3, 3)) for j in frames}
+    for i in range(n):
+        R, p = skeleton.world_transforms(skeleton.random_pose(rng, moving))
+        for j in points:
+            positions[j][i] = p[skeleton.index(j)]
+        for j in frames:
+            rotations[j][i] = R[skeleton.index(j)]
+    return positions, rotations
+
+
+def arm_reach(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
+    positions, _ = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [])
+    return Scenario("arm_reach", f"{HAND_POINT} position; moving {', '.join(ARM_JOINTS)}", ARM_JOINTS, positions)
+
+
+def arm_pose(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
+    positions, rotations = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [HAND_FRAME])
+    return Scenario(
+        "arm_pose", f"{HAND_POINT} position + {HAND_FRAME} orientation; moving {', '.join(ARM_JOINTS)}",
+        ARM_JOINTS, positions, rotations,
+    )
+
+
+SCENARIOS = {"arm_reach": arm_reach, "arm_pose": arm_pose}

@@ -1,0 +1,82 @@
+"""Stick-figure pictures of poses with matplotlib (front and side views, no display needed)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .pose import Pose
+from .skeleton import Skeleton
+
+# View name -> (horizontal world axis, sign, vertical world axis), SMPL-X axes (Y up, +Z forward).
+VIEWS = {
+    "front": (0, -1.0, 1),  # looking at the character's face: its left (+X) appears on the right
+    "side": (2, 1.0, 1),  # from the character's left: forward (+Z) to the right
+    "top": (0, -1.0, 2),
+}
+
+
+def new_figure(columns: int, rows: int = 1, size: float = 3.2):
+    """A matplotlib figure on the non-interactive Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(size * columns, size * rows * 1.15))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def draw_skeleton(ax, skeleton: Skeleton, positions: np.ndarray, view: str = "front", color="C0", alpha=1.0, linewidth=1.6) -> None:
+    """Draw bones (J, 3) of one pose into a matplotlib axes in one of VIEWS."""
+    h, sign, v = VIEWS[view]
+    for j, p in enumerate(skeleton.parents):
+        if p < 0:
+            continue
+        ax.plot(
+            [sign * positions[p, h], sign * positions[j, h]],
+            [positions[p, v], positions[j, v]],
+            color=color, alpha=alpha, linewidth=linewidth, solid_capstyle="round",
+        )
+    ax.scatter(sign * positions[:, h], positions[:, v], s=4, color=color, alpha=alpha, zorder=3)
+
+
+def style_axes(ax, view: str, title: str = "") -> None:
+    labels = {"front": ("-X (character's right) [m]", "Y up [m]"), "side": ("Z forward [m]", "Y up [m]"), "top": ("-X [m]", "Z forward [m]")}
+    ax.set_aspect("equal")
+    ax.set_xlabel(labels[view][0], fontsize=7)
+    ax.set_ylabel(labels[view][1], fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def draw_poses(
+    skeleton: Skeleton,
+    poses: Sequence[Pose],
+    path: str,
+    views: Sequence[str] = ("front", "side"),
+    targets: np.ndarray | None = None,
+    title: str = "",
+) -> None:
+    """Write a PNG with the poses overlaid (older ones fainter) in each view.
+
+    Args:
+        targets: optional (T, 3) world points drawn as a path with markers.
+    """
+    figure = new_figure(len(views))
+    for i, view in enumerate(views):
+        ax = figure.add_subplot(1, len(views), i + 1)
+        for k, pose in enumerate(poses):
+            alpha = 0.25 + 0.75 * (k + 1) / len(poses)
+            draw_skeleton(ax, skeleton, skeleton.world_positions(pose), view, color=f"C{k % 10}", alpha=alpha)
+        if targets is not None:
+            h, sign, v = VIEWS[view]
+            ax.plot(sign * targets[:, h], targets[:, v], "k--", linewidth=0.8, label="target path")
+            ax.legend(fontsize=6, loc="lower right")
+        style_axes(ax, view, view)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=130)
