@@ -13,18 +13,18 @@ import numpy as np
 
 
 def demo(frames: int, out: str) -> int:
-    """A left hand traces a circle in front of the body; arm and spine solve each frame, warm-started."""
+    """A left hand traces a loop in front of the body; the arm solves each frame, warm-started."""
     import ik_engine as ik
     from ik_engine.drawing import draw_poses
 
     skel = ik.load_skeleton("smplx")
-    moving = ["spine1", "spine2", "spine3", "left_collar", "left_shoulder", "left_elbow", "left_wrist"]
+    moving = ["left_collar", "left_shoulder", "left_elbow", "left_wrist"]
     solver = ik.IKSolver(skel, joints=moving)
     rest = skel.rest_positions()
     shoulder = rest[skel.index("left_shoulder")]
-    centre = shoulder + np.array([0.15, -0.1, 0.35])
+    centre = shoulder + np.array([0.12, -0.05, 0.36])
     angles = np.linspace(0.0, 2.0 * np.pi, frames)
-    targets = centre + 0.2 * np.stack([np.cos(angles), np.sin(angles), 0.3 * np.sin(2 * angles)], axis=1)
+    targets = centre + 0.13 * np.stack([np.cos(angles), np.sin(angles), 0.3 * np.sin(2 * angles)], axis=1)
 
     pose = skel.rest_pose()
     t0 = time.perf_counter()
@@ -39,7 +39,7 @@ def demo(frames: int, out: str) -> int:
         poses.append(pose)
         errors.append(result.position_error)
     shown = poses[:: max(1, frames // 8)]
-    draw_poses(skel, shown, out, targets=targets, title=f"ik-engine demo: left hand follows a circle ({frames} frames, warm start)")
+    draw_poses(skel, shown, out, targets=targets, title=f"ik-engine demo: left hand follows a loop ({frames} frames, warm start)")
     times_ms = np.array(times) * 1e3
     print(f"skeleton: {skel.name}, {skel.num_joints} joints; moving: {', '.join(moving)}")
     print(f"first solve (compilation included): {first * 1e3:.0f} ms")

@@ -144,6 +144,10 @@ class IKSolver:
 
         from ik_engine.solvers import build_levenberg_marquardt
 
+        from .backend import enable_jax_compile_cache
+
+        enable_jax_compile_cache()
+
         problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
         solve = build_levenberg_marquardt(problem, self.options)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)

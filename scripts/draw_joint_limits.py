@@ -33,11 +33,14 @@ def descendants(skel: ik.Skeleton, joint: int) -> list[int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "images" / "joint_limits.png"))
+    parser.add_argument("--joints", nargs="+", default=JOINTS, help="joints to draw (default: one of each kind)")
+    parser.add_argument("--dpi", type=int, default=80)
     args = parser.parse_args(argv)
+    joints = args.joints
     skel = ik.load_skeleton("smplx")
     rest = skel.rest_positions()
-    figure = new_figure(6, len(JOINTS), size=1.9)
-    for row, name in enumerate(JOINTS):
+    figure = new_figure(6, len(joints), size=1.9)
+    for row, name in enumerate(joints):
         j = skel.index(name)
         limb = descendants(skel, j) + [j, max(skel.parents[j], 0)]
         for axis in range(3):
@@ -47,7 +50,7 @@ def main(argv=None) -> int:
                 rotation = np.zeros(3)
                 rotation[axis] = angle
                 pose = skel.rest_pose().with_rotation(j, rotation)
-                ax = figure.add_subplot(len(JOINTS), 6, row * 6 + axis * 2 + side + 1)
+                ax = figure.add_subplot(len(joints), 6, row * 6 + axis * 2 + side + 1)
                 draw_skeleton(ax, skel, rest, view, color="0.75", linewidth=1.0)
                 draw_skeleton(ax, skel, skel.world_positions(pose), view, color="C3", linewidth=1.4)
                 # Frame the moving limb with some context.
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
     )
     figure.tight_layout(rect=(0, 0, 1, 0.985))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=80)
+    figure.savefig(args.out, dpi=args.dpi)
     print(f"wrote {args.out}")
     return 0
 
