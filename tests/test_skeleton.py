@@ -95,3 +95,60 @@ def test_pose_shape_mismatch_is_a_clear_error(smplx):
         ik.Pose(np.full((55, 3), np.nan))
     with pytest.raises(ik.PoseError, match="translation"):
         ik.Pose(np.zeros((55, 3)), translation=[0, 1])
+
+
+def deg(*xyz):
+    return np.radians(xyz)
+
+
+@pytest.mark.parametrize(
+    "joints",
+    [
+        {"left_knee": deg(-20, 0, 0)},  # knee bent backwards 20 deg
+        {"right_knee": deg(-20, 0, 0)},
+        {"left_elbow": deg(0, 20, 0)},  # left elbow bent backwards (flexion is -y)
+        {"right_elbow": deg(0, -20, 0)},
+        {"head": deg(0, 180, 0)},  # head turned all the way round
+        {"neck": deg(0, 90, 0), "head": deg(0, 90, 0)},  # ... or split over neck and head
+        {"left_index1": deg(0, 0, 80)},  # finger bent back toward the forearm
+        {"left_index2": deg(0, 0, 45)},
+        {"left_hip": deg(60, 0, 0)},  # leg swung 60 deg backwards
+        {"spine1": deg(0, 0, 60)},  # 60 deg side bend in one vertebral segment
+    ],
+)
+def test_impossible_poses_break_the_shipped_limits(smplx, joints):
+    pose = smplx.rest_pose()
+    for name, r in joints.items():
+        pose = pose.with_rotation(smplx.index(name), r)
+    assert smplx.limit_violation(pose) > np.radians(5)
+
+
+@pytest.mark.parametrize(
+    "joints",
+    [
+        {"left_knee": deg(90, 0, 0), "right_knee": deg(130, 0, 0)},  # deep knee bends
+        {"left_elbow": deg(0, -120, 0), "right_elbow": deg(0, 120, 0)},  # elbows flexed
+        {"left_shoulder": deg(0, 0, -85), "right_shoulder": deg(0, 0, 85)},  # arms down at the sides
+        {"left_shoulder": deg(0, -90, 0)},  # arm straight forward
+        {"neck": deg(0, 35, 0), "head": deg(0, 35, 0)},  # looking over the shoulder (70 deg)
+        {"left_hip": deg(-90, 0, 0), "left_knee": deg(90, 0, 0)},  # sitting leg
+        {"left_index1": deg(0, 0, -80), "left_index2": deg(0, 0, -90), "left_index3": deg(0, 0, -60)},  # fist
+    ],
+)
+def test_ordinary_poses_fit_the_shipped_limits(smplx, joints):
+    pose = smplx.rest_pose()
+    for name, r in joints.items():
+        pose = pose.with_rotation(smplx.index(name), r)
+    assert smplx.limit_violation(pose) == 0.0
+
+
+def test_default_skeleton_is_a_symmetric_adult(smplx):
+    rest = smplx.rest_positions()
+    names = smplx.joint_names
+    for j, name in enumerate(names):
+        if name.startswith("left_"):
+            mirror = rest[names.index("right_" + name[5:])] * [-1, 1, 1]
+            assert np.allclose(rest[j], mirror, atol=1e-9), name
+    head_height = rest[smplx.index("head")][1]
+    assert 1.4 < head_height < 1.7  # head joint of a 1.6-1.8 m adult
+    assert np.allclose(smplx.lower[0], -np.pi) and np.allclose(smplx.upper[0], np.pi)  # the root is free
