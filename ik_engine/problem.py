@@ -1,8 +1,8 @@
 """From (skeleton, moving joints, constraint structure) to a residual problem.
 
-The static structure (which joints move, which constraints of which kinds on which
-joints) is fixed when a problem is built; everything that may change between solves
-(targets, weights, the initial pose, tolerances) is passed as arrays, so a compiled
+The static structure (which joints move, which constraints of which kinds on which joints,
+at which priorities) is fixed when a problem is built; everything that may change between
+solves (targets, weights, the initial pose, tolerances) is passed as arrays, so a compiled
 problem never needs recompiling for new targets.
 
 Only the joints the constraints depend on (their ancestors) are evaluated, so an arm
@@ -14,8 +14,8 @@ Variables ``q`` (n,): the axis-angle components of each moving joint (3 each, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Hashable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -26,35 +26,60 @@ from .rotations import left_jacobian, skew
 from .skeleton import Skeleton
 
 TOLERANCE_KINDS = ("position", "orientation")
+SOFT = -1  # tolerance index of regularisers: never part of the convergence test
 
 
 @dataclass(frozen=True)
 class ConstraintSlot:
-    """Where one constraint's data sits in the problem's arrays."""
+    """Where one constraint's data sits in the problem's arrays, and its static choices."""
 
     kind: type
     joint_rows: tuple[int, ...]
+    static: Hashable
     param_slice: slice
-    residual_slice: slice
     tolerance_index: int
+    level: int
+    residual_slice: slice | None = None  # rows in the stacked residual (set once sizes are known)
+
+
+class ProblemInputs(NamedTuple):
+    """The array inputs of one solve (besides the variables).
+
+    fixed_rotations (S, 3): axis-angle of every subtree joint (moving ones are replaced by q);
+    translation (3,): root translation when the root does not move; params (P,); sqrt_weights
+    (C,); initial: the KinematicState at the initial variables (for Pin), or None.
+    """
+
+    fixed_rotations: Any
+    translation: Any
+    params: Any
+    sqrt_weights: Any
+    initial: Any = None
 
 
 class KinematicState:
     """The kinematic state at one value of the variables, as constraints see it.
 
     Attributes:
+        problem: the ResidualProblem (static structure).
+        q: (n,) the variables.
+        r_moving: (M, 3) axis-angle rotations of the moving joints.
         R_world_joint: (S, 3, 3) world rotations of the problem's joints.
         p_world_joint: (S, 3) world positions.
+        initial: the state at the initial variables (or None).
     """
 
-    def __init__(self, problem: "ResidualProblem", R_world_joint: Any, p_world_joint: Any, W_world_dof: Any, xp: Any):
+    def __init__(self, problem, q, r_moving, R_world_joint, p_world_joint, W_world_dof, xp, initial=None):
         self.problem = problem
+        self.q = q
+        self.r_moving = r_moving
         self.R_world_joint = R_world_joint
         self.p_world_joint = p_world_joint
         # (M, 3, 3): column k of block m is the world angular velocity per unit change of
         # moving joint m's k-th axis-angle component.
         self.W_world_dof = W_world_dof
         self.xp = xp
+        self.initial = initial
 
     def rotation_jacobian(self, row: int) -> Any:
         """(3, n) world angular velocity of joint ``row``'s frame per unit change of q."""
@@ -74,6 +99,12 @@ class KinematicState:
         J = xp.reshape(xp.transpose(blocks, (1, 0, 2)), (3, -1))
         return self._append_translation(J, xp.eye(3, dtype=J.dtype))
 
+    def rotation_variables_jacobian(self) -> Any:
+        """(3M, n) Jacobian of the moving joints' axis-angle components (flattened) in q."""
+        n = self.problem.num_variables
+        M3 = 3 * len(self.problem.moving_joints)
+        return self.xp.asarray(np.eye(M3, n), dtype=self.q.dtype)
+
     def _append_translation(self, J: Any, translation_block: Any) -> Any:
         if not self.problem.move_root:
             return J
@@ -87,7 +118,8 @@ class ResidualProblem:
         skeleton: the kinematic tree.
         moving_joints: indices of the joints whose rotations are variables.
         move_root: whether the root translation is a variable.
-        constraints: the constraints; only their kinds and joints are used here.
+        constraints: the constraints; only their kinds, joints, priorities and static
+            choices are used here (and their parameter sizes).
     """
 
     def __init__(self, skeleton: Skeleton, moving_joints: Sequence[int], move_root: bool, constraints: Sequence[Constraint]):
@@ -95,20 +127,24 @@ class ResidualProblem:
             raise SolverError("no constraints given: pass at least one constraint to solve for")
         self.skeleton = skeleton
         self.move_root = bool(move_root)
+        moving_set = set(int(j) for j in moving_joints)
         joint_lists = [skeleton.indices(c.joints()) for c in constraints]
-        # The subtree: every constrained joint and its ancestors, in skeleton order.
-        needed = sorted({a for joints in joint_lists for j in joints for a in skeleton.ancestors[j]})
+        touched = {j for joints in joint_lists for j in joints}
+        if any(c.reads_rotations for c in constraints):
+            touched |= moving_set
+        # The subtree: every joint read and its ancestors, in skeleton order.
+        needed = sorted({a for j in touched for a in skeleton.ancestors[j]})
         self.joints = np.array(needed, dtype=np.int64)  # (S,) skeleton indices
-        row_of = {int(j): r for r, j in enumerate(needed)}
-        sub_parents = [-1 if skeleton.parents[j] < 0 else row_of[int(skeleton.parents[j])] for j in needed]
+        self.row_of = {int(j): r for r, j in enumerate(needed)}
+        sub_parents = [-1 if skeleton.parents[j] < 0 else self.row_of[int(skeleton.parents[j])] for j in needed]
         self.levels = TreeLevels.from_parents(sub_parents)
         self.offsets = skeleton.rest_offsets[self.joints]
         self.rest_rotations = None if skeleton.rest_rotations is None else skeleton.rest_rotations[self.joints]
 
         # Moving joints that can influence a constraint; others keep their initial rotation.
-        moving = sorted(set(int(j) for j in moving_joints) & set(needed))
+        moving = sorted(moving_set & set(needed))
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
-        self.moving_rows = np.array([row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
+        self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
         self.ancestor_mask = np.zeros((len(needed), len(moving)))  # (S, M)
         for r, j in enumerate(needed):
             chain = set(skeleton.ancestors[j])
@@ -127,57 +163,75 @@ class ResidualProblem:
             upper = np.concatenate([upper, np.full(3, np.inf)])
         self.lower, self.upper = lower, upper
 
-        slots, p, m = [], 0, 0
+        self.priorities = tuple(sorted({c.priority for c in constraints}))
+        self.uses_initial_state = any(c.uses_initial_pose for c in constraints)
+        slots, p = [], 0
         for c, joints in zip(constraints, joint_lists):
-            size = type(c).parameter_size()
-            if c.tolerance_kind not in TOLERANCE_KINDS:
+            size = c.parameters(skeleton).shape[-1]
+            if c.tolerance_kind is not None and c.tolerance_kind not in TOLERANCE_KINDS:
                 raise ConstraintError(f"{type(c).__name__} has unknown tolerance kind {c.tolerance_kind!r}")
             slots.append(
                 ConstraintSlot(
                     kind=type(c),
-                    joint_rows=tuple(row_of[j] for j in joints),
+                    joint_rows=tuple(self.row_of[j] for j in joints),
+                    static=c.static(skeleton),
                     param_slice=slice(p, p + size),
-                    residual_slice=slice(m, m + c.residual_size),
-                    tolerance_index=TOLERANCE_KINDS.index(c.tolerance_kind),
+                    tolerance_index=SOFT if c.tolerance_kind is None else TOLERANCE_KINDS.index(c.tolerance_kind),
+                    level=self.priorities.index(c.priority),
                 )
             )
             p += size
-            m += c.residual_size
         self.slots = tuple(slots)
         self.num_parameters = p
-        self.num_residuals = m
         self.tolerance_index = np.array([s.tolerance_index for s in slots], dtype=np.int64)
+        self.constraint_levels = np.array([s.level for s in slots], dtype=np.int64)
+        self.has_soft = bool((self.tolerance_index == SOFT).any())
+        # Residual sizes are static: find them with one float64 evaluation at zero.
+        zeros = ProblemInputs(np.zeros((len(needed), 3)), np.zeros(3), np.zeros(p), np.ones(len(slots)))
+        q = np.zeros(self.num_variables)
+        if self.uses_initial_state:
+            zeros = zeros._replace(initial=self.state(q, zeros, np))
+        with np.errstate(all="ignore"):  # zero targets may be degenerate; only shapes matter
+            sizes = [len(r) for r in self.residuals(q, zeros, np)[0]]
+        self.num_residuals = int(sum(sizes))
+        ends = np.cumsum(sizes)
+        self.slots = tuple(replace(slot, residual_slice=slice(int(e - k), int(e))) for slot, k, e in zip(self.slots, sizes, ends))
+        self.row_levels = np.concatenate([np.full(k, s.level) for k, s in zip(sizes, self.slots)]).astype(np.int64)
 
     @staticmethod
     def structure_key(skeleton: Skeleton, constraints: Sequence[Constraint]) -> tuple:
-        """What must match for a compiled problem to be reused: kinds and joints."""
-        return tuple((type(c), tuple(skeleton.indices(c.joints()))) for c in constraints)
+        """What must match for a compiled problem to be reused."""
+        return tuple(
+            (type(c), tuple(skeleton.indices(c.joints())), c.priority, c.static(skeleton), c.parameters(skeleton).shape[-1])
+            for c in constraints
+        )
 
     # ------------------------------------------------------------------ packing
-    def pack_parameters(self, constraints: Sequence[Constraint]) -> tuple[np.ndarray, np.ndarray]:
-        """(params (P,), sqrt_weights (C,)) of constraints with this problem's structure."""
-        params = np.concatenate([c.parameters() for c in constraints])
+    def pack_parameters(self, constraints: Sequence[Constraint], batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(params (P,) or (B, P), sqrt_weights (C,)) of constraints with this structure.
+
+        With ``batch``, unbatched constraints are repeated for every problem of the batch.
+        """
+        blocks = [c.parameters(self.skeleton) for c in constraints]
+        if batch is not None:
+            blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
+        params = np.concatenate(blocks, axis=-1)
         sqrt_weights = np.sqrt(np.array([c.weight for c in constraints], dtype=np.float64))
         return params, sqrt_weights
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
-        """q (n,) from a full pose, clipped into the limits."""
-        q = rotations[self.moving_joints].reshape(-1)
+        """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""
+        q = rotations[..., self.moving_joints, :].reshape(rotations.shape[:-2] + (-1,))
         if self.move_root:
-            q = np.concatenate([q, translation])
+            q = np.concatenate([q, translation], axis=-1)
         return np.clip(q, self.lower, self.upper)
 
     # ------------------------------------------------------------------ evaluation
-    def state(self, q: Any, fixed_rotations: Any, translation: Any, xp: Any) -> KinematicState:
-        """Forward kinematics of the subtree at variables ``q``.
-
-        Args:
-            q: (n,) variables.
-            fixed_rotations: (S, 3) axis-angle of every subtree joint (moving ones are replaced by q).
-            translation: (3,) root translation used when the root does not move.
-        """
+    def state(self, q: Any, inputs: ProblemInputs, xp: Any) -> KinematicState:
+        """Forward kinematics of the subtree at variables ``q`` (n,)."""
         M = len(self.moving_joints)
         r_moving = xp.reshape(q[: 3 * M], (M, 3))
+        fixed_rotations = inputs.fixed_rotations
         if M:
             # Scatter the moving rotations into the subtree's rows (static index arithmetic).
             is_moving = np.zeros(len(self.joints), dtype=bool)
@@ -186,23 +240,27 @@ class ResidualProblem:
             rotations = xp.where(is_moving[:, None], xp.take(r_moving, gather, axis=0), fixed_rotations)
         else:
             rotations = fixed_rotations
-        if self.move_root:
-            translation = q[3 * M : 3 * M + 3]
+        translation = q[3 * M : 3 * M + 3] if self.move_root else inputs.translation
         R_parent_joint = local_rotations(rotations, self.rest_rotations, xp)
         p_world_root = self.offsets[0] + translation
         R_world_joint, p_world_joint = forward_kinematics(self.levels, self.offsets, R_parent_joint, p_world_root, xp)
         # World angular velocity basis of each moving joint: R_world_joint @ J_r(r), J_r(r) = J_l(r)^T.
         R_world_moving = xp.take(R_world_joint, self.moving_rows, axis=0)
         W_world_dof = R_world_moving @ xp.swapaxes(left_jacobian(r_moving, xp), -1, -2)
-        return KinematicState(self, R_world_joint, p_world_joint, W_world_dof, xp)
+        return KinematicState(self, q, r_moving, R_world_joint, p_world_joint, W_world_dof, xp, inputs.initial)
 
-    def evaluate(self, q: Any, fixed_rotations: Any, translation: Any, params: Any, sqrt_weights: Any, xp: Any):
-        """Weighted residual (m,), its Jacobian (m, n) and per-constraint errors (C,) at ``q``."""
-        state = self.state(q, fixed_rotations, translation, xp)
+    def residuals(self, q: Any, inputs: ProblemInputs, xp: Any):
+        """Per constraint: weighted residuals, weighted Jacobians and unweighted errors."""
+        state = self.state(q, inputs, xp)
         residuals, jacobians, errors = [], [], []
         for i, slot in enumerate(self.slots):
-            r, J, err = slot.kind.residual(state, slot.joint_rows, params[slot.param_slice], xp)
-            residuals.append(r * sqrt_weights[i])
-            jacobians.append(J * sqrt_weights[i])
+            r, J, err = slot.kind.residual(state, slot, inputs.params[slot.param_slice], xp)
+            residuals.append(r * inputs.sqrt_weights[i])
+            jacobians.append(J * inputs.sqrt_weights[i])
             errors.append(err)
+        return residuals, jacobians, errors
+
+    def evaluate(self, q: Any, inputs: ProblemInputs, xp: Any):
+        """Weighted residual (m,), its Jacobian (m, n) and per-constraint errors (C,) at ``q``."""
+        residuals, jacobians, errors = self.residuals(q, inputs, xp)
         return xp.concatenate(residuals), xp.concatenate(jacobians, axis=0), xp.stack(errors)

@@ -135,19 +135,20 @@ class IKSolver:
                 raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
         return constraints
 
-    def _program(self, constraints: Sequence[Constraint]) -> tuple[ResidualProblem, Any]:
-        key = ResidualProblem.structure_key(self.skeleton, constraints)
+    def _program(self, constraints: Sequence[Constraint], batched: bool = False) -> tuple[ResidualProblem, Any]:
+        key = (ResidualProblem.structure_key(self.skeleton, constraints), batched)
         cached = self._compiled.get(key)
         if cached is not None:
             return cached
         import jax
+        import jax.numpy as jnp
 
         from ik_engine.solvers import build_levenberg_marquardt
 
         from .backend import enable_jax_compile_cache
+        from .problem import ProblemInputs
 
         enable_jax_compile_cache()
-
         problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
         solve = build_levenberg_marquardt(problem, self.options)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
@@ -160,26 +161,29 @@ class IKSolver:
             q0, fixed, translation, params, sqrt_weights, tolerances = (
                 inputs[offsets[i] : offsets[i + 1]] for i in range(len(sizes))
             )
-            q, errors, iterations, converged, restarts = solve(
-                q0, fixed.reshape(S, 3), translation, params, sqrt_weights, tolerances, max_iterations, seed
-            )
-            import jax.numpy as jnp
-
+            problem_inputs = ProblemInputs(fixed.reshape(S, 3), translation, params, sqrt_weights)
+            q, errors, iterations, converged, restarts = solve(q0, problem_inputs, tolerances, max_iterations, seed)
             flags = jnp.stack([iterations, converged, restarts]).astype(q.dtype)
             return jnp.concatenate([q, errors, flags])
 
-        program = (problem, jax.jit(packed))
+        function = jax.vmap(packed, in_axes=(0, None, None)) if batched else packed
+        program = (problem, jax.jit(function))
         self._compiled[key] = program
         return program
 
-    def _inputs(self, problem: ResidualProblem, constraints, init: Pose) -> np.ndarray:
-        params, sqrt_weights = problem.pack_parameters(constraints)
-        q0 = problem.initial_variables(init.rotations, init.translation)
-        fixed = init.rotations[problem.joints].reshape(-1)
+    def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
+        """The packed float32 input vector (or (B, ...) matrix) of the compiled program."""
+        params, sqrt_weights = problem.pack_parameters(constraints, batch)
+        rotations, translation = init.rotations, init.translation
+        q0 = problem.initial_variables(rotations, translation)
+        fixed = rotations[..., problem.joints, :].reshape(rotations.shape[:-2] + (-1,))
         tolerances = np.array([self.position_tolerance, self.orientation_tolerance])
-        return np.concatenate([q0, fixed, init.translation, params, sqrt_weights, tolerances]).astype(np.float32)
+        parts = [q0, fixed, translation, params, sqrt_weights, tolerances]
+        if batch is not None:
+            parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
+        return np.concatenate(parts, axis=-1).astype(np.float32)
 
-    def _result(self, problem: ResidualProblem, init: Pose, output: np.ndarray) -> IKResult:
+    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray) -> IKResult:
         n, C = problem.num_variables, len(problem.slots)
         q = output[:n].astype(np.float64)
         errors = output[n : n + C].astype(np.float64)
@@ -188,9 +192,9 @@ class IKSolver:
             raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
         q = np.clip(q, problem.lower, problem.upper)
         M = len(problem.moving_joints)
-        rotations = init.rotations.copy()
+        rotations = init_rotations.copy()
         rotations[problem.moving_joints] = q[: 3 * M].reshape(M, 3)
-        translation = q[3 * M : 3 * M + 3] if problem.move_root else init.translation
+        translation = q[3 * M : 3 * M + 3] if problem.move_root else init_translation
         kinds = problem.tolerance_index
         return IKResult(
             pose=Pose(rotations, translation),
@@ -210,11 +214,85 @@ class IKSolver:
         limits is clipped into them first.
         """
         constraints = self._checked_constraints(constraints)
+        batched = [c for c in constraints if c.batch_size is not None]
+        if batched:
+            raise ConstraintError(
+                f"{batched[0]!r} has a batch of {batched[0].batch_size} targets: use solve_batch for batches"
+            )
         init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
         problem, program = self._program(constraints)
         inputs = self._inputs(problem, constraints, init)
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
-        return self._result(problem, init, output)
+        return self._result(problem, init.rotations, init.translation, output)
+
+    def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
+        """Solve B independent problems in one compiled call.
+
+        Args:
+            constraints: constraints whose targets carry a leading batch axis B (e.g. a
+                Position with a (B, 3) target); unbatched constraints apply to every problem.
+            init: one Pose for all problems, a list of B poses, or None (rest pose).
+        """
+        constraints = self._checked_constraints(constraints)
+        sizes = {c.batch_size for c in constraints} - {None}
+        if len(sizes) > 1:
+            raise ConstraintError(f"constraints have different batch sizes {sorted(sizes)}: they must share one B")
+        rotations, translation = self._batch_init(init)
+        if rotations.ndim == 3:
+            sizes.add(rotations.shape[0])
+            if len(sizes) > 1:
+                raise ConstraintError(f"init has {rotations.shape[0]} poses but the targets have batch size {min(sizes - {rotations.shape[0]})}")
+        if not sizes:
+            raise ConstraintError("solve_batch needs targets with a leading batch axis (or a list of initial poses)")
+        B = sizes.pop()
+        rotations = np.broadcast_to(rotations, (B,) + rotations.shape[-2:])
+        translation = np.broadcast_to(translation, (B, 3))
+        problem, program = self._program(constraints, batched=True)
+        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
+        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        return BatchResult([self._result(problem, rotations[b], translation[b], output[b]) for b in range(B)])
+
+    def _batch_init(self, init) -> tuple[np.ndarray, np.ndarray]:
+        if init is None:
+            rest = self.skeleton.rest_pose()
+            return rest.rotations, rest.translation
+        if isinstance(init, Pose):
+            self.skeleton.check_pose(init)
+            return init.rotations, init.translation
+        poses = [self.skeleton.check_pose(p) for p in init]
+        if not poses:
+            raise ConstraintError("init is an empty list of poses")
+        return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
+
+
+@dataclass(frozen=True)
+class _PoseBatch:
+    rotations: np.ndarray  # (B, J, 3)
+    translation: np.ndarray  # (B, 3)
+
+
+class BatchResult(list):
+    """The IKResults of ``solve_batch``, one per problem, with array views of the common fields."""
+
+    @property
+    def converged(self) -> np.ndarray:
+        return np.array([r.converged for r in self])
+
+    @property
+    def position_error(self) -> np.ndarray:
+        return np.array([r.position_error for r in self])
+
+    @property
+    def orientation_error(self) -> np.ndarray:
+        return np.array([r.orientation_error for r in self])
+
+    @property
+    def iterations(self) -> np.ndarray:
+        return np.array([r.iterations for r in self])
+
+    @property
+    def poses(self) -> list[Pose]:
+        return [r.pose for r in self]
 
 
 _solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()

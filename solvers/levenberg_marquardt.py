@@ -1,17 +1,21 @@
-"""Damped least squares (Levenberg-Marquardt) with the joint limits as hard bounds.
+"""Damped least squares (Levenberg-Marquardt) with priorities and the joint limits as hard bounds.
 
 One compiled loop (``jax.lax.while_loop``):
 
 * damping ``lambda = nu * cost + lambda_min`` (Sugihara 2011: damping that scales with the
   squared error converges well even for unreachable targets), with ``nu`` raised after a
   rejected step and lowered after an accepted one;
-* bounds by an active set: a variable at a bound whose gradient pushes it outward is frozen
-  for the step, the step is solved for the others, and the result is projected (clipped)
-  into the box, so no iterate ever leaves the limits;
-* the step is solved in task space, ``dq = -J^T (J J^T + lambda I)^-1 r``, when there are
-  fewer residuals than variables (the usual IK case), else in joint space;
-* the loop stops as soon as every constraint is within its tolerance, keeps the best
-  iterate, and restarts from a random in-limit pose when progress stalls.
+* priorities: the step is built level by level, each level solved in the null space that
+  the levels above leave (``dq += P J_k^T (J_k P J_k^T + lambda I)^-1 e_k``, then ``P`` loses
+  ``J_k``'s row space); a step is accepted by comparing the levels' costs in order, so a
+  lower level never buys its progress with a higher level's error beyond tolerance;
+* bounds by an active set: a variable at a bound whose gradient pushes it outward is frozen,
+  the step is solved for the others; variables the step carries past a bound stop there and
+  the rest is solved again; the result is projected into the box, so no iterate ever leaves
+  the limits;
+* the loop stops once every target and inequality is within tolerance (and, with
+  regularisers, once they stop improving), keeps the best iterate, and restarts from a
+  random in-limit pose when progress stalls.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class LMOptions:
         stall_iterations: consecutive iterations that decrease the cost by less than
             ``min_decrease`` (relative) before the solve counts as stalled.
         lambda_min: damping floor; keeps steps finite at singular (stretched) poses.
+        min_decrease: relative cost decrease that counts as progress.
     """
 
     restarts: int = 8
@@ -41,7 +46,7 @@ class LMOptions:
     def __post_init__(self) -> None:
         from ik_engine.errors import SolverError
 
-        if not (isinstance(self.restarts, int) and self.restarts >= 0):
+        if isinstance(self.restarts, bool) or not (isinstance(self.restarts, (int, np.integer)) and self.restarts >= 0):
             raise SolverError(f"restarts must be an integer >= 0, got {self.restarts!r}")
         if not (isinstance(self.stall_iterations, int) and self.stall_iterations >= 1):
             raise SolverError(f"stall_iterations must be an integer >= 1, got {self.stall_iterations!r}")
@@ -49,14 +54,20 @@ class LMOptions:
             raise SolverError(f"lambda_min must be finite and > 0, got {self.lambda_min!r}")
 
 
+def _as_slice(rows: np.ndarray):
+    """A slice when the rows are contiguous (cheaper than a gather in the compiled program)."""
+    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    return rows
+
+
 def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
-    """The solve function of a problem, to be wrapped in ``jax.jit``.
+    """The solve function of a problem, to be wrapped in ``jax.jit`` (and ``jax.vmap``).
 
-    Returns ``solve(q0, fixed_rotations, translation, params, sqrt_weights, tolerances,
-    max_iterations, seed)`` -> ``(q, errors, iterations, converged, restarts)``:
-
-        q0 (n,), fixed_rotations (S, 3), translation (3,), params (P,), sqrt_weights (C,),
-        tolerances (2,) = (metres, radians), max_iterations () int, seed () uint32.
+    Returns ``solve(q0, inputs, tolerances, max_iterations, seed)`` ->
+    ``(q, errors, iterations, converged, restarts)`` with q0 (n,), inputs a
+    ``ProblemInputs`` without ``initial``, tolerances (2,) = (metres, radians),
+    max_iterations () int, seed () uint32.
     """
     import jax
     import jax.numpy as jnp
@@ -68,100 +79,144 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     sample_upper = np.where(bounded, np.minimum(upper, np.pi), 0.0)
     n, m = problem.num_variables, problem.num_residuals
     tolerance_index = problem.tolerance_index
-    task_space = m <= n
+    hard = tolerance_index >= 0
+    level_rows = [_as_slice(np.flatnonzero(problem.row_levels == k)) for k in range(len(problem.priorities))]
+    level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
+    num_levels = len(level_rows)
     eps_bound = 1e-6
 
-    def solve(q0, fixed_rotations, translation, params, sqrt_weights, tolerances, max_iterations, seed):
+    def solve(q0, inputs, tolerances, max_iterations, seed):
         dtype = q0.dtype
         lo = jnp.asarray(lower, dtype)
         hi = jnp.asarray(upper, dtype)
+        q0 = jnp.clip(q0, lo, hi)
+        if problem.uses_initial_state:
+            inputs = inputs._replace(initial=problem.state(q0, inputs, jnp))
+        error_tolerance = tolerances[np.maximum(tolerance_index, 0)]
 
         def evaluate(q):
-            r, J, errors = problem.evaluate(q, fixed_rotations, translation, params, sqrt_weights, jnp)
-            return r, J, errors, jnp.dot(r, r)
+            r, J, errors = problem.evaluate(q, inputs, jnp)
+            return r, J, errors, jnp.stack([jnp.dot(r[rows], r[rows]) for rows in level_rows])
 
-        def satisfied(errors):
-            return jnp.all(errors <= tolerances[tolerance_index])
+        def levels_met(errors):
+            """(K,) bool: every target and inequality of each level within tolerance."""
+            met = (errors <= error_tolerance) | ~hard
+            return jnp.stack([jnp.all(met[idx]) for idx in level_constraints])
 
-        def damped_step(J, r, free, lam):
-            Jf = J * free.astype(dtype)[None, :]
-            if task_space:
-                A = Jf @ Jf.T + lam * jnp.eye(m, dtype=dtype)
-                return -Jf.T @ jnp.linalg.solve(A, r)
-            A = Jf.T @ Jf + lam * jnp.eye(n, dtype=dtype)
-            return -jnp.linalg.solve(A, Jf.T @ r)
+        def lexicographically_better(costs_a, met_a, costs_b, met_b):
+            """Is state a better than state b, comparing levels from the highest down?
 
-        def step(q, r, J, cost, nu):
-            lam = nu * cost + options.lambda_min
+            At each level: meeting its tolerances beats not meeting them; if both meet them
+            the level does not decide; else a clearly lower cost wins.
+            """
+            decided = jnp.asarray(False)
+            better = jnp.asarray(False)
+            for k in range(num_levels):
+                differs = jnp.abs(costs_a[k] - costs_b[k]) > 1e-3 * jnp.maximum(costs_a[k], costs_b[k]) + 1e-20
+                met_differs = met_a[k] != met_b[k]
+                decides = ~decided & (met_differs | (differs & ~(met_a[k] & met_b[k])))
+                better = jnp.where(decides, jnp.where(met_differs, met_a[k], costs_a[k] < costs_b[k]), better)
+                decided = decided | decides
+            return jnp.where(decided, better, jnp.sum(costs_a) < jnp.sum(costs_b))
+
+        def cascade(J, r, costs, nu, free, dq_fixed):
+            """Prioritised damped step for the free variables, given a fixed part of the step."""
+            dq = dq_fixed
+            P = None  # projector onto the freedom left; None means diag(free)
+            for k, rows in enumerate(level_rows):
+                Jk, rk = J[rows], r[rows]
+                Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
+                e = -(rk + Jk @ dq)
+                lam = nu * costs[k] + options.lambda_min
+                A = Jh @ Jh.T + lam * jnp.eye(Jh.shape[0], dtype=dtype)
+                dq = dq + Jh.T @ jnp.linalg.solve(A, e)
+                if k + 1 < num_levels:
+                    if P is None:
+                        P = jnp.diag(free.astype(dtype))
+                    # Remove this level's row space (lightly regularised pseudo-inverse).
+                    A0 = Jh @ Jh.T + options.lambda_min * jnp.eye(Jh.shape[0], dtype=dtype)
+                    P = P - Jh.T @ jnp.linalg.solve(A0, Jh)
+            return dq
+
+        def step(q, r, J, costs, nu):
             g = J.T @ r
             # Pass 1: variables at a bound that the gradient pushes outward are held.
             held = ((q <= lo + eps_bound) & (g > 0)) | ((q >= hi - eps_bound) & (g < 0))
-            dq = damped_step(J, r, ~held, lam)
+            zero = jnp.zeros_like(q)
+            dq = cascade(J, r, costs, nu, ~held, zero)
             # Pass 2: variables the step carries past a bound stop at it; the others are
-            # re-solved for what remains of the residual (a projected, not just clipped, step).
+            # solved again for what remains (a projected, not just clipped, step).
             q_clipped = jnp.clip(q + dq, lo, hi)
             hit = (q_clipped != q + dq) | held
             dq_hit = jnp.where(hit, q_clipped - q, 0.0)
-            dq_free = damped_step(J, r + J @ dq_hit, ~hit, lam)
-            return jnp.clip(q + dq_hit + jnp.where(hit, 0.0, dq_free), lo, hi)
+            dq = cascade(J, r, costs, nu, ~hit, dq_hit)
+            return jnp.clip(q + jnp.where(hit, dq_hit, dq), lo, hi)
 
-        q0 = jnp.clip(q0, lo, hi)
-        zeros_r = jnp.zeros((m,), dtype)
+        K = num_levels
+        inf_costs = jnp.full((K,), jnp.inf, dtype)
+        no_levels_met = jnp.zeros((K,), bool)
+        C = len(tolerance_index)
         # The loop evaluates one candidate per iteration: the initial pose first, then either
         # a damped step or, after a stall, a restart seed. Tracing the residual once keeps
         # compilation short.
         state = dict(
             it=jnp.asarray(0, jnp.int32),
-            q=q0, r=zeros_r, J=jnp.zeros((m, n), dtype), cost=jnp.asarray(jnp.inf, dtype),
-            errors=jnp.zeros((len(tolerance_index),), dtype),
+            q=q0, r=jnp.zeros((m,), dtype), J=jnp.zeros((m, n), dtype), costs=inf_costs, met=no_levels_met,
+            errors=jnp.zeros((C,), dtype),
             nu=jnp.asarray(1.0, dtype),
             stall=jnp.asarray(0, jnp.int32),
             restarts=jnp.asarray(0, jnp.int32),
             restart_pending=jnp.asarray(False),
+            done=jnp.asarray(False),
             key=jax.random.PRNGKey(seed),
-            best_q=q0, best_cost=jnp.asarray(jnp.inf, dtype),
-            best_errors=jnp.full((len(tolerance_index),), jnp.inf, dtype), best_ok=jnp.asarray(False),
+            best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=jnp.full((C,), jnp.inf, dtype),
         )
 
         def cond(s):
-            return (s["it"] <= max_iterations) & ~s["best_ok"]
+            return (s["it"] <= max_iterations) & ~s["done"]
 
         def body(s):
             first = s["it"] == 0
             key, subkey = jax.random.split(s["key"])
             u = jax.random.uniform(subkey, (n,), dtype)
             q_seed = jnp.where(bounded, sample_lower + u * (sample_upper - sample_lower), s["q"])
-            finite_cost = jnp.where(first, jnp.ones((), dtype), s["cost"])
-            q_step = step(s["q"], s["r"], s["J"], finite_cost, s["nu"])
+            finite_costs = jnp.where(first, jnp.ones((K,), dtype), s["costs"])
+            q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"])
             fresh = first | s["restart_pending"]
             candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
             r_new, J_new, e_new, c_new = evaluate(candidate)
-            # A fresh start is always taken; a step only if it lowers the cost.
-            accept = fresh | (jnp.isfinite(c_new) & (c_new < s["cost"]))
-            improved = fresh | (c_new < s["cost"] * (1.0 - options.min_decrease))
+            met_new = levels_met(e_new)
+            finite = jnp.all(jnp.isfinite(c_new))
+            # A fresh start is always taken; a step only if it is better, level by level.
+            accept = fresh | (finite & lexicographically_better(c_new, met_new, s["costs"], s["met"]))
+            total_new, total_old = jnp.sum(c_new), jnp.sum(s["costs"])
+            improved = fresh | (accept & (total_new < total_old * (1.0 - options.min_decrease)))
             pick = lambda new, old: jnp.where(accept, new, old)
-            q, r, J, cost, errors = (pick(a, b) for a, b in
-                                     zip((candidate, r_new, J_new, c_new, e_new),
-                                         (s["q"], s["r"], s["J"], s["cost"], s["errors"])))
+            q, r, J, costs, met, errors = (pick(a, b) for a, b in
+                                           zip((candidate, r_new, J_new, c_new, met_new, e_new),
+                                               (s["q"], s["r"], s["J"], s["costs"], s["met"], s["errors"])))
             nu = jnp.where(fresh, 1.0, jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8)))
             stall = jnp.where(improved, 0, s["stall"] + 1)
-            ok = satisfied(errors) & jnp.isfinite(cost)
-            better = (ok & ~s["best_ok"]) | ((ok == s["best_ok"]) & (cost < s["best_cost"]))
+            ok = jnp.all(met)
+            better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
             restart = ~ok & (stall >= options.stall_iterations) & (s["restarts"] < options.restarts)
+            # Regularisers keep improving after the targets are met: stop when they stall.
+            done = ok & ((stall >= 2) if problem.has_soft else True)
             return dict(
-                it=s["it"] + 1, q=q, r=r, J=J, cost=cost, errors=errors, nu=nu.astype(dtype),
+                it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
                 stall=jnp.where(restart, 0, stall),
                 restarts=s["restarts"] + restart.astype(jnp.int32),
                 restart_pending=restart,
+                done=done,
                 key=key,
                 best_q=jnp.where(better, q, s["best_q"]),
-                best_cost=jnp.where(better, cost, s["best_cost"]),
+                best_costs=jnp.where(better, costs, s["best_costs"]),
+                best_met=jnp.where(better, met, s["best_met"]),
                 best_errors=jnp.where(better, errors, s["best_errors"]),
-                best_ok=s["best_ok"] | ok,
             )
 
         s = jax.lax.while_loop(cond, body, state)
         # Iterations: candidates evaluated after the initial pose.
-        return s["best_q"], s["best_errors"], s["it"] - 1, s["best_ok"], s["restarts"]
+        return s["best_q"], s["best_errors"], s["it"] - 1, jnp.all(s["best_met"]), s["restarts"]
 
     return solve

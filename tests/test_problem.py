@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 
 import ik_engine
 from ik_engine import Orientation, Position
-from ik_engine.problem import ResidualProblem
+from ik_engine.problem import ProblemInputs, ResidualProblem
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "skeletons" / "data" / "smplx_default.json"
 
@@ -133,7 +133,7 @@ def test_no_moving_joint_in_the_subtree_is_an_error(skel):
 def test_residuals_and_errors_match_reference(skel, moving, move_root):
     problem, constraints, rotations, translation, fixed, params, sqrt_weights, rng = make_case(skel, moving, move_root, seed=2)
     q = rng.uniform(-1.0, 1.0, size=problem.num_variables)
-    residual, _, errors = problem.evaluate(q, fixed, translation, params, sqrt_weights, np)
+    residual, _, errors = problem.evaluate(q, ProblemInputs(fixed, translation, params, sqrt_weights), np)
     assert residual.shape == (problem.num_residuals,) == (12,)
     assert errors.shape == (4,)
     R_world, p_world = reference_world(skel, *full_pose(problem, q, rotations, translation))
@@ -164,7 +164,7 @@ def test_orientation_error_is_the_known_rotation_vector(skel):
     problem = ResidualProblem(skel, skel.indices(LEFT_ARM), False, [c])
     params, sw = problem.pack_parameters([c])
     q = rotations[problem.moving_joints].reshape(-1)
-    residual, _, errors = problem.evaluate(q, rotations[problem.joints], np.zeros(3), params, sw, np)
+    residual, _, errors = problem.evaluate(q, ProblemInputs(rotations[problem.joints], np.zeros(3), params, sw), np)
     np.testing.assert_allclose(residual, e_true, atol=1e-12)
     np.testing.assert_allclose(errors, [np.linalg.norm(e_true)], atol=1e-12)
 
@@ -181,8 +181,8 @@ def test_weights_scale_residual_rows_by_their_square_root(skel):
     weighted = make_case(skel, LEFT_ARM + SPINE, True, seed=5, weights=weights)
     rng = np.random.default_rng(6)
     q = rng.uniform(-1, 1, size=unit[0].num_variables)
-    r1, J1, e1 = unit[0].evaluate(q, unit[4], unit[3], unit[5], unit[6], np)
-    rw, Jw, ew = weighted[0].evaluate(q, weighted[4], weighted[3], weighted[5], weighted[6], np)
+    r1, J1, e1 = unit[0].evaluate(q, ProblemInputs(unit[4], unit[3], unit[5], unit[6]), np)
+    rw, Jw, ew = weighted[0].evaluate(q, ProblemInputs(weighted[4], weighted[3], weighted[5], weighted[6]), np)
     np.testing.assert_allclose(weighted[6], np.sqrt(weights))
     scale = np.repeat(np.sqrt(weights), 3)
     np.testing.assert_allclose(rw, scale * r1, atol=1e-14)
@@ -198,8 +198,8 @@ def test_changing_targets_needs_no_new_problem(skel):
     b = make_case(skel, LEFT_ARM + SPINE, False, seed=8)
     assert ResidualProblem.structure_key(skel, a[1]) == ResidualProblem.structure_key(skel, b[1])
     q = np.random.default_rng(9).uniform(-1, 1, size=a[0].num_variables)
-    ra = a[0].evaluate(q, b[4], b[3], b[5], b[6], np)
-    rb = b[0].evaluate(q, b[4], b[3], b[5], b[6], np)
+    ra = a[0].evaluate(q, ProblemInputs(b[4], b[3], b[5], b[6]), np)
+    rb = b[0].evaluate(q, ProblemInputs(b[4], b[3], b[5], b[6]), np)
     for x, y in zip(ra, rb):
         np.testing.assert_array_equal(x, y)
 
@@ -224,9 +224,9 @@ def test_jacobian_matches_finite_differences(skel, moving, move_root, where):
         q[-3:] = rng.uniform(-1.0, 1.0, size=3)
 
     def residual(x):
-        return problem.evaluate(x, fixed, translation, params, sqrt_weights, np)[0]
+        return problem.evaluate(x, ProblemInputs(fixed, translation, params, sqrt_weights), np)[0]
 
-    _, J, _ = problem.evaluate(q, fixed, translation, params, sqrt_weights, np)
+    _, J, _ = problem.evaluate(q, ProblemInputs(fixed, translation, params, sqrt_weights), np)
     assert J.shape == (problem.num_residuals, n)
     J_fd = finite_difference_jacobian(residual, q)
     scale = max(1.0, np.abs(J_fd).max())
@@ -241,13 +241,13 @@ def test_jax_float32_evaluation_agrees_with_numpy(skel, moving, move_root):
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
     problem, _, _, translation, fixed, params, sqrt_weights, rng = make_case(skel, moving, move_root, seed=11)
-    evaluate = jax.jit(lambda q, f, t, p, w: problem.evaluate(q, f, t, p, w, jnp))
+    evaluate = jax.jit(lambda q, f, t, p, w: problem.evaluate(q, ProblemInputs(f, t, p, w), jnp))
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
     n = problem.num_variables
     for q in (rng.uniform(-1.0, 1.0, size=n), rng.uniform(-1.0, 1.0, size=n), np.zeros(n)):
         q = q.astype(np.float32).astype(np.float64)
         out32 = evaluate(f32(q), f32(fixed), f32(translation), f32(params), f32(sqrt_weights))
-        out64 = problem.evaluate(q, fixed, translation, params, sqrt_weights, np)
+        out64 = problem.evaluate(q, ProblemInputs(fixed, translation, params, sqrt_weights), np)
         for name, a, b in zip(("residual", "jacobian", "errors"), out32, out64):
             assert a.dtype == jnp.float32, name
             np.testing.assert_allclose(np.asarray(a, dtype=np.float64), b, atol=1e-4, rtol=0, err_msg=name)
@@ -257,11 +257,11 @@ def test_jax_float32_jacobian_is_accurate_for_small_joint_angles(skel):
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
     problem, _, _, translation, fixed, params, sqrt_weights, rng = make_case(skel, LEFT_ARM + SPINE, False, seed=11)
-    evaluate = jax.jit(lambda q, f, t, p, w: problem.evaluate(q, f, t, p, w, jnp))
+    evaluate = jax.jit(lambda q, f, t, p, w: problem.evaluate(q, ProblemInputs(f, t, p, w), jnp))
     f32 = lambda a: jnp.asarray(a, dtype=jnp.float32)  # noqa: E731
     directions = rng.normal(size=(len(problem.moving_joints), 3))
     q = (2e-4 * directions / np.linalg.norm(directions, axis=-1, keepdims=True)).reshape(-1)
     q = q.astype(np.float32).astype(np.float64)
     _, J32, _ = evaluate(f32(q), f32(fixed), f32(translation), f32(params), f32(sqrt_weights))
-    _, J64, _ = problem.evaluate(q, fixed, translation, params, sqrt_weights, np)
+    _, J64, _ = problem.evaluate(q, ProblemInputs(fixed, translation, params, sqrt_weights), np)
     np.testing.assert_allclose(np.asarray(J32, dtype=np.float64), J64, atol=1e-5, rtol=0)

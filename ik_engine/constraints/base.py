@@ -1,20 +1,32 @@
 """What every constraint kind provides.
 
-A constraint has a static part (its kind and the joints it touches: changing these
-compiles a new program) and array parameters (targets, offsets, weight: changing these
-never recompiles). Its residual is written against an array namespace and reads the
-kinematic state of the problem (``ik_engine.problem.KinematicState``), which also
-provides the Jacobian of any world point or joint frame with respect to the variables.
+A constraint has a static part (its kind, the joints it reads, its priority and any
+structural choices: changing these compiles a new program) and array parameters (targets,
+offsets, reference poses: changing these never recompiles). Its residual is written
+against an array namespace and reads the kinematic state of the problem
+(``ik_engine.problem.KinematicState``), which also gives the Jacobian of any world point,
+joint frame or joint rotation with respect to the variables.
+
+Three families:
+
+* targets (``tolerance_kind = "position"`` or ``"orientation"``): met when their error is
+  within the solver's tolerance of that kind;
+* inequalities (``"position"``, error = metres of violation): zero residual when satisfied;
+* regularisers (``tolerance_kind = None``): always pull, never "met"; by default they sit
+  below every other priority level.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Hashable
 
 import numpy as np
 
 from ..errors import ConstraintError
+
+# Priority of regularisers unless given: below any level a user is likely to use.
+LOWEST_PRIORITY = 1000
 
 
 def check_weight(weight: Any, kind: str) -> float:
@@ -26,6 +38,13 @@ def check_weight(weight: Any, kind: str) -> float:
     if not math.isfinite(w) or w < 0:
         raise ConstraintError(f"{kind} weight must be finite and >= 0, got {weight!r}")
     return w
+
+
+def check_priority(priority: Any, kind: str) -> int:
+    """A non-negative integer priority (0 = highest), or ConstraintError."""
+    if isinstance(priority, bool) or not isinstance(priority, (int, np.integer)) or priority < 0:
+        raise ConstraintError(f"{kind} priority must be an integer >= 0 (0 = highest), got {priority!r}")
+    return int(priority)
 
 
 def check_vector(value: Any, size: int, what: str) -> np.ndarray:
@@ -41,6 +60,34 @@ def check_vector(value: Any, size: int, what: str) -> np.ndarray:
     return array
 
 
+def check_batched_vectors(value: Any, size: int, what: str) -> np.ndarray:
+    """A finite float64 array of shape (size,) or (B, size) (a batch of B), or ConstraintError."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConstraintError(f"{what} must be {size} numbers (or a batch of them), got {value!r}") from None
+    if array.ndim not in (1, 2) or array.shape[-1] != size or (array.ndim == 2 and array.shape[0] == 0):
+        raise ConstraintError(f"{what} must have shape ({size},) or (B, {size}), got shape {array.shape}")
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0].tolist()
+        raise ConstraintError(f"{what} must be finite; entry {bad} is {array[tuple(bad)]}")
+    return array
+
+
+def batch_size_of(array: np.ndarray, item_ndim: int) -> int | None:
+    """B for an array with one extra leading axis, None for a single item."""
+    return array.shape[0] if array.ndim > item_ndim else None
+
+
+def check_direction(value: Any, what: str) -> np.ndarray:
+    """A finite, non-zero 3-vector, normalised, or ConstraintError."""
+    v = check_vector(value, 3, what)
+    norm = np.linalg.norm(v)
+    if norm < 1e-9:
+        raise ConstraintError(f"{what} must not have zero length, got {v.tolist()}")
+    return v / norm
+
+
 def check_joint_name(joint: Any, kind: str) -> str:
     if not isinstance(joint, str) or not joint:
         raise ConstraintError(f"{kind} needs a joint name (str), got {joint!r}")
@@ -50,31 +97,45 @@ def check_joint_name(joint: Any, kind: str) -> str:
 class Constraint:
     """Base class of the constraint kinds.
 
-    Subclasses set ``residual_size`` (rows they add), ``tolerance_kind`` (which solver
-    tolerance decides that they are met: "position" in metres or "orientation" in
-    radians) and implement ``joints``, ``parameters`` and ``residual``.
+    Subclasses set ``tolerance_kind`` and implement ``joints``, ``parameters`` and
+    ``residual``; those that read joint rotations directly (regularisers) set
+    ``reads_rotations``; those with structural choices override ``static``.
+
+    Attributes:
+        weight: relative importance within a priority level (multiplies the squared error).
+        priority: 0 is the highest; a level is optimised only in the freedom that the levels
+            above it leave.
     """
 
-    residual_size: ClassVar[int]
-    tolerance_kind: ClassVar[str]
-    weight: float
+    tolerance_kind: ClassVar[str | None]
+    reads_rotations: ClassVar[bool] = False
+    uses_initial_pose: ClassVar[bool] = False
+    weight: float = 1.0
+    priority: int = 0
 
     def joints(self) -> tuple[str, ...]:
         """Names of the joints whose world frames the residual reads."""
         raise NotImplementedError
 
-    def parameters(self) -> np.ndarray:
-        """Flat float64 array of everything that may change between solves (not the weight)."""
+    def static(self, skeleton: Any) -> Hashable:
+        """Structural choices baked into the compiled program (part of the cache key)."""
+        return ()
+
+    def parameters(self, skeleton: Any) -> np.ndarray:
+        """Everything that may change between solves (not the weight): float64 (P,), or
+        (B, P) for batched targets."""
         raise NotImplementedError
 
-    @classmethod
-    def parameter_size(cls) -> int:
-        raise NotImplementedError
+    @property
+    def batch_size(self) -> int | None:
+        """B when the targets carry a leading batch axis (for ``solve_batch``), else None."""
+        return None
 
     @staticmethod
-    def residual(state: Any, joint_rows: tuple[int, ...], params: Any, xp: Any) -> tuple[Any, Any, Any]:
+    def residual(state: Any, slot: Any, params: Any, xp: Any) -> tuple[Any, Any, Any]:
         """Residual (k,), its Jacobian (k, n) and the scalar error the user sees.
 
-        ``joint_rows`` are the rows of ``self.joints()`` in the problem's kinematic state.
+        ``slot.joint_rows`` are the rows of ``self.joints()`` in ``state``; ``slot.static`` is
+        ``self.static(skeleton)``.
         """
         raise NotImplementedError

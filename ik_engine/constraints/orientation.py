@@ -8,10 +8,23 @@ import numpy as np
 
 from ..errors import ConstraintError
 from ..rotations import inverse_left_jacobian, matrix_to_axis_angle, quaternion_to_matrix
-from .base import Constraint, check_joint_name, check_weight
+from .base import Constraint, batch_size_of, check_joint_name, check_priority, check_weight
 
 # How far from orthonormal (max abs entry of R R^T - I) a target may be.
 ROTATION_TOLERANCE = 1e-4
+
+
+def as_rotation_matrices(value: Any, what: str) -> np.ndarray:
+    """(3, 3) or a batch (B, 3, 3) of rotation matrices from matrices or (w, x, y, z) quaternions."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConstraintError(f"{what} must be a 3x3 rotation matrix or a (w, x, y, z) quaternion") from None
+    if array.ndim in (2, 3) and array.shape[-2:] != (3, 3) and array.shape[-1] == 4:
+        return np.stack([as_rotation_matrix(q, f"{what}[{i}]") for i, q in enumerate(array)])
+    if array.ndim == 3:
+        return np.stack([as_rotation_matrix(R, f"{what}[{i}]") for i, R in enumerate(array)])
+    return as_rotation_matrix(array, what)
 
 
 def as_rotation_matrix(value: Any, what: str) -> np.ndarray:
@@ -47,33 +60,34 @@ class Orientation(Constraint):
     Args:
         joint: joint name.
         target_rotation: (3, 3) rotation matrix ``R_world_joint`` to reach, or a unit
-            quaternion (w, x, y, z).
+            quaternion (w, x, y, z); (B, 3, 3) or (B, 4) for ``solve_batch``.
         weight: relative importance (the squared error, in radians, is multiplied by it).
+        priority: 0 is the highest.
 
     Error: the angle of the rotation between the joint's frame and the target, radians.
     """
 
-    residual_size = 3
     tolerance_kind = "orientation"
 
-    def __init__(self, joint: str, target_rotation, weight: float = 1.0) -> None:
+    def __init__(self, joint: str, target_rotation, weight: float = 1.0, priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "Orientation")
-        self.target_rotation = as_rotation_matrix(target_rotation, f"Orientation target of joint {joint!r}")
+        self.target_rotation = as_rotation_matrices(target_rotation, f"Orientation target of joint {joint!r}")
         self.weight = check_weight(weight, "Orientation")
+        self.priority = check_priority(priority, "Orientation")
+
+    @property
+    def batch_size(self) -> int | None:
+        return batch_size_of(self.target_rotation, 2)
 
     def joints(self) -> tuple[str, ...]:
         return (self.joint,)
 
-    def parameters(self) -> np.ndarray:
-        return self.target_rotation.reshape(9)
-
-    @classmethod
-    def parameter_size(cls) -> int:
-        return 9
+    def parameters(self, skeleton: Any) -> np.ndarray:
+        return self.target_rotation.reshape(self.target_rotation.shape[:-2] + (9,))
 
     @staticmethod
-    def residual(state: Any, joint_rows: tuple[int, ...], params: Any, xp: Any):
-        (row,) = joint_rows
+    def residual(state: Any, slot: Any, params: Any, xp: Any):
+        (row,) = slot.joint_rows
         R_world_target = xp.reshape(params[0:9], (3, 3))
         # Error rotation in the world frame: it turns the target frame onto the joint's.
         R_error = state.R_world_joint[row] @ R_world_target.T
@@ -82,4 +96,4 @@ class Orientation(Constraint):
         return e, J, xp.sqrt(xp.sum(e * e))
 
     def __repr__(self) -> str:
-        return f"Orientation({self.joint!r}, weight={self.weight})"
+        return f"Orientation({self.joint!r}, weight={self.weight}, priority={self.priority})"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Constraint, check_joint_name, check_vector, check_weight
+from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_vector, check_weight
 
 
 class Position(Constraint):
@@ -14,35 +14,37 @@ class Position(Constraint):
 
     Args:
         joint: joint name.
-        target: (3,) world position, metres.
+        target: (3,) world position, metres; (B, 3) for ``solve_batch``.
         weight: relative importance (the squared error is multiplied by it).
         offset: (3,) point in the joint's frame, metres (default: the joint itself).
+        priority: 0 is the highest.
 
     Error: the distance between the point and the target, metres.
     """
 
-    residual_size = 3
     tolerance_kind = "position"
 
-    def __init__(self, joint: str, target, weight: float = 1.0, offset=(0.0, 0.0, 0.0)) -> None:
+    def __init__(self, joint: str, target, weight: float = 1.0, offset=(0.0, 0.0, 0.0), priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "Position")
-        self.target = check_vector(target, 3, f"Position target of joint {joint!r}")
+        self.target = check_batched_vectors(target, 3, f"Position target of joint {joint!r}")
         self.offset = check_vector(offset, 3, f"Position offset of joint {joint!r}")
         self.weight = check_weight(weight, "Position")
+        self.priority = check_priority(priority, "Position")
+
+    @property
+    def batch_size(self) -> int | None:
+        return batch_size_of(self.target, 1)
 
     def joints(self) -> tuple[str, ...]:
         return (self.joint,)
 
-    def parameters(self) -> np.ndarray:
-        return np.concatenate([self.target, self.offset])
-
-    @classmethod
-    def parameter_size(cls) -> int:
-        return 6
+    def parameters(self, skeleton: Any) -> np.ndarray:
+        offset = np.broadcast_to(self.offset, self.target.shape)
+        return np.concatenate([self.target, offset], axis=-1)
 
     @staticmethod
-    def residual(state: Any, joint_rows: tuple[int, ...], params: Any, xp: Any):
-        (row,) = joint_rows
+    def residual(state: Any, slot: Any, params: Any, xp: Any):
+        (row,) = slot.joint_rows
         p_world_target, offset = params[0:3], params[3:6]
         p_world_point = state.p_world_joint[row] + state.R_world_joint[row] @ offset
         r = p_world_point - p_world_target
@@ -50,4 +52,4 @@ class Position(Constraint):
         return r, J, xp.sqrt(xp.sum(r * r))
 
     def __repr__(self) -> str:
-        return f"Position({self.joint!r}, target={self.target.tolist()}, weight={self.weight})"
+        return f"Position({self.joint!r}, target={self.target.tolist()}, weight={self.weight}, priority={self.priority})"
