@@ -220,6 +220,8 @@ class IKSolver:
                 f"{batched[0]!r} has a batch of {batched[0].batch_size} targets: use solve_batch for batches"
             )
         init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        for c in constraints:
+            c.validate(self.skeleton, init)
         problem, program = self._program(constraints)
         inputs = self._inputs(problem, constraints, init)
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
@@ -247,6 +249,9 @@ class IKSolver:
         B = sizes.pop()
         rotations = np.broadcast_to(rotations, (B,) + rotations.shape[-2:])
         translation = np.broadcast_to(translation, (B, 3))
+        first = Pose(rotations[0], translation[0])
+        for c in constraints:
+            c.validate(self.skeleton, first)
         problem, program = self._program(constraints, batched=True)
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))

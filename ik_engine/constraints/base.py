@@ -126,6 +126,13 @@ class Constraint:
         (B, P) for batched targets."""
         raise NotImplementedError
 
+    def validate(self, skeleton: Any, init: Any) -> None:
+        """Check this constraint against the skeleton and the initial pose before a solve.
+
+        Raise ConstraintError for input that cannot be solved meaningfully (e.g. a pole on
+        the limb's line). Called by the solver in Python, outside the compiled program.
+        """
+
     @property
     def batch_size(self) -> int | None:
         """B when the targets carry a leading batch axis (for ``solve_batch``), else None."""
