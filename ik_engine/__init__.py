@@ -7,7 +7,7 @@
 Units: metres and radians. Rotations are axis-angle vectors in the parent's frame.
 """
 
-from .constraints import Constraint, Orientation, Position
+from .constraints import Constraint, Orientation, Position, RestPose, Smoothness
 from .errors import (
     ConstraintError,
     IKError,
@@ -20,7 +20,7 @@ from .errors import (
 from .pose import Pose
 from .skeleton import Skeleton
 from .skeleton_loading import load_skeleton
-from .solver import IKResult, IKSolver, solve
+from .solver import BatchResult, IKResult, IKSolver, solve
 
 __version__ = "0.1.0"
 
@@ -28,12 +28,15 @@ __all__ = [
     "Constraint",
     "ConstraintError",
     "IKError",
+    "BatchResult",
     "IKResult",
     "IKSolver",
     "Orientation",
     "Pose",
     "PoseError",
     "Position",
+    "RestPose",
+    "Smoothness",
     "Skeleton",
     "SkeletonError",
     "SkeletonFileError",

@@ -198,6 +198,48 @@ class ResidualProblem:
         self.slots = tuple(replace(slot, residual_slice=slice(int(e - k), int(e))) for slot, k, e in zip(self.slots, sizes, ends))
         self.row_levels = np.concatenate([np.full(k, s.level) for k, s in zip(sizes, self.slots)]).astype(np.int64)
 
+    @property
+    def can_align_root(self) -> bool:
+        """Whether a rigid whole-body alignment seed is possible: the root rotates and
+        translates, and at least three constraints have alignment points."""
+        root_moves = len(self.moving_joints) > 0 and self.moving_joints[0] == 0
+        points = sum(hasattr(slot.kind, "alignment_point") for slot in self.slots)
+        return self.move_root and root_moves and points >= 3
+
+    def root_aligned(self, q: Any, inputs: ProblemInputs, xp: Any) -> Any:
+        """Variables with the root moved rigidly to best fit the alignment points to their
+        targets (weighted Kabsch), other joints unchanged. Needs ``can_align_root``."""
+        from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+        state = self.state(q, inputs, xp)
+        pairs = [
+            slot.kind.alignment_point(state, slot, inputs.params[slot.param_slice], xp)
+            for slot in self.slots
+            if hasattr(slot.kind, "alignment_point")
+        ]
+        weights = xp.stack([inputs.sqrt_weights[i] ** 2 for i, slot in enumerate(self.slots) if hasattr(slot.kind, "alignment_point")])
+        a = xp.stack([p for p, _ in pairs])  # (k, 3) current points
+        b = xp.stack([t for _, t in pairs])  # (k, 3) targets
+        w = weights / xp.maximum(xp.sum(weights), 1e-12)
+        ca, cb = w @ a, w @ b
+        H = ((a - ca) * w[:, None]).T @ (b - cb)
+        U, _, Vt = xp.linalg.svd(H)
+        d = xp.sign(xp.linalg.det(Vt.T @ U.T))
+        D = xp.stack([xp.ones_like(d), xp.ones_like(d), xp.where(d == 0, 1.0, d)])
+        R_align = Vt.T @ (D[:, None] * U.T)  # rotation taking a - ca onto b - cb
+        M = len(self.moving_joints)
+        r_root = q[0:3]
+        R_root = axis_angle_to_matrix(r_root, xp)
+        if self.rest_rotations is not None:
+            R_rest = self.rest_rotations[0]
+            R_new = R_rest.T @ R_align @ R_rest @ R_root
+        else:
+            R_new = R_align @ R_root
+        p_root = state.p_world_joint[0]
+        translation_old = q[3 * M : 3 * M + 3]
+        translation_new = R_align @ (p_root - ca) + cb - (p_root - translation_old)
+        return xp.concatenate([matrix_to_axis_angle(R_new, xp), q[3 : 3 * M], translation_new])
+
     @staticmethod
     def structure_key(skeleton: Skeleton, constraints: Sequence[Constraint]) -> tuple:
         """What must match for a compiled problem to be reused."""

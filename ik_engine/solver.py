@@ -314,3 +314,4 @@ def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | No
     if solver is None:
         solver = per_skeleton[key] = IKSolver(skeleton, **options)
     return solver.solve(constraints, init)
+

@@ -32,16 +32,20 @@ class LMOptions:
 
     Attributes:
         restarts: how many times a stalled solve may restart from a random in-limit pose.
-        stall_iterations: consecutive iterations that decrease the cost by less than
-            ``min_decrease`` (relative) before the solve counts as stalled.
+        stall_iterations: iterations without progress (the cost falling below
+            ``progress_ratio`` times its value at the last progress) before a restart.
         lambda_min: damping floor; keeps steps finite at singular (stretched) poses.
-        min_decrease: relative cost decrease that counts as progress.
+        progress_ratio: how much the cost must fall to count as progress.
+        perturbation: every second restart starts this fraction of the way from the best
+            pose so far toward a uniform random in-limit pose (the others start at the
+            uniform draw itself).
     """
 
     restarts: int = 8
     stall_iterations: int = 6
     lambda_min: float = 1e-6
-    min_decrease: float = 0.02
+    progress_ratio: float = 0.5
+    perturbation: float = 0.5
 
     def __post_init__(self) -> None:
         from ik_engine.errors import SolverError
@@ -83,6 +87,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     level_rows = [_as_slice(np.flatnonzero(problem.row_levels == k)) for k in range(len(problem.priorities))]
     level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
     num_levels = len(level_rows)
+    can_align = problem.can_align_root
     eps_bound = 1e-6
 
     def solve(q0, inputs, tolerances, max_iterations, seed):
@@ -119,6 +124,10 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 decided = decided | decides
             return jnp.where(decided, better, jnp.sum(costs_a) < jnp.sum(costs_b))
 
+        def solve_spd(A, b):
+            """Solve A x = b for a symmetric positive definite A (Cholesky)."""
+            return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A, lower=True), b)
+
         def cascade(J, r, costs, nu, free, dq_fixed):
             """Prioritised damped step for the free variables, given a fixed part of the step."""
             dq = dq_fixed
@@ -129,13 +138,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 e = -(rk + Jk @ dq)
                 lam = nu * costs[k] + options.lambda_min
                 A = Jh @ Jh.T + lam * jnp.eye(Jh.shape[0], dtype=dtype)
-                dq = dq + Jh.T @ jnp.linalg.solve(A, e)
+                dq = dq + Jh.T @ solve_spd(A, e)
                 if k + 1 < num_levels:
                     if P is None:
                         P = jnp.diag(free.astype(dtype))
                     # Remove this level's row space (lightly regularised pseudo-inverse).
                     A0 = Jh @ Jh.T + options.lambda_min * jnp.eye(Jh.shape[0], dtype=dtype)
-                    P = P - Jh.T @ jnp.linalg.solve(A0, Jh)
+                    P = P - Jh.T @ solve_spd(A0, Jh)
             return dq
 
         def step(q, r, J, costs, nu):
@@ -147,10 +156,15 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             # Pass 2: variables the step carries past a bound stop at it; the others are
             # solved again for what remains (a projected, not just clipped, step).
             q_clipped = jnp.clip(q + dq, lo, hi)
-            hit = (q_clipped != q + dq) | held
-            dq_hit = jnp.where(hit, q_clipped - q, 0.0)
-            dq = cascade(J, r, costs, nu, ~hit, dq_hit)
-            return jnp.clip(q + jnp.where(hit, dq_hit, dq), lo, hi)
+            crossed = q_clipped != q + dq
+
+            def resolve(_):
+                hit = crossed | held
+                dq_hit = jnp.where(hit, q_clipped - q, 0.0)
+                return q + jnp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit))
+
+            # The second pass is needed only when the step crossed a bound.
+            return jnp.clip(jax.lax.cond(jnp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
 
         K = num_levels
         inf_costs = jnp.full((K,), jnp.inf, dtype)
@@ -165,6 +179,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             errors=jnp.zeros((C,), dtype),
             nu=jnp.asarray(1.0, dtype),
             stall=jnp.asarray(0, jnp.int32),
+            reference_cost=jnp.asarray(jnp.inf, dtype),
             restarts=jnp.asarray(0, jnp.int32),
             restart_pending=jnp.asarray(False),
             done=jnp.asarray(False),
@@ -179,24 +194,37 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             first = s["it"] == 0
             key, subkey = jax.random.split(s["key"])
             u = jax.random.uniform(subkey, (n,), dtype)
-            q_seed = jnp.where(bounded, sample_lower + u * (sample_upper - sample_lower), s["q"])
+            u_pose = sample_lower + u * (sample_upper - sample_lower)
+            # Restart seeds alternate between a uniform draw inside the limits (a new basin)
+            # and a pose part of the way from the best so far toward such a draw (keeps the
+            # limbs that are already right roughly in place).
+            perturbed = s["best_q"] + options.perturbation * (u_pose - s["best_q"])
+            q_seed = jnp.where(bounded, jnp.where(s["restarts"] % 2 == 0, perturbed, u_pose), s["best_q"])
             finite_costs = jnp.where(first, jnp.ones((K,), dtype), s["costs"])
             q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"])
             fresh = first | s["restart_pending"]
             candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
+            if can_align:
+                # Second candidate: the initial pose moved rigidly onto the targets (kept
+                # only if better), so large changes of the whole body's heading or
+                # position need no slow search by the root joint.
+                aligned = jnp.clip(problem.root_aligned(q0, inputs, jnp), lo, hi)
+                candidate = jnp.where(s["it"] == 1, aligned, candidate)
             r_new, J_new, e_new, c_new = evaluate(candidate)
             met_new = levels_met(e_new)
             finite = jnp.all(jnp.isfinite(c_new))
             # A fresh start is always taken; a step only if it is better, level by level.
             accept = fresh | (finite & lexicographically_better(c_new, met_new, s["costs"], s["met"]))
             total_new, total_old = jnp.sum(c_new), jnp.sum(s["costs"])
-            improved = fresh | (accept & (total_new < total_old * (1.0 - options.min_decrease)))
+            # Progress: the cost has halved (or better) since the last reference point.
+            improved = fresh | (accept & (total_new < s["reference_cost"] * options.progress_ratio))
             pick = lambda new, old: jnp.where(accept, new, old)
             q, r, J, costs, met, errors = (pick(a, b) for a, b in
                                            zip((candidate, r_new, J_new, c_new, met_new, e_new),
                                                (s["q"], s["r"], s["J"], s["costs"], s["met"], s["errors"])))
             nu = jnp.where(fresh, 1.0, jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8)))
             stall = jnp.where(improved, 0, s["stall"] + 1)
+            reference_cost = jnp.where(improved, jnp.sum(costs), s["reference_cost"])
             ok = jnp.all(met)
             better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
             restart = ~ok & (stall >= options.stall_iterations) & (s["restarts"] < options.restarts)
@@ -205,6 +233,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             return dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
                 stall=jnp.where(restart, 0, stall),
+                reference_cost=reference_cost,
                 restarts=s["restarts"] + restart.astype(jnp.int32),
                 restart_pending=restart,
                 done=done,

@@ -51,5 +51,11 @@ class Position(Constraint):
         J = state.point_jacobian(row, p_world_point)
         return r, J, xp.sqrt(xp.sum(r * r))
 
+    @staticmethod
+    def alignment_point(state: Any, slot: Any, params: Any, xp: Any):
+        """(current world point (3,), its target (3,)): used to align the whole body first."""
+        (row,) = slot.joint_rows
+        return state.p_world_joint[row] + state.R_world_joint[row] @ params[3:6], params[0:3]
+
     def __repr__(self) -> str:
         return f"Position({self.joint!r}, target={self.target.tolist()}, weight={self.weight}, priority={self.priority})"

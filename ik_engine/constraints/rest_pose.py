@@ -1,0 +1,97 @@
+"""RestPose: pull the moving joints toward the rest pose or a reference pose (a regulariser)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import ConstraintError
+from ..pose import Pose
+from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight
+
+
+class RestPose(Constraint):
+    """Keep unconstrained joints natural: pull each moving joint toward a reference rotation.
+
+    Args:
+        weights: per-joint weights, a mapping {joint name: weight} (others 1.0) or a (J,)
+            array; None: 1.0 for every joint.
+        reference: the Pose to pull toward (default: the rest pose).
+        weight: overall weight (multiplies the squared axis-angle differences).
+        priority: default: below every other level, so the pull only uses the freedom
+            that the targets leave.
+
+    A regulariser: never "met"; once the targets are met the solver keeps improving it until
+    it stalls. Error: root-mean-square axis-angle difference over the moving joints, radians.
+    """
+
+    tolerance_kind = None
+    reads_rotations = True
+
+    def __init__(self, weights: Mapping[str, float] | Any = None, reference: Pose | None = None,
+                 weight: float = 1.0, priority: int = LOWEST_PRIORITY) -> None:
+        if reference is not None and not isinstance(reference, Pose):
+            raise ConstraintError(f"{type(self).__name__} reference must be an ik_engine.Pose, got {type(reference).__name__}")
+        self.reference = reference
+        self.joint_weights = weights
+        self.weight = check_weight(weight, type(self).__name__)
+        self.priority = check_priority(priority, type(self).__name__)
+        if weights is not None and not isinstance(weights, Mapping):
+            array = np.asarray(weights, dtype=np.float64)
+            if array.ndim != 1 or not np.isfinite(array).all() or (array < 0).any():
+                raise ConstraintError(f"{type(self).__name__} weights must be a (J,) array of finite values >= 0 or a mapping")
+
+    def joints(self) -> tuple[str, ...]:
+        return ()
+
+    def _per_joint_weights(self, skeleton: Any) -> np.ndarray:
+        J = skeleton.num_joints
+        if self.joint_weights is None:
+            return np.ones(J)
+        if isinstance(self.joint_weights, Mapping):
+            w = np.ones(J)
+            for name, value in self.joint_weights.items():
+                w[skeleton.index(name)] = check_weight(value, f"{type(self).__name__} weight of joint {name!r}")
+            return w
+        w = np.asarray(self.joint_weights, dtype=np.float64)
+        if w.shape != (J,):
+            raise ConstraintError(f"{type(self).__name__} weights must have shape ({J},), got {w.shape}")
+        return w
+
+    def _reference(self, skeleton: Any) -> Pose:
+        reference = skeleton.rest_pose() if self.reference is None else self.reference
+        if reference.rotations.shape != (skeleton.num_joints, 3):
+            raise ConstraintError(
+                f"{type(self).__name__} reference pose has {reference.num_joints} joints, the skeleton {skeleton.num_joints}"
+            )
+        return reference
+
+    def validate(self, skeleton: Any, init: Any) -> None:
+        self.parameters(skeleton)
+
+    def parameters(self, skeleton: Any) -> np.ndarray:
+        reference = self._reference(skeleton)
+        sqrt_w = np.sqrt(self._per_joint_weights(skeleton))
+        return np.concatenate([reference.rotations.reshape(-1), sqrt_w, reference.translation])
+
+    @staticmethod
+    def residual(state: Any, slot: Any, params: Any, xp: Any):
+        problem = state.problem
+        J = problem.skeleton.num_joints
+        moving = problem.moving_joints  # static (M,)
+        reference = xp.take(xp.reshape(params[: 3 * J], (J, 3)), moving, axis=0)
+        sqrt_w = xp.take(params[3 * J : 4 * J], moving, axis=0)
+        difference = state.r_moving - reference  # (M, 3)
+        rows_w = xp.reshape(xp.broadcast_to(sqrt_w[:, None], difference.shape), (-1,))
+        r = xp.reshape(difference, (-1,)) * rows_w
+        jac = state.rotation_variables_jacobian() * rows_w[:, None]
+        error = xp.sqrt(xp.sum(difference * difference) / max(len(moving), 1))
+        if slot.static == ("translation",) and problem.move_root:
+            translation = state.q[3 * len(moving) : 3 * len(moving) + 3]
+            r = xp.concatenate([r, translation - params[4 * J : 4 * J + 3]])
+            jac = xp.concatenate([jac, xp.asarray(np.eye(3, problem.num_variables, 3 * len(moving)), dtype=jac.dtype)])
+        return r, jac, error
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(weight={self.weight}, priority={self.priority})"
