@@ -7,7 +7,7 @@
 Units: metres and radians. Rotations are axis-angle vectors in the parent's frame.
 """
 
-from .constraints import Constraint, Orientation, Position, RestPose, Smoothness
+from .constraints import BoneDirection, Constraint, LookAt, Orientation, Pin, PoleVector, Position, RestPose, Smoothness
 from .errors import (
     ConstraintError,
     IKError,
@@ -25,6 +25,10 @@ from .solver import BatchResult, IKResult, IKSolver, solve
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoneDirection",
+    "LookAt",
+    "Pin",
+    "PoleVector",
     "Constraint",
     "ConstraintError",
     "IKError",

@@ -1,0 +1,125 @@
+"""Floor: joints stay above a horizontal plane."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConstraintError, UnknownJointError
+from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, point_jacobians
+from .base import Constraint, check_joint_name, check_priority, check_weight
+
+# The body joints and the last joint of each middle finger (so a hand pointing down keeps its
+# fingers out of the floor too).
+DEFAULT_FLOOR_JOINTS: tuple[str, ...] = BODY_JOINTS + ("left_middle3", "right_middle3")
+
+
+def check_height(value: Any, what: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConstraintError(f"{what} must be a number (metres), got {value!r}") from None
+    if not math.isfinite(v):
+        raise ConstraintError(f"{what} must be finite, got {value!r}")
+    return v
+
+
+def default_clearances(skeleton: Any, joints: tuple[str, ...]) -> np.ndarray:
+    """(k,) how far above the floor each joint's centre must stay, metres.
+
+    The joint's capsule radius (``skeleton.radii``), but never more than its height in the
+    rest pose (less two slacks) so that the rest stance, which stands on y = 0, is strictly
+    feasible: the ball of the foot sits 2.2 cm above its sole although its capsule radius is
+    4 cm.
+    """
+    if skeleton.radii is None:
+        raise ConstraintError(
+            f"Floor needs capsule radii for its default clearances, but skeleton {skeleton.name!r} has none "
+            "(Skeleton.radii is None): pass clearance=<metres>"
+        )
+    idx = skeleton.indices(joints)
+    rest_height = skeleton.rest_positions()[idx, 1]
+    return np.maximum(np.minimum(skeleton.radii[idx], rest_height - 2 * INEQUALITY_SLACK), 0.0)
+
+
+class Floor(Constraint):
+    """Joints stay above the horizontal plane y = ``height``.
+
+    Each named joint's centre stays at least its clearance above the plane: by default its
+    capsule radius (at most its rest-pose height, so standing at rest is allowed), or
+    ``clearance`` metres for every joint. Capsules reach lowest at their end points (height
+    is linear along a segment), so keeping every body joint up keeps the bones' centre lines
+    up too.
+
+    Args:
+        height: y of the floor, metres.
+        joints: joint names (default: the 22 body joints and the two middle-finger tips'
+            last joints, ``DEFAULT_FLOOR_JOINTS``).
+        clearance: None (per-joint default above) or metres for all joints.
+        weight, priority: as for every constraint (0 = highest priority).
+
+    Residual rows: ``max(0, height + clearance_j - y_j + slack)`` (slack 1 mm). Error: the
+    largest depth, metres, by which a joint is below its clearance (0 when all are above).
+    """
+
+    tolerance_kind = "position"
+
+    def __init__(self, height: float = 0.0, joints=None, clearance: float | None = None, weight: float = 1.0, priority: int = 0) -> None:
+        self.height = check_height(height, "Floor height")
+        if joints is None:
+            joints = DEFAULT_FLOOR_JOINTS
+        if isinstance(joints, str):
+            raise ConstraintError(f"Floor joints must be a list of joint names, not the single string {joints!r}")
+        try:
+            joints = tuple(joints)
+        except TypeError:
+            raise ConstraintError(f"Floor joints must be a list of joint names, got {joints!r}") from None
+        if not joints:
+            raise ConstraintError("Floor needs at least one joint")
+        self._joints = tuple(check_joint_name(j, "Floor") for j in joints)
+        duplicates = sorted({j for j in self._joints if self._joints.count(j) > 1})
+        if duplicates:
+            raise ConstraintError(f"Floor joints list {duplicates} more than once")
+        if clearance is not None:
+            clearance = check_height(clearance, "Floor clearance")
+            if clearance < 0:
+                raise ConstraintError(f"Floor clearance must be >= 0, got {clearance!r}")
+        self.clearance = clearance
+        self.weight = check_weight(weight, "Floor")
+        self.priority = check_priority(priority, "Floor")
+
+    def joints(self) -> tuple[str, ...]:
+        return self._joints
+
+    def clearances(self, skeleton: Any) -> np.ndarray:
+        """(k,) clearance of each joint above the floor on ``skeleton``, metres."""
+        if self.clearance is not None:
+            return np.full(len(self._joints), self.clearance)
+        return default_clearances(skeleton, self._joints)
+
+    def validate(self, skeleton: Any, init: Any) -> None:
+        try:
+            skeleton.indices(self._joints)
+        except UnknownJointError as exc:
+            raise UnknownJointError(f"Floor: {exc}") from None
+        self.clearances(skeleton)
+
+    def parameters(self, skeleton: Any) -> np.ndarray:
+        return np.concatenate([[self.height], self.clearances(skeleton)])
+
+    @staticmethod
+    def residual(state: Any, slot: Any, params: Any, xp: Any):
+        rows = np.asarray(slot.joint_rows, dtype=np.int64)
+        height, clearance = params[0], params[1 : 1 + len(rows)]
+        y = xp.take(state.p_world_joint, rows, axis=0)[:, 1]
+        depth = height + clearance - y
+        r = xp.maximum(depth + INEQUALITY_SLACK, 0.0)
+        # Each joint's centre moves rigidly with its own frame.
+        J_y = point_jacobians(state, rows, xp.take(state.p_world_joint, rows, axis=0), xp)[:, 1, :]
+        J = xp.where((r > 0.0)[:, None], -J_y, 0.0)
+        return r, J, xp.maximum(xp.max(depth), 0.0)
+
+    def __repr__(self) -> str:
+        return f"Floor(height={self.height}, {len(self._joints)} joints, weight={self.weight}, priority={self.priority})"
