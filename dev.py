@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # set up, then solve and draw a short animation (ik-engine demo)
     python3 dev.py test     # set up, then run the test suite
-    python3 dev.py bench    # set up, then run the arm benchmarks (benchmarks/arm_benchmark.py)
+    python3 dev.py bench    # set up, then run the arm benchmarks (benchmarks/solve_benchmark.py)
 
 Needs only python3 (3.11 or newer) and access to PyPI. The environment is created once
 and reused; it is reinstalled when pyproject.toml changes.
@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
     elif job == "test":
         cmd = [python, "-m", "pytest", *rest]
     else:
-        cmd = [python, str(ROOT / "benchmarks" / "arm_benchmark.py"), *rest]
+        cmd = [python, str(ROOT / "benchmarks" / "solve_benchmark.py"), *rest]
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 

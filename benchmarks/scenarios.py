@@ -33,6 +33,12 @@ class Scenario:
     moving: tuple[str, ...]
     positions: dict[str, np.ndarray]
     rotations: dict[str, np.ndarray] = field(default_factory=dict)
+    move_root: bool = False
+    solver_options: dict = field(default_factory=dict)
+
+    def solver(self, skeleton: ik.Skeleton) -> ik.IKSolver:
+        """The solver this scenario is measured with (its settings are reported)."""
+        return ik.IKSolver(skeleton, joints=self.moving, move_root=self.move_root, **self.solver_options)
 
     @property
     def size(self) -> int:
@@ -82,3 +88,41 @@ def arm_pose(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
 
 
 SCENARIOS = {"arm_reach": arm_reach, "arm_pose": arm_pose}
+
+
+BODY_JOINTS = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+)
+FULL_BODY_POINTS = ("left_middle1", "right_middle1", "left_foot", "right_foot", "head")
+FULL_BODY_FRAMES = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
+
+
+def full_body(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
+    """Pelvis translation and the 22 body joints move (the pelvis rotation too: any heading).
+
+    Targets: hands, feet and head positions and wrist and ankle orientations of random
+    in-limit poses, each moved by a random translation of up to 0.3 m per axis.
+    """
+    rng = np.random.default_rng(seed)
+    positions = {j: np.empty((n, 3)) for j in FULL_BODY_POINTS}
+    rotations = {j: np.empty((n, 3, 3)) for j in FULL_BODY_FRAMES}
+    for i in range(n):
+        pose = skeleton.random_pose(rng, BODY_JOINTS)
+        pose = ik.Pose(pose.rotations, rng.uniform(-0.3, 0.3, 3))
+        R, p = skeleton.world_transforms(pose)
+        for j in FULL_BODY_POINTS:
+            positions[j][i] = p[skeleton.index(j)]
+        for j in FULL_BODY_FRAMES:
+            rotations[j][i] = R[skeleton.index(j)]
+    return Scenario(
+        "full_body",
+        "pelvis translation + 22 body joints; positions of both hands (middle1), feet, head; orientations of wrists and ankles",
+        BODY_JOINTS, positions, rotations, move_root=True,
+        # A cold start from the T-pose to any heading and posture: a larger budget.
+        solver_options={"max_iterations": 300, "restarts": 20},
+    )
+
+
+SCENARIOS["full_body"] = full_body

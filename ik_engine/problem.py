@@ -158,10 +158,21 @@ class ResidualProblem:
 
         lower = skeleton.lower[self.moving_joints].reshape(-1)
         upper = skeleton.upper[self.moving_joints].reshape(-1)
+        # A component whose range spans a full turn has no limit: no bound at +-pi, where
+        # the solver would otherwise stop instead of turning on round.
+        full_turn = upper - lower >= 2 * np.pi - 1e-9
+        lower = np.where(full_turn, -np.inf, lower)
+        upper = np.where(full_turn, np.inf, upper)
+        # Restart seeds are drawn in [sample_lower, sample_upper]; NaN: keep the value.
+        sample_lower = np.maximum(lower, -np.pi)
+        sample_upper = np.minimum(upper, np.pi)
         if self.move_root:
             lower = np.concatenate([lower, np.full(3, -np.inf)])
             upper = np.concatenate([upper, np.full(3, np.inf)])
+            sample_lower = np.concatenate([sample_lower, np.full(3, np.nan)])
+            sample_upper = np.concatenate([sample_upper, np.full(3, np.nan)])
         self.lower, self.upper = lower, upper
+        self.sample_lower, self.sample_upper = sample_lower, sample_upper
 
         self.priorities = tuple(sorted({c.priority for c in constraints}))
         self.uses_initial_state = any(c.uses_initial_pose for c in constraints)

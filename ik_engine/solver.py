@@ -19,6 +19,7 @@ from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .pose import Pose
 from .problem import ResidualProblem
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .skeleton import Skeleton
 
 METHODS = ("lm",)
@@ -166,7 +167,7 @@ class IKSolver:
             flags = jnp.stack([iterations, converged, restarts]).astype(q.dtype)
             return jnp.concatenate([q, errors, flags])
 
-        function = jax.vmap(packed, in_axes=(0, None, None)) if batched else packed
+        function = _compacting_batch(packed, n, C) if batched else packed
         program = (problem, jax.jit(function))
         self._compiled[key] = program
         return program
@@ -193,7 +194,13 @@ class IKSolver:
         q = np.clip(q, problem.lower, problem.upper)
         M = len(problem.moving_joints)
         rotations = init_rotations.copy()
-        rotations[problem.moving_joints] = q[: 3 * M].reshape(M, 3)
+        moving = q[: 3 * M].reshape(M, 3)
+        # Joints without limits may have turned past pi: hand out the same rotation as the
+        # axis-angle of angle <= pi (limited joints never get there).
+        beyond = np.linalg.norm(moving, axis=1) > np.pi
+        if beyond.any():
+            moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
+        rotations[problem.moving_joints] = moving
         translation = q[3 * M : 3 * M + 3] if problem.move_root else init_translation
         kinds = problem.tolerance_index
         return IKResult(
@@ -255,7 +262,7 @@ class IKSolver:
         problem, program = self._program(constraints, batched=True)
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
-        return BatchResult([self._result(problem, rotations[b], translation[b], output[b]) for b in range(B)])
+        return BatchResult(self, problem, rotations, translation, output)
 
     def _batch_init(self, init) -> tuple[np.ndarray, np.ndarray]:
         if init is None:
@@ -276,28 +283,67 @@ class _PoseBatch:
     translation: np.ndarray  # (B, 3)
 
 
-class BatchResult(list):
-    """The IKResults of ``solve_batch``, one per problem, with array views of the common fields."""
+class BatchResult:
+    """The results of ``solve_batch``: arrays over the B problems, and an IKResult per problem
+    (``result[b]``, built on demand)."""
 
-    @property
-    def converged(self) -> np.ndarray:
-        return np.array([r.converged for r in self])
+    def __init__(self, solver: IKSolver, problem: ResidualProblem, rotations: np.ndarray, translation: np.ndarray, output: np.ndarray):
+        self._solver, self._problem = solver, problem
+        self._init_rotations, self._init_translation, self._output = rotations, translation, output
+        n, C = problem.num_variables, len(problem.slots)
+        self.errors = output[:, n : n + C].astype(np.float64)  # (B, C)
+        self.iterations = output[:, n + C].astype(np.int64)  # (B,)
+        self.converged = output[:, n + C + 1] > 0.5  # (B,)
+        kinds = problem.tolerance_index
+        self.position_error = self.errors[:, kinds == 0].max(axis=1, initial=0.0)  # (B,)
+        self.orientation_error = self.errors[:, kinds == 1].max(axis=1, initial=0.0)  # (B,)
 
-    @property
-    def position_error(self) -> np.ndarray:
-        return np.array([r.position_error for r in self])
+    def __len__(self) -> int:
+        return len(self._output)
 
-    @property
-    def orientation_error(self) -> np.ndarray:
-        return np.array([r.orientation_error for r in self])
+    def __getitem__(self, b: int) -> IKResult:
+        if not -len(self) <= b < len(self):
+            raise IndexError(f"batch index {b} out of range for {len(self)} problems")
+        return self._solver._result(self._problem, self._init_rotations[b], self._init_translation[b], self._output[b])
 
-    @property
-    def iterations(self) -> np.ndarray:
-        return np.array([r.iterations for r in self])
+    def __iter__(self):
+        return (self[b] for b in range(len(self)))
 
     @property
     def poses(self) -> list[Pose]:
         return [r.pose for r in self]
+
+
+def _compacting_batch(packed: Any, n: int, C: int) -> Any:
+    """Batch version of a packed single-problem solve that does not wait on stragglers.
+
+    A vmapped loop runs until its slowest problem is done, every problem paying for every
+    iteration. So: all problems get a first budget of iterations; the (at most B/8) that
+    have not converged by then continue, warm-started from their best pose, in a second,
+    eight times smaller batch with the rest of the budget.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    first_budget = 20
+    all_problems = jax.vmap(packed, in_axes=(0, None, None))
+
+    def batched(inputs, max_iterations, seed):
+        B = inputs.shape[0]
+        straggler_slots = max(1, B // 8)
+        if B <= 16:
+            return all_problems(inputs, max_iterations, seed)
+        out = all_problems(inputs, jnp.minimum(max_iterations, first_budget), seed)
+        converged = out[:, n + C + 1] > 0.5
+        slots = jnp.argsort(converged)[:straggler_slots]  # unconverged first
+        warm = inputs[slots].at[:, :n].set(out[slots, :n])  # their q0 <- best pose so far
+        more = all_problems(warm, jnp.maximum(max_iterations - first_budget, 0), seed + 1)
+        more = more.at[:, n + C].add(out[slots, n + C])  # iterations over both rounds
+        more = more.at[:, n + C + 2].add(out[slots, n + C + 2])  # restarts likewise
+        keep = converged[slots][:, None]  # converged problems that filled spare slots keep theirs
+        return out.at[slots].set(jnp.where(keep, out[slots], more))
+
+    return batched
 
 
 _solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()

@@ -32,20 +32,28 @@ class LMOptions:
 
     Attributes:
         restarts: how many times a stalled solve may restart from a random in-limit pose.
-        stall_iterations: iterations without progress (the cost falling below
-            ``progress_ratio`` times its value at the last progress) before a restart.
+        stall_iterations: consecutive iterations that lower the cost by less than
+            ``min_decrease`` (relative) before a restart.
+        creep_iterations: iterations without halving the cost before a restart.
         lambda_min: damping floor; keeps steps finite at singular (stretched) poses.
-        progress_ratio: how much the cost must fall to count as progress.
+        min_decrease: relative cost decrease that counts as a real step.
+        step_slack: during the iterations, a level within this many tolerances counts as
+            met when steps are compared (the best pose is judged by the tolerances).
         perturbation: every second restart starts this fraction of the way from the best
             pose so far toward a uniform random in-limit pose (the others start at the
             uniform draw itself).
+        lower_level_step: the largest change (metres or radians, residual norm) that a
+            priority level below the first asks of one step.
     """
 
     restarts: int = 8
     stall_iterations: int = 6
+    creep_iterations: int = 24
     lambda_min: float = 1e-6
-    progress_ratio: float = 0.5
+    min_decrease: float = 0.01
+    step_slack: float = 100
     perturbation: float = 0.5
+    lower_level_step: float = 0.3
 
     def __post_init__(self) -> None:
         from ik_engine.errors import SolverError
@@ -56,6 +64,29 @@ class LMOptions:
             raise SolverError(f"stall_iterations must be an integer >= 1, got {self.stall_iterations!r}")
         if not (np.isfinite(self.lambda_min) and self.lambda_min > 0):
             raise SolverError(f"lambda_min must be finite and > 0, got {self.lambda_min!r}")
+
+
+# Systems up to this size are solved by an unrolled Cholesky of plain array operations:
+# cheaper than a LAPACK call for tiny systems, and it vectorises across a batch (vmap),
+# where a LAPACK call would loop over the problems.
+SMALL_SYSTEM = 8
+
+
+def unrolled_cholesky_solve(A: Any, b: Any, xp: Any) -> Any:
+    """Solve A x = b, A (m, m) symmetric positive definite, b (m,) or (m, k); m small and static."""
+    m = A.shape[0]
+    L = [[None] * m for _ in range(m)]
+    for i in range(m):
+        for j in range(i + 1):
+            s = A[i, j] - sum(L[i][k] * L[j][k] for k in range(j))
+            L[i][j] = xp.sqrt(xp.maximum(s, 1e-30)) if i == j else s / L[j][j]
+    y = [None] * m
+    for i in range(m):  # forward substitution: L y = b
+        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
+    x = [None] * m
+    for i in reversed(range(m)):  # back substitution: L^T x = y
+        x[i] = (y[i] - sum(L[k][i] * x[k] for k in range(i + 1, m))) / L[i][i]
+    return xp.stack(x)
 
 
 def _as_slice(rows: np.ndarray):
@@ -78,9 +109,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
 
     lower = np.asarray(problem.lower)
     upper = np.asarray(problem.upper)
-    bounded = np.isfinite(lower) & np.isfinite(upper)
-    sample_lower = np.where(bounded, np.maximum(lower, -np.pi), 0.0)
-    sample_upper = np.where(bounded, np.minimum(upper, np.pi), 0.0)
+    bounded = np.isfinite(problem.sample_lower) & np.isfinite(problem.sample_upper)  # else: keep at restarts
+    sample_lower = np.where(bounded, problem.sample_lower, 0.0)
+    sample_upper = np.where(bounded, problem.sample_upper, 0.0)
     n, m = problem.num_variables, problem.num_residuals
     tolerance_index = problem.tolerance_index
     hard = tolerance_index >= 0
@@ -88,6 +119,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
     num_levels = len(level_rows)
     can_align = problem.can_align_root
+    level_is_soft = [not np.any(hard[problem.constraint_levels == k]) for k in range(num_levels)]
+    soft_mask = np.array(level_is_soft, dtype=np.float32)
     eps_bound = 1e-6
 
     def solve(q0, inputs, tolerances, max_iterations, seed):
@@ -103,9 +136,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             r, J, errors = problem.evaluate(q, inputs, jnp)
             return r, J, errors, jnp.stack([jnp.dot(r[rows], r[rows]) for rows in level_rows])
 
-        def levels_met(errors):
-            """(K,) bool: every target and inequality of each level within tolerance."""
-            met = (errors <= error_tolerance) | ~hard
+        def levels_met(errors, slack=1.0):
+            """(K,) bool: every target and inequality of each level within slack x tolerance."""
+            met = (errors <= slack * error_tolerance) | ~hard
             return jnp.stack([jnp.all(met[idx]) for idx in level_constraints])
 
         def lexicographically_better(costs_a, met_a, costs_b, met_b):
@@ -125,34 +158,63 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             return jnp.where(decided, better, jnp.sum(costs_a) < jnp.sum(costs_b))
 
         def solve_spd(A, b):
-            """Solve A x = b for a symmetric positive definite A (Cholesky)."""
+            """Solve (A + floor I) x = b for a symmetric positive semi-definite A (Cholesky).
+
+            The floor, relative to A's scale, keeps the factorisation finite in float32 when
+            A is (nearly) singular: dependent rows, or rows a higher level already used up.
+            """
+            floor = 1e-5 * jnp.trace(A) / A.shape[0] + 1e-12
+            A = A + floor * jnp.eye(A.shape[0], dtype=dtype)
+            if A.shape[0] <= SMALL_SYSTEM:
+                return unrolled_cholesky_solve(A, b, jnp)
             return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A, lower=True), b)
 
-        def cascade(J, r, costs, nu, free, dq_fixed):
-            """Prioritised damped step for the free variables, given a fixed part of the step."""
+        def damped_least_squares(Jh, e, lam):
+            """argmin |Jh dq - e|^2 + lam |dq|^2, in task space or joint space, whichever is smaller."""
+            rows, cols = Jh.shape
+            if rows <= cols:
+                return Jh.T @ solve_spd(Jh @ Jh.T + lam * jnp.eye(rows, dtype=dtype), e)
+            return solve_spd(Jh.T @ Jh + lam * jnp.eye(cols, dtype=dtype), Jh.T @ e)
+
+        def cascade(J, r, costs, nu, free, dq_fixed, active):
+            """Prioritised damped step for the free variables, given a fixed part of the step.
+
+            Only the ``active`` levels (K,) ask for change; the others are skipped.
+            """
             dq = dq_fixed
             P = None  # projector onto the freedom left; None means diag(free)
             for k, rows in enumerate(level_rows):
                 Jk, rk = J[rows], r[rows]
                 Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
                 e = -(rk + Jk @ dq)
+                e = jnp.where(active[k], e, 0.0)
+                if k > 0:
+                    # Lower levels take bounded steps: their pull leaks into the levels above
+                    # through the (regularised, hence inexact) projector in proportion to it.
+                    norm_e = jnp.sqrt(jnp.sum(e * e))
+                    e = e * jnp.minimum(1.0, options.lower_level_step / jnp.maximum(norm_e, 1e-30))
                 lam = nu * costs[k] + options.lambda_min
-                A = Jh @ Jh.T + lam * jnp.eye(Jh.shape[0], dtype=dtype)
-                dq = dq + Jh.T @ solve_spd(A, e)
+                if level_is_soft[k]:
+                    # Regularisers: solve unprojected, then project. Inverting the projected
+                    # Jacobian would amplify the directions that the (regularised) projector
+                    # removes only partly; a pull toward a pose needs no such precision.
+                    step_k = damped_least_squares(Jk, e, lam)
+                    dq = dq + (step_k * free.astype(dtype) if P is None else P @ step_k)
+                else:
+                    dq = dq + damped_least_squares(Jh, e, lam)
                 if k + 1 < num_levels:
                     if P is None:
                         P = jnp.diag(free.astype(dtype))
                     # Remove this level's row space (lightly regularised pseudo-inverse).
-                    A0 = Jh @ Jh.T + options.lambda_min * jnp.eye(Jh.shape[0], dtype=dtype)
-                    P = P - Jh.T @ solve_spd(A0, Jh)
+                    P = P - damped_least_squares(Jh, Jh, options.lambda_min)
             return dq
 
-        def step(q, r, J, costs, nu):
+        def step(q, r, J, costs, nu, active):
             g = J.T @ r
             # Pass 1: variables at a bound that the gradient pushes outward are held.
             held = ((q <= lo + eps_bound) & (g > 0)) | ((q >= hi - eps_bound) & (g < 0))
             zero = jnp.zeros_like(q)
-            dq = cascade(J, r, costs, nu, ~held, zero)
+            dq = cascade(J, r, costs, nu, ~held, zero, active)
             # Pass 2: variables the step carries past a bound stop at it; the others are
             # solved again for what remains (a projected, not just clipped, step).
             q_clipped = jnp.clip(q + dq, lo, hi)
@@ -161,11 +223,16 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             def resolve(_):
                 hit = crossed | held
                 dq_hit = jnp.where(hit, q_clipped - q, 0.0)
-                return q + jnp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit))
+                return q + jnp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active))
 
             # The second pass is needed only when the step crossed a bound.
             return jnp.clip(jax.lax.cond(jnp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
 
+        # Every restart's random draw, made once (not in every iteration of the loop), from
+        # the seed and the problem's own data, so that problems differ in their restarts.
+        data_bits = jax.lax.bitcast_convert_type(jnp.sum(inputs.params) + jnp.sum(q0), jnp.uint32)
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), data_bits)
+        uniforms = jax.random.uniform(key, (options.restarts + 1, n), dtype)
         K = num_levels
         inf_costs = jnp.full((K,), jnp.inf, dtype)
         no_levels_met = jnp.zeros((K,), bool)
@@ -179,11 +246,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             errors=jnp.zeros((C,), dtype),
             nu=jnp.asarray(1.0, dtype),
             stall=jnp.asarray(0, jnp.int32),
+            creep=jnp.asarray(0, jnp.int32),
             reference_cost=jnp.asarray(jnp.inf, dtype),
+            near=no_levels_met,
             restarts=jnp.asarray(0, jnp.int32),
             restart_pending=jnp.asarray(False),
             done=jnp.asarray(False),
-            key=jax.random.PRNGKey(seed),
             best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=jnp.full((C,), jnp.inf, dtype),
         )
 
@@ -192,8 +260,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
 
         def body(s):
             first = s["it"] == 0
-            key, subkey = jax.random.split(s["key"])
-            u = jax.random.uniform(subkey, (n,), dtype)
+            u = uniforms[jnp.minimum(s["restarts"], options.restarts)]
             u_pose = sample_lower + u * (sample_upper - sample_lower)
             # Restart seeds alternate between a uniform draw inside the limits (a new basin)
             # and a pose part of the way from the best so far toward such a draw (keeps the
@@ -201,7 +268,10 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             perturbed = s["best_q"] + options.perturbation * (u_pose - s["best_q"])
             q_seed = jnp.where(bounded, jnp.where(s["restarts"] % 2 == 0, perturbed, u_pose), s["best_q"])
             finite_costs = jnp.where(first, jnp.ones((K,), dtype), s["costs"])
-            q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"])
+            # A level moves only once every level above it is met (within tolerance): a
+            # lower level's step that disturbed a higher one is first repaired.
+            active = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["met"][:-1].astype(jnp.int32)) > 0])
+            q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active)
             fresh = first | s["restart_pending"]
             candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
             if can_align:
@@ -212,32 +282,46 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 candidate = jnp.where(s["it"] == 1, aligned, candidate)
             r_new, J_new, e_new, c_new = evaluate(candidate)
             met_new = levels_met(e_new)
+            near_new = levels_met(e_new, options.step_slack)
             finite = jnp.all(jnp.isfinite(c_new))
-            # A fresh start is always taken; a step only if it is better, level by level.
-            accept = fresh | (finite & lexicographically_better(c_new, met_new, s["costs"], s["met"]))
+            # A fresh start is always taken; a step only if it is better, level by level,
+            # where a level within step_slack x tolerance counts as met: a lower level's
+            # step may disturb a met level slightly (curvature), and the next step restores it.
+            # Also taken: a step that is better by the strict tolerances (a repair).
+            accept = fresh | (finite & (lexicographically_better(c_new, near_new, s["costs"], s["near"])
+                                        | lexicographically_better(c_new, met_new, s["costs"], s["met"])))
             total_new, total_old = jnp.sum(c_new), jnp.sum(s["costs"])
-            # Progress: the cost has halved (or better) since the last reference point.
-            improved = fresh | (accept & (total_new < s["reference_cost"] * options.progress_ratio))
+            stepped = accept & (total_new < total_old * (1.0 - options.min_decrease))
+            # With regularisers, once the targets are met: stop when a step that included
+            # them gains less than 10 % on them.
+            soft_new, soft_old = jnp.sum(c_new * soft_mask), jnp.sum(s["costs"] * soft_mask)
+            stepped_soft = ~jnp.all(active) | (accept & (soft_new < soft_old * 0.9))
             pick = lambda new, old: jnp.where(accept, new, old)
-            q, r, J, costs, met, errors = (pick(a, b) for a, b in
-                                           zip((candidate, r_new, J_new, c_new, met_new, e_new),
-                                               (s["q"], s["r"], s["J"], s["costs"], s["met"], s["errors"])))
+            q, r, J, costs, met, near, errors = (pick(a, b) for a, b in
+                                                 zip((candidate, r_new, J_new, c_new, met_new, near_new, e_new),
+                                                     (s["q"], s["r"], s["J"], s["costs"], s["met"], s["near"], s["errors"])))
             nu = jnp.where(fresh, 1.0, jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8)))
-            stall = jnp.where(improved, 0, s["stall"] + 1)
-            reference_cost = jnp.where(improved, jnp.sum(costs), s["reference_cost"])
+            # Stalled: several steps in a row without a real decrease, or a slow creep that
+            # has not halved the cost in many steps.
+            stall = jnp.where(fresh | stepped, 0, s["stall"] + 1)
+            halved = fresh | (jnp.sum(costs) < s["reference_cost"] * 0.5)
+            reference_cost = jnp.where(halved, jnp.sum(costs), s["reference_cost"])
+            creep = jnp.where(halved, 0, s["creep"] + 1)
             ok = jnp.all(met)
             better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
-            restart = ~ok & (stall >= options.stall_iterations) & (s["restarts"] < options.restarts)
+            stalled = (stall >= options.stall_iterations) | (creep >= options.creep_iterations)
+            restart = ~ok & stalled & (s["restarts"] < options.restarts)
             # Regularisers keep improving after the targets are met: stop when they stall.
-            done = ok & ((stall >= 2) if problem.has_soft else True)
+            done = ok & ((~stepped_soft) if problem.has_soft else True)
             return dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
                 stall=jnp.where(restart, 0, stall),
+                creep=jnp.where(restart, 0, creep),
                 reference_cost=reference_cost,
+                near=near,
                 restarts=s["restarts"] + restart.astype(jnp.int32),
                 restart_pending=restart,
                 done=done,
-                key=key,
                 best_q=jnp.where(better, q, s["best_q"]),
                 best_costs=jnp.where(better, costs, s["best_costs"]),
                 best_met=jnp.where(better, met, s["best_met"]),

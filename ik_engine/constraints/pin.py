@@ -61,6 +61,12 @@ class Pin(Constraint):
         return np.zeros(0)
 
     @staticmethod
+    def alignment_point(state: Any, slot: Any, params: Any, xp: Any):
+        """(current world position (3,), initial one (3,)): used to align the whole body first."""
+        (row,) = slot.joint_rows
+        return state.p_world_joint[row], state.initial.p_world_joint[row]
+
+    @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows
         (rotation,) = slot.static
