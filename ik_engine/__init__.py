@@ -19,6 +19,7 @@ from .errors import (
 )
 from .pose import Pose
 from .skeleton import Skeleton
+from .sequence import SequenceResult
 from .skeleton_loading import load_skeleton
 from .solver import BatchResult, IKResult, IKSolver, solve
 
@@ -41,6 +42,7 @@ __all__ = [
     "Position",
     "RestPose",
     "Smoothness",
+    "SequenceResult",
     "Skeleton",
     "SkeletonError",
     "SkeletonFileError",

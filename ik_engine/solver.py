@@ -264,6 +264,16 @@ class IKSolver:
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
         return BatchResult(self, problem, rotations, translation, output)
 
+    def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
+                       acceleration_weight: float = 1.0, smoothing_weight: float = 1.0,
+                       smoothing_priority: int | None = None):
+        """Solve a clip of T frames (lists of constraints) in order, warm-started frame by
+        frame, with a velocity and acceleration smoothing regulariser at the lowest priority.
+        See ``ik_engine.sequence.solve_sequence``; returns a SequenceResult."""
+        from .sequence import solve_sequence
+
+        return solve_sequence(self, frames, init, velocity_weight, acceleration_weight, smoothing_weight, smoothing_priority)
+
     def _batch_init(self, init) -> tuple[np.ndarray, np.ndarray]:
         if init is None:
             rest = self.skeleton.rest_pose()

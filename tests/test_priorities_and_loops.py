@@ -137,3 +137,26 @@ def test_solve_batch_bad_input(smplx):
         solver.solve([ik.Position("left_middle1", np.zeros((3, 3)))])
     with pytest.raises(ik.ConstraintError, match="finite"):
         ik.Position("left_middle1", np.array([[0, 0, 0], [0, np.nan, 0]]))
+
+
+def test_solve_sequence_follows_a_clip_and_smooths_redundant_joints(smplx):
+    solver = ik.IKSolver(smplx, joints=ARM + ["spine1", "spine2", "spine3"])
+    shoulder = smplx.rest_positions()[smplx.index("left_shoulder")]
+    frames = [[ik.Position("left_middle1", shoulder + [0.1 + 0.15 * np.cos(a), 0.15 * np.sin(a), 0.4])]
+              for a in np.linspace(0, 2 * np.pi, 40)]
+    smooth = solver.solve_sequence(frames)
+    rough = solver.solve_sequence(frames, smoothing_weight=0.0)
+    assert len(smooth) == 40 and smooth.converged.all() and rough.converged.all()
+    moving = [smplx.index(j) for j in ARM + ["spine1", "spine2", "spine3"]]
+    assert mean_acceleration(smooth.rotations, moving) <= mean_acceleration(rough.rotations, moving)
+    assert smooth.rotations.shape == (40, 55, 3) and smooth.translations.shape == (40, 3)
+
+
+def test_solve_sequence_bad_input(smplx):
+    solver = ik.IKSolver(smplx, joints=ARM)
+    with pytest.raises(ik.SolverError, match="at least one frame"):
+        solver.solve_sequence([])
+    with pytest.raises(ik.SolverError, match="velocity_weight"):
+        solver.solve_sequence([[ik.Position("left_middle1", [0.5, 1.4, 0.2])]], velocity_weight=-1)
+    with pytest.raises(ik.SolverError, match="both 0"):
+        solver.solve_sequence([[ik.Position("left_middle1", [0.5, 1.4, 0.2])]], velocity_weight=0, acceleration_weight=0)
