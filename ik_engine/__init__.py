@@ -7,7 +7,24 @@
 Units: metres and radians. Rotations are axis-angle vectors in the parent's frame.
 """
 
-from .constraints import BoneDirection, Constraint, LookAt, Orientation, Pin, PoleVector, Position, RestPose, Smoothness
+from .constraints import (
+    Avoid,
+    Balance,
+    BoneDirection,
+    Capsule,
+    Constraint,
+    Floor,
+    LookAt,
+    Orientation,
+    Pin,
+    PoleVector,
+    Position,
+    RestPose,
+    SelfCollision,
+    Smoothness,
+    Sphere,
+)
+from .constraints.balance import centre_of_mass
 from .errors import (
     ConstraintError,
     IKError,
@@ -26,28 +43,35 @@ from .solver import BatchResult, IKResult, IKSolver, solve
 __version__ = "0.1.0"
 
 __all__ = [
+    "Avoid",
+    "Balance",
+    "BatchResult",
     "BoneDirection",
-    "LookAt",
-    "Pin",
-    "PoleVector",
+    "Capsule",
+    "centre_of_mass",
     "Constraint",
     "ConstraintError",
+    "Floor",
     "IKError",
-    "BatchResult",
     "IKResult",
     "IKSolver",
+    "load_skeleton",
+    "LookAt",
     "Orientation",
+    "Pin",
+    "PoleVector",
     "Pose",
     "PoseError",
     "Position",
     "RestPose",
-    "Smoothness",
+    "SelfCollision",
     "SequenceResult",
     "Skeleton",
     "SkeletonError",
     "SkeletonFileError",
-    "SolverError",
-    "UnknownJointError",
-    "load_skeleton",
+    "Smoothness",
     "solve",
+    "SolverError",
+    "Sphere",
+    "UnknownJointError",
 ]

@@ -13,7 +13,6 @@ from ..geometry import (
     CAPSULE_INDEX,
     CAPSULE_NAMES,
     INEQUALITY_SLACK,
-    body_capsules,
     capsule_parameters,
     capsule_segments,
     closest_points_on_segments,
@@ -149,7 +148,7 @@ class Avoid(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         require_radii(skeleton, "Avoid")
-        capsules = capsule_parameters(body_capsules(skeleton, self.segments))
+        capsules = capsule_parameters(skeleton, self.segments)
         obstacles = np.concatenate([np.concatenate([a, b, [r]]) for a, b, r in (o.segment() for o in self.obstacles)])
         return np.concatenate([capsules, obstacles, [self.margin]])
 
@@ -176,4 +175,7 @@ class Avoid(Constraint):
         return r, J, xp.maximum(xp.max(depth), 0.0)
 
     def __repr__(self) -> str:
-        return f"Avoid({self.obstacles!r}, margin={self.margin}, {len(self.segments)} segments, weight={self.weight}, priority={self.priority})"
+        return (
+            f"Avoid({self.obstacles!r}, margin={self.margin}, {len(self.segments)} segments, "
+            f"weight={self.weight}, priority={self.priority})"
+        )

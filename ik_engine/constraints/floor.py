@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConstraintError, UnknownJointError
-from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, point_jacobians
+from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
 from .base import Constraint, check_joint_name, check_priority, check_weight
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
@@ -66,7 +66,9 @@ class Floor(Constraint):
 
     tolerance_kind = "position"
 
-    def __init__(self, height: float = 0.0, joints=None, clearance: float | None = None, weight: float = 1.0, priority: int = 0) -> None:
+    def __init__(
+        self, height: float = 0.0, joints=None, clearance: float | None = None, weight: float = 1.0, priority: int = 0
+    ) -> None:
         self.height = check_height(height, "Floor height")
         if joints is None:
             joints = DEFAULT_FLOOR_JOINTS
@@ -97,7 +99,8 @@ class Floor(Constraint):
         """(k,) clearance of each joint above the floor on ``skeleton``, metres."""
         if self.clearance is not None:
             return np.full(len(self._joints), self.clearance)
-        return default_clearances(skeleton, self._joints)
+        key = ("Floor.clearances", self._joints)
+        return cached_for(skeleton, key, lambda: default_clearances(skeleton, self._joints)).copy()
 
     def validate(self, skeleton: Any, init: Any) -> None:
         try:
@@ -113,11 +116,11 @@ class Floor(Constraint):
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         rows = np.asarray(slot.joint_rows, dtype=np.int64)
         height, clearance = params[0], params[1 : 1 + len(rows)]
-        y = xp.take(state.p_world_joint, rows, axis=0)[:, 1]
-        depth = height + clearance - y
+        p_world = xp.take(state.p_world_joint, rows, axis=0)
+        depth = height + clearance - p_world[:, 1]
         r = xp.maximum(depth + INEQUALITY_SLACK, 0.0)
         # Each joint's centre moves rigidly with its own frame.
-        J_y = point_jacobians(state, rows, xp.take(state.p_world_joint, rows, axis=0), xp)[:, 1, :]
+        J_y = point_jacobians(state, rows, p_world, xp)[:, 1, :]
         J = xp.where((r > 0.0)[:, None], -J_y, 0.0)
         return r, J, xp.maximum(xp.max(depth), 0.0)
 

@@ -39,8 +39,10 @@ from ..geometry import (
     CAPSULE_INDEX,
     INEQUALITY_SLACK,
     body_capsules,
+    cached_for,
     capsule_parameters,
     capsule_segments,
+    capsule_world_segments,
     closest_points_on_segments,
     point_jacobians,
     segment_distance,
@@ -95,12 +97,13 @@ def adjacent(skeleton: Any, name_a: str, name_b: str) -> bool:
     return int(skeleton.parents[fa]) == fb or int(skeleton.parents[fb]) == fa
 
 
-def rest_clearance(skeleton: Any, name_a: str, name_b: str) -> float:
-    """Distance between two capsules' surfaces in the rest pose (negative: overlapping), metres."""
-    ca, cb = body_capsules(skeleton, (name_a, name_b))
-    R, p = skeleton.world_transforms(skeleton.rest_pose())
-    ends = [(p[c.frame] + R[c.frame] @ c.start, p[c.frame] + R[c.frame] @ c.end) for c in (ca, cb)]
-    return float(segment_distance(ends[0][0], ends[0][1], ends[1][0], ends[1][1], np)) - ca.radius - cb.radius
+def rest_clearances(skeleton: Any, pairs) -> np.ndarray:
+    """(P,) distance between the two capsules' surfaces of each pair in the rest pose
+    (negative: overlapping), metres."""
+    a, b, radius = capsule_world_segments(skeleton, skeleton.rest_pose(), body_capsules(skeleton))
+    i = np.array([CAPSULE_INDEX[x] for x, _ in pairs], dtype=np.int64)
+    j = np.array([CAPSULE_INDEX[y] for _, y in pairs], dtype=np.int64)
+    return segment_distance(a[i], b[i], a[j], b[j], np) - radius[i] - radius[j]
 
 
 class SelfCollision(Constraint):
@@ -149,11 +152,16 @@ class SelfCollision(Constraint):
     def active_pairs(self, skeleton: Any) -> tuple[tuple[str, str], ...]:
         """The pairs kept on ``skeleton``: neither adjacent nor in contact at rest."""
         require_radii(skeleton, "SelfCollision")
-        return tuple(
-            (a, b)
-            for a, b in self.pairs
-            if not adjacent(skeleton, a, b) and rest_clearance(skeleton, a, b) >= REST_CONTACT_CLEARANCE
-        )
+
+        def compute():
+            clearance = rest_clearances(skeleton, self.pairs)
+            return tuple(
+                (a, b)
+                for (a, b), c in zip(self.pairs, clearance)
+                if not adjacent(skeleton, a, b) and c >= REST_CONTACT_CLEARANCE
+            )
+
+        return cached_for(skeleton, ("SelfCollision.active_pairs", self.pairs), compute)
 
     def static(self, skeleton: Any) -> tuple:
         active = self.active_pairs(skeleton)
@@ -171,7 +179,7 @@ class SelfCollision(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         require_radii(skeleton, "SelfCollision")
-        return np.concatenate([capsule_parameters(body_capsules(skeleton, self._capsules)), [self.margin]])
+        return np.concatenate([capsule_parameters(skeleton, self._capsules), [self.margin]])
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
