@@ -1,6 +1,6 @@
-"""Whole-body benchmarks: priorities, animation loop, batch throughput.
+"""Whole-body benchmarks: priorities, animation loop, batch throughput, collisions and balance.
 
-    python benchmarks/body_benchmark.py [--n 1000] [--frames 1000] [--batch 1024] [--out benchmarks/results]
+    python benchmarks/body_benchmark.py [--n 1000] [--frames 1000] [--batch 1024] [--safety-n 200] [--out benchmarks/results]
 
 Prints the figures and writes ``body_benchmark.json`` / ``body_benchmark.md`` under --out.
 """
@@ -142,6 +142,102 @@ def batch(skel: ik.Skeleton, size: int, seed: int) -> dict:
     }
 
 
+def safety(skel: ik.Skeleton, n: int, seed: int) -> dict:
+    """Random full-body targets with Avoid, SelfCollision, Floor and Balance at priority 0.
+
+    Targets (priority 1): wrists and head of random in-limit upper-body poses (which may
+    themselves collide or unbalance the body), feet near their rest places; an obstacle
+    sphere in front of the chest. Every returned pose is checked independently.
+    """
+    from ik_engine.benchmarks.safety_checks import violations
+
+    rng = np.random.default_rng(seed)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    upper = [j for j in BODY_JOINTS if j in UPPER]
+    rest = skel.rest_positions()
+    self_collision, floor = ik.SelfCollision(), ik.Floor()
+    pairs = self_collision.active_pairs(skel)
+    clearances = dict(zip(floor.joints(), floor.clearances(skel)))
+    worst = {"self_collision": [], "obstacle": [], "floor": [], "balance": []}
+    times, reached = [], []
+    for i in range(n):
+        p = skel.world_positions(skel.random_pose(rng, upper))
+        centre = rest[skel.index("spine3")] + [rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.2), rng.uniform(0.35, 0.55)]
+        obstacle = ik.Sphere(centre, 0.1)
+        constraints = [ik.Avoid([obstacle]), self_collision, floor, ik.Balance()]
+        constraints += [ik.Position(j, p[skel.index(j)], priority=1) for j in ("left_wrist", "right_wrist", "head")]
+        constraints += [ik.Position(j, rest[skel.index(j)], priority=1) for j in ("left_foot", "right_foot")]
+        t0 = time.perf_counter()
+        res = solver.solve(constraints)
+        times.append(time.perf_counter() - t0)
+        reached.append(res.converged)
+        v = violations(skel, res.pose, pairs, [(obstacle.centre, obstacle.radius)], floor.joints(), clearances,
+                       self_collision.margin, 0.01)
+        for k in worst:
+            worst[k].append(v[k])
+    out = {
+        "scenario": "safety",
+        "description": f"{n} random targets (wrists, head from random upper-body poses; feet at rest) at priority 1, "
+                       "Avoid (a 10 cm sphere in front of the chest), SelfCollision, Floor, Balance at priority 0; "
+                       "pelvis translation + 22 body joints; checked by dense sampling",
+        "n": n,
+        "all_inequalities_hold": float(np.mean(np.all([np.array(worst[k]) <= 1e-3 for k in worst], axis=0))),
+        "targets_reached": float(np.mean(reached)),
+        "median_ms": float(np.median(times) * 1e3),
+        "p95_ms": float(np.percentile(times, 95) * 1e3),
+    }
+    for k, values in worst.items():
+        out[f"worst_{k}_violation_mm"] = float(max(values) * 1e3)
+    return out
+
+
+def multi_constraint(skel: ik.Skeleton, n: int, seed: int) -> dict:
+    """Hands (position + orientation), head look-at, feet pinned, rest-pose regulariser.
+
+    Targets from random in-limit upper-body poses (legs at rest, so all are feasible);
+    every solve starts at the rest pose; success measured with float64 FK.
+    """
+    rng = np.random.default_rng(seed)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    hands, wrists = ("left_middle1", "right_middle1"), ("left_wrist", "right_wrist")
+    head = skel.index("head")
+    feet = ("left_foot", "right_foot", "left_ankle", "right_ankle")
+    rest = skel.rest_positions()
+    ok, times, feet_err = [], [], []
+    for i in range(n):
+        R, p = skel.world_transforms(skel.random_pose(rng, UPPER))
+        look = p[head] + R[head] @ np.array([0.0, 0.0, 1.0])
+        constraints = [ik.Pin(j, priority=0) for j in feet]
+        constraints += [ik.Position(j, p[skel.index(j)], priority=1) for j in hands]
+        constraints += [ik.Orientation(j, R[skel.index(j)], priority=1) for j in wrists]
+        constraints += [ik.LookAt("head", look, axis=(0, 0, 1), priority=1), ik.RestPose(weight=0.1)]
+        t0 = time.perf_counter()
+        res = solver.solve(constraints)
+        times.append(time.perf_counter() - t0)
+        R2, p2 = skel.world_transforms(res.pose)
+        pos = max(np.linalg.norm(p2[skel.index(j)] - p[skel.index(j)]) for j in hands)
+        rot = max(np.arccos(np.clip((np.trace(R2[skel.index(j)] @ R[skel.index(j)].T) - 1) / 2, -1, 1)) for j in wrists)
+        gaze = R2[head] @ np.array([0.0, 0.0, 1.0])
+        to_target = (look - p2[head]) / np.linalg.norm(look - p2[head])
+        aim = np.arccos(np.clip(gaze @ to_target, -1, 1))
+        ok.append(pos <= 1e-3 and rot <= np.radians(1) and aim <= np.radians(1))
+        feet_err.append(max(np.linalg.norm(p2[skel.index(j)] - rest[skel.index(j)]) for j in feet))
+    return {
+        "scenario": "multi_constraint",
+        "description": "hands: position (middle1) + wrist orientation, head LookAt (+Z), at priority 1; Pin on feet and "
+                       "ankles at priority 0; RestPose (weight 0.1) lowest; targets from random upper-body poses; cold start",
+        "n": n,
+        "success_1mm_1deg": float(np.mean(ok)),
+        "feet_within_1mm": float(np.mean(np.array(feet_err) <= 1e-3)),
+        "median_ms": float(np.median(times) * 1e3),
+        "p95_ms": float(np.percentile(times, 95) * 1e3),
+    }
+
+
+UPPER = ("spine1", "spine2", "spine3", "neck", "head", "left_collar", "right_collar", "left_shoulder",
+         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+
+
 def markdown(results: dict, machine: dict) -> str:
     lines = ["# Whole-body benchmarks", "",
              f"Machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}; "
@@ -159,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=1000, help="animation-loop frames (default 1000)")
     parser.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", nargs="+", choices=["priorities", "animation_loop", "batch"], default=["priorities", "animation_loop", "batch"])
+    parser.add_argument("--safety-n", type=int, default=200, help="safety cases (default 200)")
+    names = ["multi_constraint", "priorities", "animation_loop", "batch", "safety"]
+    parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if min(args.n, args.frames, args.batch) <= 0:
@@ -167,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     skel = ik.load_skeleton("smplx")
     machine = machine_info()
     results = {}
-    runners = {"priorities": lambda: priorities(skel, args.n, args.seed),
+    runners = {"multi_constraint": lambda: multi_constraint(skel, args.safety_n, args.seed),
+               "priorities": lambda: priorities(skel, args.n, args.seed),
                "animation_loop": lambda: animation_loop(skel, args.frames, args.seed),
-               "batch": lambda: batch(skel, args.batch, args.seed)}
+               "batch": lambda: batch(skel, args.batch, args.seed),
+               "safety": lambda: safety(skel, args.safety_n, args.seed)}
     for name in args.only:
         results[name] = runners[name]()
         print(json.dumps(results[name], indent=1), flush=True)

@@ -121,7 +121,7 @@ def full_body(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
         "pelvis translation + 22 body joints; positions of both hands (middle1), feet, head; orientations of wrists and ankles",
         BODY_JOINTS, positions, rotations, move_root=True,
         # A cold start from the T-pose to any heading and posture: a larger budget.
-        solver_options={"max_iterations": 300, "restarts": 20},
+        solver_options={"max_iterations": 500, "restarts": 40},
     )
 
 

@@ -48,7 +48,7 @@ class LMOptions:
 
     restarts: int = 8
     stall_iterations: int = 6
-    creep_iterations: int = 24
+    creep_iterations: int = 6
     lambda_min: float = 1e-6
     min_decrease: float = 0.01
     step_slack: float = 100
@@ -121,6 +121,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     can_align = problem.can_align_root
     level_is_soft = [not np.any(hard[problem.constraint_levels == k]) for k in range(num_levels)]
     soft_mask = np.array(level_is_soft, dtype=np.float32)
+    progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
     eps_bound = 1e-6
 
     def solve(q0, inputs, tolerances, max_iterations, seed):
@@ -195,6 +196,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                     e = e * jnp.minimum(1.0, options.lower_level_step / jnp.maximum(norm_e, 1e-30))
                 lam = nu * costs[k] + options.lambda_min
                 if level_is_soft[k]:
+                    # A regulariser's cost never vanishes: damping by it would only slow it.
+                    lam = nu * options.lambda_min
                     # Regularisers: solve unprojected, then project. Inverting the projected
                     # Jacobian would amplify the directions that the (regularised) projector
                     # removes only partly; a pull toward a pose needs no such precision.
@@ -268,9 +271,15 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             perturbed = s["best_q"] + options.perturbation * (u_pose - s["best_q"])
             q_seed = jnp.where(bounded, jnp.where(s["restarts"] % 2 == 0, perturbed, u_pose), s["best_q"])
             finite_costs = jnp.where(first, jnp.ones((K,), dtype), s["costs"])
-            # A level moves only once every level above it is met (within tolerance): a
-            # lower level's step that disturbed a higher one is first repaired.
-            active = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["met"][:-1].astype(jnp.int32)) > 0])
+            # A level moves only while every level above it is near (within step_slack x
+            # tolerance; a higher level repairs in the same step what the last one disturbed),
+            # and regularisers only once every level above them is met.
+            above_near = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["near"][:-1].astype(jnp.int32)) > 0])
+            above_met = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["met"][:-1].astype(jnp.int32)) > 0])
+            # Near the end of the budget or when progress slows, levels above must be met
+            # (not just near), so that the iterates, and so the best pose, meet them exactly.
+            strict = (s["stall"] >= 2) | (s["creep"] >= options.creep_iterations // 2) | (s["it"] >= max_iterations - 3)
+            active = jnp.where(jnp.asarray(level_is_soft) | strict, above_met, above_near)
             q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active)
             fresh = first | s["restart_pending"]
             candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
@@ -290,7 +299,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             # Also taken: a step that is better by the strict tolerances (a repair).
             accept = fresh | (finite & (lexicographically_better(c_new, near_new, s["costs"], s["near"])
                                         | lexicographically_better(c_new, met_new, s["costs"], s["met"])))
-            total_new, total_old = jnp.sum(c_new), jnp.sum(s["costs"])
+            # Progress is judged on the targets and inequalities (regularisers, which never
+            # vanish, would hide it), or on the regularisers when there is nothing else.
+            total_new, total_old = jnp.sum(c_new * progress_mask), jnp.sum(s["costs"] * progress_mask)
             stepped = accept & (total_new < total_old * (1.0 - options.min_decrease))
             # With regularisers, once the targets are met: stop when a step that included
             # them gains less than 10 % on them.
@@ -304,8 +315,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             # Stalled: several steps in a row without a real decrease, or a slow creep that
             # has not halved the cost in many steps.
             stall = jnp.where(fresh | stepped, 0, s["stall"] + 1)
-            halved = fresh | (jnp.sum(costs) < s["reference_cost"] * 0.5)
-            reference_cost = jnp.where(halved, jnp.sum(costs), s["reference_cost"])
+            progress_cost = jnp.sum(costs * progress_mask)
+            halved = fresh | (progress_cost < s["reference_cost"] * 0.5)
+            reference_cost = jnp.where(halved, progress_cost, s["reference_cost"])
             creep = jnp.where(halved, 0, s["creep"] + 1)
             ok = jnp.all(met)
             better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
