@@ -20,6 +20,7 @@ from .constraints.base import Constraint
 from .constraints.smoothness import Smoothness
 from .errors import SolverError
 from .pose import Pose
+from .validation import finite_number
 
 if TYPE_CHECKING:
     from .solver import IKResult, IKSolver
@@ -61,13 +62,7 @@ class SequenceResult:
 
 
 def _weight(value, name: str) -> float:
-    try:
-        w = float(value)
-    except (TypeError, ValueError):
-        raise SolverError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(w) or w < 0:
-        raise SolverError(f"{name} must be finite and >= 0, got {value!r}")
-    return w
+    return finite_number(value, name, SolverError, minimum=0.0)
 
 
 def solve_sequence(

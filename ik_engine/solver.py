@@ -7,7 +7,6 @@ weights, initial poses and tolerances reuse it. ``IKSolver.compilations`` counts
 
 from __future__ import annotations
 
-import math
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -21,6 +20,7 @@ from .pose import Pose
 from .problem import ResidualProblem
 from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .skeleton import Skeleton
+from .validation import finite_number
 
 METHODS = ("lm",)
 
@@ -49,13 +49,7 @@ class IKResult:
 
 
 def _check_tolerance(value: Any, what: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise SolverError(f"{what} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise SolverError(f"{what} must be finite and > 0, got {value!r}")
-    return v
+    return finite_number(value, what, SolverError, minimum=0.0, strictly_above=True)
 
 
 class IKSolver:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -19,17 +18,12 @@ from ..geometry import (
     point_jacobians,
     separation,
 )
+from ..validation import finite_number
 from .base import Constraint, check_priority, check_vector, check_weight
 
 
 def check_radius(value: Any, what: str) -> float:
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise ConstraintError(f"{what} must be a number (metres), got {value!r}") from None
-    if not math.isfinite(r) or r < 0:
-        raise ConstraintError(f"{what} must be finite and >= 0, got {value!r}")
-    return r
+    return finite_number(value, what, ConstraintError, minimum=0.0, unit="metres")
 
 
 class Sphere:
@@ -81,13 +75,7 @@ def check_capsule_names(names: Any, kind: str, what: str) -> tuple[str, ...]:
 
 
 def check_margin(value: Any, kind: str) -> float:
-    try:
-        m = float(value)
-    except (TypeError, ValueError):
-        raise ConstraintError(f"{kind} margin must be a number (metres), got {value!r}") from None
-    if not math.isfinite(m) or m < 0:
-        raise ConstraintError(f"{kind} margin must be finite and >= 0, got {value!r}")
-    return m
+    return finite_number(value, f"{kind} margin", ConstraintError, minimum=0.0, unit="metres")
 
 
 def require_radii(skeleton: Any, kind: str) -> None:

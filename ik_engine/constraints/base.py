@@ -18,12 +18,12 @@ Three families:
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Hashable
 
 import numpy as np
 
 from ..errors import ConstraintError
+from ..validation import finite_number
 
 # Priority of regularisers unless given: below any level a user is likely to use.
 LOWEST_PRIORITY = 1000
@@ -31,13 +31,7 @@ LOWEST_PRIORITY = 1000
 
 def check_weight(weight: Any, kind: str) -> float:
     """A finite, non-negative weight, or ConstraintError."""
-    try:
-        w = float(weight)
-    except (TypeError, ValueError):
-        raise ConstraintError(f"{kind} weight must be a number, got {weight!r}") from None
-    if not math.isfinite(w) or w < 0:
-        raise ConstraintError(f"{kind} weight must be finite and >= 0, got {weight!r}")
-    return w
+    return finite_number(weight, f"{kind} weight", ConstraintError, minimum=0.0)
 
 
 def check_priority(priority: Any, kind: str) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConstraintError, UnknownJointError
 from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
+from ..validation import finite_number
 from .base import Constraint, check_joint_name, check_priority, check_weight
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
@@ -17,13 +17,7 @@ DEFAULT_FLOOR_JOINTS: tuple[str, ...] = BODY_JOINTS + ("left_middle3", "right_mi
 
 
 def check_height(value: Any, what: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConstraintError(f"{what} must be a number (metres), got {value!r}") from None
-    if not math.isfinite(v):
-        raise ConstraintError(f"{what} must be finite, got {value!r}")
-    return v
+    return finite_number(value, what, ConstraintError, unit="metres")
 
 
 def default_clearances(skeleton: Any, joints: tuple[str, ...]) -> np.ndarray:
