@@ -24,7 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".ik-engine-setup"
-EXTRAS = {"demo": "", "test": "[test]", "bench": "[test]"}
+EXTRAS = {"demo": "", "test": "[test,all]", "bench": "[test,all]"}
+# Installed before the extras: the CPU build of torch that smplx needs (pip would otherwise
+# pick a multi-GB CUDA build).
+FIRST = {"test": ["torch==2.13.0"], "bench": ["torch==2.13.0"]}
 
 
 def run(cmd: list[str], **kwargs) -> None:
@@ -82,6 +85,8 @@ def setup(job: str) -> None:
         create_venv()
     pip = [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run(pip + ["--upgrade", "pip", "setuptools", "wheel"])
+    if FIRST.get(job):
+        run(pip + FIRST[job])
     run(pip + ["-e", f"{ROOT}{extras}"])
     previous = STAMP.read_text().split() if STAMP.exists() else []
     STAMP.write_text("\n".join(previous + [wanted]) + "\n")

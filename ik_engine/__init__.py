@@ -34,11 +34,18 @@ from .errors import (
     SolverError,
     UnknownJointError,
 )
+from .export import export_glb
+from .mesh import Mesh, load_default_mesh, skin
+from .motion import Motion
 from .pose import Pose
+from .render import render_poses, render_strip
 from .skeleton import Skeleton
 from .sequence import SequenceResult
 from .skeleton_loading import load_skeleton
 from .solver import BatchResult, IKResult, IKSolver, solve
+from .tracking import TrackingResult, effector_tracks, track
+from ik_engine.skeletons.bvh import load_bvh, save_bvh
+from ik_engine.skeletons.smplx_params import load_poses_npz, pose_from_smplx, pose_to_smplx, save_poses_npz
 
 __version__ = "0.1.0"
 
@@ -51,27 +58,43 @@ __all__ = [
     "centre_of_mass",
     "Constraint",
     "ConstraintError",
+    "effector_tracks",
+    "export_glb",
     "Floor",
     "IKError",
     "IKResult",
     "IKSolver",
+    "load_bvh",
+    "load_default_mesh",
+    "load_poses_npz",
     "load_skeleton",
     "LookAt",
+    "Mesh",
+    "Motion",
     "Orientation",
     "Pin",
     "PoleVector",
     "Pose",
+    "pose_from_smplx",
+    "pose_to_smplx",
     "PoseError",
     "Position",
+    "render_poses",
+    "render_strip",
     "RestPose",
+    "save_bvh",
+    "save_poses_npz",
     "SelfCollision",
     "SequenceResult",
     "Skeleton",
     "SkeletonError",
     "SkeletonFileError",
+    "skin",
     "Smoothness",
     "solve",
     "SolverError",
     "Sphere",
+    "track",
+    "TrackingResult",
     "UnknownJointError",
 ]

@@ -1,6 +1,8 @@
 """The ``ik-engine`` command.
 
-    ik-engine demo [--frames N] [--out FILE.png]   solve a hand following a moving target
+    ik-engine demo [--frames N] [--out FILE.png]        solve a hand following a moving target
+    ik-engine track CLIP.bvh --out RESULT.bvh [...]     follow a mocap clip with the SMPL-X skeleton
+    ik-engine render [--pose FILE] [--out FILE.png]     picture of a pose (mesh + skeleton), GLB too
 """
 
 from __future__ import annotations
@@ -50,13 +52,118 @@ def demo(frames: int, out: str) -> int:
     return 0
 
 
+class _Progress:
+    """A progress bar: tqdm when installed, else a plain line that updates in place."""
+
+    def __init__(self, total: int, label: str) -> None:
+        try:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="frame")
+        except ImportError:
+            self._bar = None
+        self.total, self.label, self.done = total, label, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(done - self.done)
+        elif done == total or done % max(1, total // 20) == 0:
+            print(f"\r{self.label}: {done}/{total} frames", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        self.done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def track_command(args) -> int:
+    """Follow a BVH clip's hands, feet, head and pelvis with the SMPL-X skeleton (or the clip's own)."""
+    import ik_engine as ik
+    from ik_engine.tracking import effector_tracks, track
+
+    source, motion = ik.load_bvh(args.clip, scale=args.scale)
+    if args.frames:
+        motion = motion[: args.frames]
+    if args.own_skeleton:
+        skel = source
+        positions = motion.world_positions(source)
+        tracks = {name: positions[:, j] for j, name in enumerate(source.joint_names)}
+        effectors = [n for n in source.joint_names if source.parents.tolist().count(source.index(n)) == 0 or n == source.joint_names[0]]
+        result_kwargs = dict(effectors=effectors, guides=())
+    else:
+        skel = ik.load_skeleton("smplx")
+        tracks = effector_tracks(source, motion, skel)
+        result_kwargs = {}
+    progress = _Progress(len(motion), "tracking")
+    result = track(skel, tracks, motion.fps, progress=progress, **result_kwargs)
+    progress.close()
+    ik.save_bvh(args.out, skel, result.motion)
+    if args.npz:
+        if skel.num_joints == 55 and skel.joint_names == ik.load_skeleton("smplx").joint_names:
+            ik.save_poses_npz(args.npz, result.motion)  # SMPL-X parameters, ready for smplx
+        else:
+            result.motion.save_npz(args.npz)
+    print(f"{len(motion)} frames at {motion.fps:.1f} fps on {skel.name} ({skel.num_joints} joints): "
+          f"mean effector error {result.mean_error * 1e3:.2f} mm, solving {result.speed:.1f}x faster than real time "
+          f"({result.solve_seconds:.2f} s for a {result.clip_seconds:.2f} s clip; compilation {result.compile_seconds:.2f} s apart)")
+    print(f"limit violations: {sum(skel.limit_violation(p) > 1e-4 for p in result.motion)}; wrote {args.out}" + (f" and {args.npz}" if args.npz else ""))
+    return 0
+
+
+def render_command(args) -> int:
+    """A picture of a pose (the default skeleton with its mesh), and optionally a GLB."""
+    import ik_engine as ik
+
+    skel = ik.load_skeleton("smplx")
+    pose = skel.rest_pose()
+    if args.pose:
+        try:
+            data = np.load(args.pose)
+            if isinstance(data, np.ndarray):
+                pose = ik.Pose(data)
+            else:
+                pose = ik.Pose(data["rotations"], data["translation"] if "translation" in data else None)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"ik-engine render: cannot read a pose from {args.pose!r}: {exc}", file=sys.stderr)
+            return 2
+    mesh = None if args.no_mesh else ik.load_default_mesh()
+    ik.render_poses(args.out, skel, [pose], mesh=mesh, views=args.views, title=args.title)
+    print(f"wrote {args.out}")
+    if args.glb:
+        ik.export_glb(args.glb, skel, pose, mesh)
+        print(f"wrote {args.glb}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ik-engine", description="Real-time inverse kinematics for articulated characters.")
     commands = parser.add_subparsers(dest="command", required=True)
     p_demo = commands.add_parser("demo", help="solve a hand following a moving target and draw the poses")
     p_demo.add_argument("--frames", type=int, default=120, help="animation frames (default 120)")
     p_demo.add_argument("--out", default="ik-engine-demo.png", help="PNG to write (default ik-engine-demo.png)")
+    p_track = commands.add_parser("track", help="follow a BVH clip's hands, feet, head and pelvis, frame by frame")
+    p_track.add_argument("clip", help="a BVH file (CMU-style joint names for retargeting onto SMPL-X)")
+    p_track.add_argument("--out", required=True, help="BVH file to write with the solved motion")
+    p_track.add_argument("--npz", help="also write the motion as .npz (SMPL-X parameters on the SMPL-X skeleton)")
+    p_track.add_argument("--scale", type=float, default=0.056444, help="BVH units to metres (default: CMU's 0.056444)")
+    p_track.add_argument("--frames", type=int, default=0, help="track only the first N frames")
+    p_track.add_argument("--own-skeleton", action="store_true", help="track on the clip's own skeleton (no retargeting)")
+    p_render = commands.add_parser("render", help="draw a pose of the default skeleton with its mesh (PNG, optionally GLB)")
+    p_render.add_argument("--pose", help=".npy (55, 3) axis-angle, or .npz with 'rotations' and optional 'translation'")
+    p_render.add_argument("--views", nargs="+", default=["front", "side"], choices=["front", "side", "back", "top"])
+    p_render.add_argument("--no-mesh", action="store_true", help="draw the skeleton only")
+    p_render.add_argument("--title", default="")
+    p_render.add_argument("--out", default="ik-engine-render.png")
+    p_render.add_argument("--glb", help="also export the posed mesh and skeleton as a GLB")
     args = parser.parse_args(argv)
+    if args.command in ("track", "render"):
+        from ik_engine.errors import IKError
+
+        try:
+            return (track_command if args.command == "track" else render_command)(args)
+        except (IKError, OSError) as exc:
+            print(f"ik-engine {args.command}: {exc}", file=sys.stderr)
+            return 2
     if args.command == "demo":
         if args.frames < 1:
             parser.error("--frames must be >= 1")

@@ -12,8 +12,8 @@ from .skeleton import Skeleton
 # View name -> (horizontal world axis, sign, vertical world axis), SMPL-X axes (Y up, +Z forward).
 VIEWS = {
     "front": (0, 1.0, 1),  # facing the character (looking along -Z): its left (+X) is on the viewer's right
-    "side": (2, 1.0, 1),  # from the character's left: forward (+Z) to the right
-    "top": (0, 1.0, 2),
+    "side": (2, 1.0, 1),  # from the character's right (looking along +X): forward (+Z) to the right
+    "top": (0, -1.0, 2),  # from above (looking down -Y, forward up the page): the character's left on the viewer's left
 }
 
 
@@ -42,7 +42,7 @@ def draw_skeleton(ax, skeleton: Skeleton, positions: np.ndarray, view: str = "fr
 
 
 def style_axes(ax, view: str, title: str = "") -> None:
-    labels = {"front": ("X, character's left [m]", "Y up [m]"), "side": ("Z forward [m]", "Y up [m]"), "top": ("X, character's left [m]", "Z forward [m]")}
+    labels = {"front": ("X, character's left [m]", "Y up [m]"), "side": ("Z forward [m]", "Y up [m]"), "top": ("-X, character's right [m]", "Z forward [m]")}
     ax.set_aspect("equal")
     ax.set_xlabel(labels[view][0], fontsize=7)
     ax.set_ylabel(labels[view][1], fontsize=7)

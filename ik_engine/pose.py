@@ -87,6 +87,20 @@ class Pose:
         """(J, 4) unit quaternions (w, x, y, z), w >= 0."""
         return matrix_to_quaternion(self.rotation_matrices(), np)
 
+    def to_smplx(self) -> dict:
+        """The parameter dict that ``smplx`` models take (batch 1): global_orient, body_pose,
+        jaw_pose, leye_pose, reye_pose, left_hand_pose, right_hand_pose, transl. Needs 55 joints."""
+        from ik_engine.skeletons.smplx_params import pose_to_smplx
+
+        return pose_to_smplx(self)
+
+    @classmethod
+    def from_smplx(cls, params: dict) -> "Pose":
+        """A Pose from SMPL-X parameters (numpy arrays or torch tensors, batch 1 or none)."""
+        from ik_engine.skeletons.smplx_params import pose_from_smplx
+
+        return pose_from_smplx(params)
+
     def with_rotation(self, joint_index: int, rotation) -> "Pose":
         """A copy with one joint's axis-angle rotation replaced."""
         rotations = self.rotations.copy()

@@ -255,7 +255,7 @@ class ResidualProblem:
     def structure_key(skeleton: Skeleton, constraints: Sequence[Constraint]) -> tuple:
         """What must match for a compiled problem to be reused."""
         return tuple(
-            (type(c), tuple(skeleton.indices(c.joints())), c.priority, c.static(skeleton), c.parameters(skeleton).shape[-1])
+            (type(c), tuple(skeleton.indices(c.joints())), c.priority, c.static(skeleton), c.parameter_size(skeleton))
             for c in constraints
         )
 

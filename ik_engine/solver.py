@@ -130,7 +130,8 @@ class IKSolver:
                 raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
         return constraints
 
-    def _program(self, constraints: Sequence[Constraint], batched: bool = False) -> tuple[ResidualProblem, Any]:
+    def _program(self, constraints: Sequence[Constraint], batched: bool | str = False) -> tuple[ResidualProblem, Any]:
+        """The compiled program of a constraint structure: single (False), "batch" (True) or "clip"."""
         key = (ResidualProblem.structure_key(self.skeleton, constraints), batched)
         cached = self._compiled.get(key)
         if cached is not None:
@@ -147,55 +148,84 @@ class IKSolver:
         problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
         solve = build_levenberg_marquardt(problem, self.options)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
-        sizes = (n, 3 * S, 3, P, C, 2)
+        # Packed input segments; the last is the caller's initial variables (what Pin-like
+        # constraints hold), which differs from the first (the start) in warm-started rounds.
+        sizes = (n, 3 * S, 3, P, C, 2, n)
         offsets = np.cumsum((0,) + sizes)
 
         def packed(inputs, max_iterations, seed):
             # Traced once per compilation: this side effect counts compilations.
             self._compilations += 1
-            q0, fixed, translation, params, sqrt_weights, tolerances = (
+            q0, fixed, translation, params, sqrt_weights, tolerances, q_reference = (
                 inputs[offsets[i] : offsets[i + 1]] for i in range(len(sizes))
             )
             problem_inputs = ProblemInputs(fixed.reshape(S, 3), translation, params, sqrt_weights)
-            q, errors, iterations, converged, restarts = solve(q0, problem_inputs, tolerances, max_iterations, seed)
+            q, errors, iterations, converged, restarts = solve(
+                q0, problem_inputs, tolerances, max_iterations, seed, q_reference
+            )
             flags = jnp.stack([iterations, converged, restarts]).astype(q.dtype)
             return jnp.concatenate([q, errors, flags])
 
-        function = _compacting_batch(packed, n, C) if batched else packed
+        if batched == "clip":
+            function = _scanned_clip(packed, n)
+        elif batched:
+            function = _compacting_batch(packed, n, C)
+        else:
+            function = packed
         program = (problem, jax.jit(function))
         self._compiled[key] = program
         return program
 
     def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
-        """The packed float32 input vector (or (B, ...) matrix) of the compiled program."""
+        """The packed input vector (or (B, ...) matrix) of the compiled program."""
         params, sqrt_weights = problem.pack_parameters(constraints, batch)
         rotations, translation = init.rotations, init.translation
         q0 = problem.initial_variables(rotations, translation)
         fixed = rotations[..., problem.joints, :].reshape(rotations.shape[:-2] + (-1,))
         tolerances = np.array([self.position_tolerance, self.orientation_tolerance])
-        parts = [q0, fixed, translation, params, sqrt_weights, tolerances]
+        parts = [q0, fixed, translation, params, sqrt_weights, tolerances, q0]
         if batch is not None:
             parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
-        return np.concatenate(parts, axis=-1).astype(np.float32)
+        # float32, or float64 where the user turned on JAX's 64-bit mode.
+        return np.concatenate(parts, axis=-1).astype(self._float_dtype())
 
-    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray) -> IKResult:
-        n, C = problem.num_variables, len(problem.slots)
-        q = output[:n].astype(np.float64)
-        errors = output[n : n + C].astype(np.float64)
-        iterations, converged, restarts = output[n + C : n + C + 3]
+    @staticmethod
+    def _float_dtype() -> np.dtype:
+        import jax
+
+        return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
+
+    def _pose_arrays(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
+                     output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rotations (..., J, 3), translations (..., 3)) from program outputs (..., width)."""
+        n = problem.num_variables
+        q = output[..., :n].astype(np.float64)
         if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
             raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
         q = np.clip(q, problem.lower, problem.upper)
         M = len(problem.moving_joints)
-        rotations = init_rotations.copy()
-        moving = q[: 3 * M].reshape(M, 3)
+        rotations = np.array(init_rotations, dtype=np.float64)
+        # Moving joints that no constraint depends on keep their initial rotation, clipped
+        # into their limits like every moving joint; joints that do not move pass through.
+        others = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
+        if len(others):
+            rotations[..., others, :] = np.clip(rotations[..., others, :], self.skeleton.lower[others], self.skeleton.upper[others])
+        moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
         # Joints without limits may have turned past pi: hand out the same rotation as the
-        # axis-angle of angle <= pi (limited joints never get there).
-        beyond = np.linalg.norm(moving, axis=1) > np.pi
+        # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
+        unlimited = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
+        beyond = (np.linalg.norm(moving, axis=-1) > np.pi) & unlimited
         if beyond.any():
             moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
-        rotations[problem.moving_joints] = moving
-        translation = q[3 * M : 3 * M + 3] if problem.move_root else init_translation
+        rotations[..., problem.moving_joints, :] = moving
+        translations = q[..., 3 * M : 3 * M + 3] if problem.move_root else np.array(init_translation, dtype=np.float64)
+        return rotations, translations
+
+    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray) -> IKResult:
+        n, C = problem.num_variables, len(problem.slots)
+        rotations, translation = self._pose_arrays(problem, init_rotations, init_translation, output)
+        errors = output[n : n + C].astype(np.float64)
+        iterations, converged, restarts = output[n + C : n + C + 3]
         kinds = problem.tolerance_index
         return IKResult(
             pose=Pose(rotations, translation),
@@ -258,6 +288,34 @@ class IKSolver:
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
         return BatchResult(self, problem, rotations, translation, output)
 
+    def solve_clip(self, constraints: Sequence[Constraint], init: Pose | None = None) -> BatchResult:
+        """Solve T frames of one constraint structure in order, in one compiled call.
+
+        Each constraint's targets carry a leading frame axis T (unbatched constraints apply to
+        every frame). Frame t starts from the pose that frames t-1 and t-2 predict at
+        constant velocity, which at capture rates needs only a few iterations; no Python
+        runs between frames, so a clip solves far faster than a frame loop. Frame 0 starts
+        from ``init`` (default: rest pose). The same program serves every clip length... of
+        the same T: a new T compiles once more.
+        """
+        constraints = self._checked_constraints(constraints)
+        sizes = {c.batch_size for c in constraints} - {None}
+        if len(sizes) != 1:
+            raise ConstraintError(
+                "solve_clip needs targets with one leading frame axis T shared by all batched constraints"
+                + (f"; got frame counts {sorted(sizes)}" if sizes else "")
+            )
+        T = sizes.pop()
+        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        for c in constraints:
+            c.validate(self.skeleton, init)
+        rotations = np.broadcast_to(init.rotations, (T,) + init.rotations.shape)
+        translation = np.broadcast_to(init.translation, (T, 3))
+        problem, program = self._program(constraints, batched="clip")
+        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=T)
+        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        return BatchResult(self, problem, rotations, translation, output)
+
     def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
                        acceleration_weight: float = 1.0, smoothing_weight: float = 1.0,
                        smoothing_priority: int | None = None):
@@ -317,37 +375,74 @@ class BatchResult:
     def poses(self) -> list[Pose]:
         return [r.pose for r in self]
 
+    def pose_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rotations (B, J, 3), translations (B, 3)) of all problems at once (the same poses
+        as ``result[b].pose``, without building B Pose objects)."""
+        return self._solver._pose_arrays(self._problem, self._init_rotations, self._init_translation, self._output)
+
+
+def _scanned_clip(packed: Any, n: int) -> Any:
+    """Frames solved in order inside one compiled program (``jax.lax.scan``): each frame
+    starts from the pose its two predecessors predict at constant velocity."""
+    import jax
+
+    def clip(inputs, max_iterations, seed):
+        def frame(carry, frame_inputs):
+            q_previous, q_before = carry
+            start = frame_inputs.at[:n].set(2 * q_previous - q_before)
+            out = packed(start, max_iterations, seed)
+            return (out[:n], q_previous), out
+
+        q_first = inputs[0, :n]
+        _, outputs = jax.lax.scan(frame, (q_first, q_first), inputs)
+        return outputs
+
+    return clip
+
 
 def _compacting_batch(packed: Any, n: int, C: int) -> Any:
     """Batch version of a packed single-problem solve that does not wait on stragglers.
 
     A vmapped loop runs until its slowest problem is done, every problem paying for every
-    iteration. So: all problems get a first budget of iterations; the (at most B/8) that
-    have not converged by then continue, warm-started from their best pose, in a second,
-    eight times smaller batch with the rest of the budget.
+    iteration. So: all problems first get a budget of ``FIRST_ROUND`` iterations; those that
+    have not converged continue, warm-started from their best pose (Pin-like constraints
+    still hold the caller's initial pose), with the rest of the budget: in an eight times
+    smaller batch when they fit in it, else all together.
     """
     import jax
     import jax.numpy as jnp
 
-    first_budget = 20
     all_problems = jax.vmap(packed, in_axes=(0, None, None))
+    iterations, converged_flag, restarts = n + C, n + C + 1, n + C + 2
+
+    def second_round(out, inputs, slots, budget, seed):
+        warm = inputs[slots].at[:, :n].set(out[slots, :n])  # start: the best pose so far
+        more = all_problems(warm, budget, seed + 1)
+        more = more.at[:, iterations].add(out[slots, iterations] + 1)  # both rounds' iterations
+        more = more.at[:, restarts].add(out[slots, restarts])
+        keep = (out[slots, converged_flag] > 0.5)[:, None]  # converged problems filling spare slots
+        return out.at[slots].set(jnp.where(keep, out[slots], more))
 
     def batched(inputs, max_iterations, seed):
         B = inputs.shape[0]
-        straggler_slots = max(1, B // 8)
         if B <= 16:
             return all_problems(inputs, max_iterations, seed)
-        out = all_problems(inputs, jnp.minimum(max_iterations, first_budget), seed)
-        converged = out[:, n + C + 1] > 0.5
-        slots = jnp.argsort(converged)[:straggler_slots]  # unconverged first
-        warm = inputs[slots].at[:, :n].set(out[slots, :n])  # their q0 <- best pose so far
-        more = all_problems(warm, jnp.maximum(max_iterations - first_budget, 0), seed + 1)
-        more = more.at[:, n + C].add(out[slots, n + C])  # iterations over both rounds
-        more = more.at[:, n + C + 2].add(out[slots, n + C + 2])  # restarts likewise
-        keep = converged[slots][:, None]  # converged problems that filled spare slots keep theirs
-        return out.at[slots].set(jnp.where(keep, out[slots], more))
+        small = max(1, B // 8)
+        out = all_problems(inputs, jnp.minimum(max_iterations, FIRST_ROUND), seed)
+        unconverged = out[:, converged_flag] < 0.5
+        budget = jnp.maximum(max_iterations - FIRST_ROUND - 1, 0)
+        slots = jnp.argsort(~unconverged)[:small]  # unconverged first
+        return jax.lax.cond(
+            jnp.sum(unconverged) <= small,
+            lambda o: second_round(o, inputs, slots, budget, seed),
+            lambda o: second_round(o, inputs, jnp.arange(B), budget, seed),
+            out,
+        )
 
     return batched
+
+
+FIRST_ROUND = 20
 
 
 _solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()

@@ -116,6 +116,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     tolerance_index = problem.tolerance_index
     hard = tolerance_index >= 0
     level_rows = [_as_slice(np.flatnonzero(problem.row_levels == k)) for k in range(len(problem.priorities))]
+    # Levels whose constraints add no rows (e.g. a regulariser when no joint rotates).
+    level_empty = [np.size(np.arange(problem.num_residuals)[rows]) == 0 for rows in level_rows]
     level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
     num_levels = len(level_rows)
     can_align = problem.can_align_root
@@ -124,22 +126,27 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
     progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
     eps_bound = 1e-6
 
-    def solve(q0, inputs, tolerances, max_iterations, seed):
+    def solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None):
         dtype = q0.dtype
         lo = jnp.asarray(lower, dtype)
         hi = jnp.asarray(upper, dtype)
         q0 = jnp.clip(q0, lo, hi)
         if problem.uses_initial_state:
-            inputs = inputs._replace(initial=problem.state(q0, inputs, jnp))
+            # Pin-like constraints hold the caller's initial pose, also when this solve is
+            # warm-started from elsewhere (q_reference).
+            reference = q0 if q_reference is None else jnp.clip(q_reference, lo, hi)
+            inputs = inputs._replace(initial=problem.state(reference, inputs, jnp))
         error_tolerance = tolerances[np.maximum(tolerance_index, 0)]
+        # A constraint with zero weight pulls nothing, so it cannot hold up convergence.
+        counted = hard & (inputs.sqrt_weights > 0)
 
         def evaluate(q):
             r, J, errors = problem.evaluate(q, inputs, jnp)
-            return r, J, errors, jnp.stack([jnp.dot(r[rows], r[rows]) for rows in level_rows])
+            return r, J, errors, jnp.stack([jnp.sum(r[rows] * r[rows]) for rows in level_rows])
 
         def levels_met(errors, slack=1.0):
             """(K,) bool: every target and inequality of each level within slack x tolerance."""
-            met = (errors <= slack * error_tolerance) | ~hard
+            met = (errors <= slack * error_tolerance) | ~counted
             return jnp.stack([jnp.all(met[idx]) for idx in level_constraints])
 
         def lexicographically_better(costs_a, met_a, costs_b, met_b):
@@ -177,6 +184,19 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 return Jh.T @ solve_spd(Jh @ Jh.T + lam * jnp.eye(rows, dtype=dtype), e)
             return solve_spd(Jh.T @ Jh + lam * jnp.eye(cols, dtype=dtype), Jh.T @ e)
 
+        def row_space_projector(Jh):
+            """(n, n) projector onto the row space of Jh (m, n), from an eigen-decomposition of
+            Jh Jh^T: directions with eigenvalues below 1e-6 of the largest count as absent.
+
+            (Products only, no triangular solves with many right-hand sides, which XLA's CPU
+            backend runs slowly; and a sharper projector than a damped inverse.)
+            """
+            d, V = jnp.linalg.eigh(Jh @ Jh.T)
+            keep = d > 1e-6 * jnp.max(d) + 1e-30
+            inv_d = jnp.where(keep, 1.0 / jnp.where(keep, d, 1.0), 0.0)
+            M = Jh.T @ V  # (n, m)
+            return (M * inv_d[None, :]) @ M.T
+
         def cascade(J, r, costs, nu, free, dq_fixed, active):
             """Prioritised damped step for the free variables, given a fixed part of the step.
 
@@ -185,6 +205,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             dq = dq_fixed
             P = None  # projector onto the freedom left; None means diag(free)
             for k, rows in enumerate(level_rows):
+                if level_empty[k]:
+                    continue
                 Jk, rk = J[rows], r[rows]
                 Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
                 e = -(rk + Jk @ dq)
@@ -208,8 +230,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 if k + 1 < num_levels:
                     if P is None:
                         P = jnp.diag(free.astype(dtype))
-                    # Remove this level's row space (lightly regularised pseudo-inverse).
-                    P = P - damped_least_squares(Jh, Jh, options.lambda_min)
+                    P = P - row_space_projector(Jh)
             return dq
 
         def step(q, r, J, costs, nu, active):

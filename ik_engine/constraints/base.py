@@ -132,6 +132,10 @@ class Constraint:
         """B when the targets carry a leading batch axis (for ``solve_batch``), else None."""
         return None
 
+    def parameter_size(self, skeleton: Any) -> int:
+        """P, the length of ``parameters(skeleton)`` (part of the compiled structure)."""
+        return self.parameters(skeleton).shape[-1]
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any) -> tuple[Any, Any, Any]:
         """Residual (k,), its Jacobian (k, n) and the scalar error the user sees.

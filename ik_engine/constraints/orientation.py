@@ -82,6 +82,9 @@ class Orientation(Constraint):
     def joints(self) -> tuple[str, ...]:
         return (self.joint,)
 
+    def parameter_size(self, skeleton: Any) -> int:
+        return 9
+
     def parameters(self, skeleton: Any) -> np.ndarray:
         return self.target_rotation.reshape(self.target_rotation.shape[:-2] + (9,))
 

@@ -38,6 +38,9 @@ class Position(Constraint):
     def joints(self) -> tuple[str, ...]:
         return (self.joint,)
 
+    def parameter_size(self, skeleton: Any) -> int:
+        return 6
+
     def parameters(self, skeleton: Any) -> np.ndarray:
         offset = np.broadcast_to(self.offset, self.target.shape)
         return np.concatenate([self.target, offset], axis=-1)

@@ -1,0 +1,211 @@
+"""Mocap tracking: retarget a captured clip onto a skeleton by following effector tracks.
+
+Retargeting (``effector_tracks``): the clip's joints are mapped onto the target skeleton's
+by name (``CMU_TO_SMPLX`` for CMU-style BVH files); each effector track is rebuilt limb by
+limb with the target's proportions: the pelvis follows the clip's root scaled by the leg
+length ratio, and each effector is placed from its limb's root along the clip's limb
+direction scaled by the ratio of the two skeletons' limb lengths, so every target is within
+reach of the target skeleton.
+
+Tracking (``track``): the target skeleton is solved frame by frame, warm-started, to
+follow the tracks (Position constraints), in compiled chunks of frames (``solve_clip``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .constraints import Position
+from .errors import SkeletonError
+from .motion import Motion
+from .pose import Pose
+from .skeleton import Skeleton
+from .solver import IKSolver
+
+# CMU BVH joint (cgspeed conversions, as in tests/data/cmu) -> SMPL-X joint at the same place.
+CMU_TO_SMPLX = {
+    "Hips": "pelvis", "Chest2": "spine3", "Head": "head",
+    "LeftHip": "left_hip", "LeftKnee": "left_knee", "LeftAnkle": "left_ankle", "LeftToe": "left_foot",
+    "RightHip": "right_hip", "RightKnee": "right_knee", "RightAnkle": "right_ankle", "RightToe": "right_foot",
+    "LeftShoulder": "left_shoulder", "LeftElbow": "left_elbow", "LeftWrist": "left_wrist",
+    "RightShoulder": "right_shoulder", "RightElbow": "right_elbow", "RightWrist": "right_wrist",
+}
+
+# How each target-skeleton joint's track is rebuilt, in order (anchors first), from an anchor:
+# "along": from the anchor along the clip's anchor->joint direction, over the target's own
+#          anchor->joint length (limbs keep the target's proportions);
+# "rigid": the target's rest offset from the anchor, turned as the clip's anchor joint turns
+#          (where the two skeletons' joint layouts differ, e.g. hips and shoulders).
+RETARGET_PLAN = (
+    ("spine3", "pelvis", "along"),
+    ("head", "spine3", "along"),
+    ("left_hip", "pelvis", "rigid"), ("left_knee", "left_hip", "along"),
+    ("left_ankle", "left_knee", "along"), ("left_foot", "left_ankle", "along"),
+    ("right_hip", "pelvis", "rigid"), ("right_knee", "right_hip", "along"),
+    ("right_ankle", "right_knee", "along"), ("right_foot", "right_ankle", "along"),
+    ("left_shoulder", "spine3", "rigid"), ("left_elbow", "left_shoulder", "along"), ("left_wrist", "left_elbow", "along"),
+    ("right_shoulder", "spine3", "rigid"), ("right_elbow", "right_shoulder", "along"), ("right_wrist", "right_elbow", "along"),
+)
+
+# What the tracker follows by default: hands, feet, head and pelvis (plus elbows and knees,
+# lighter, so that limbs bend as in the clip).
+EFFECTORS = ("pelvis", "left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot", "head")
+GUIDES = ("left_elbow", "right_elbow", "left_knee", "right_knee")
+
+
+def effector_tracks(
+    source: Skeleton,
+    motion: Motion,
+    target: Skeleton,
+    joint_map: Mapping[str, str] = CMU_TO_SMPLX,
+    plan: Sequence[tuple[str, str, str]] = RETARGET_PLAN,
+) -> dict[str, np.ndarray]:
+    """World tracks (T, 3) of the target skeleton's joints, rebuilt with its proportions.
+
+    Both skeletons must share axes (Y up, facing +Z, metres) and have their rest frames
+    aligned with the world at rest (BVH and SMPL-X do).
+
+    Args:
+        source: the clip's skeleton (e.g. from ``load_bvh``).
+        motion: the clip.
+        target: the skeleton to retarget onto.
+        joint_map: source joint name -> target joint name (must cover the plan's joints).
+        plan: (joint, anchor, "along" | "rigid") in target names, anchors first; the root
+            is scaled by the ratio of leg lengths and set on the floor.
+    """
+    missing = [s for s in joint_map if s not in source.joint_names]
+    if missing:
+        raise SkeletonError(f"the clip's skeleton has no joints {missing} (joint_map expects them)")
+    target.indices(joint_map.values())
+    to_source = {t: s for s, t in joint_map.items()}
+    R_source, p_source = motion.world_transforms(source)  # (T, J, 3, 3), (T, J, 3)
+    rest_source, rest_target = source.rest_positions(), target.rest_positions()
+
+    def src(name: str) -> int:
+        if name not in to_source:
+            raise SkeletonError(f"joint_map maps no clip joint onto {name!r}")
+        return source.index(to_source[name])
+
+    def target_offset(a: str, b: str) -> np.ndarray:
+        return rest_target[target.index(b)] - rest_target[target.index(a)]
+
+    # Root: scaled by the legs' length ratio, lifted so the clip's lowest toe (its floor)
+    # lands where the target's feet stand at rest.
+    leg_target = np.linalg.norm(target_offset("left_hip", "left_knee")) + np.linalg.norm(target_offset("left_knee", "left_ankle"))
+    leg_source = sum(np.linalg.norm(rest_source[src(b)] - rest_source[src(a)]) for a, b in (("left_hip", "left_knee"), ("left_knee", "left_ankle")))
+    scale = leg_target / leg_source
+    root = target.joint_names[0]
+    tracks = {root: p_source[:, src(root)] * scale}
+    floor_source = min(p_source[:, src(f), 1].min() for f in ("left_foot", "right_foot")) * scale
+    floor_target = min(rest_target[target.index(f), 1] for f in ("left_foot", "right_foot"))
+    tracks[root][:, 1] += floor_target - floor_source
+    for joint, anchor, mode in plan:
+        if mode == "along":
+            direction = p_source[:, src(joint)] - p_source[:, src(anchor)]
+            ratio = np.linalg.norm(target_offset(anchor, joint)) / max(np.linalg.norm(rest_source[src(joint)] - rest_source[src(anchor)]), 1e-9)
+            tracks[joint] = tracks[anchor] + ratio * direction
+        elif mode == "rigid":
+            tracks[joint] = tracks[anchor] + R_source[:, src(anchor)] @ target_offset(anchor, joint)
+        else:
+            raise ValueError(f"unknown retargeting mode {mode!r} for joint {joint!r} (use 'along' or 'rigid')")
+    return tracks
+
+
+@dataclass
+class TrackingResult:
+    """A tracked clip and how well it followed its tracks.
+
+    Attributes:
+        motion: the solved clip on the target skeleton.
+        errors: {effector: (T,) distance to its track, metres}.
+        solve_seconds: total time spent in ``solve`` calls (compilation excluded).
+        clip_seconds: the clip's duration.
+        compile_seconds: the first solve, which compiles (not in ``solve_seconds``).
+    """
+
+    motion: Motion
+    errors: dict[str, np.ndarray] = field(repr=False)
+    solve_seconds: float
+    clip_seconds: float
+    compile_seconds: float = 0.0
+
+    @property
+    def mean_error(self) -> float:
+        return float(np.mean([e.mean() for e in self.errors.values()]))
+
+    @property
+    def speed(self) -> float:
+        """How many times faster than real time the solving was."""
+        return self.clip_seconds / max(self.solve_seconds, 1e-12)
+
+
+CHUNK = 256  # frames per compiled clip call: one compilation serves clips of any length
+
+
+def track(
+    skeleton: Skeleton,
+    tracks: Mapping[str, np.ndarray],
+    fps: float,
+    joints: Sequence[str] | None = None,
+    effectors: Sequence[str] = EFFECTORS,
+    guides: Sequence[str] = GUIDES,
+    guide_weight: float = 0.05,
+    max_iterations: int = 3,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrackingResult:
+    """Solve ``skeleton`` frame by frame to follow ``tracks`` (name -> (T, 3) world points).
+
+    Effectors are Position constraints (weight 1), guides (elbows, knees) lighter ones; the
+    root translation and ``joints`` (default: all joints the effectors depend on) move.
+    Frames are solved in order inside compiled chunks (``IKSolver.solve_clip``), each frame
+    starting from the pose its predecessors predict at constant velocity; at capture rates
+    (100+ Hz) ``max_iterations`` = 3 follows the tracks to about a millimetre.
+    """
+    names = [n for n in effectors if n in tracks]
+    guide_names = [n for n in guides if n in tracks]
+    if not names:
+        raise SkeletonError(f"no tracks for any effector of {list(effectors)}")
+    T = len(tracks[names[0]])
+    if joints is None:
+        chains = {a for n in names + guide_names for a in skeleton.ancestors[skeleton.index(n)]}
+        free = skeleton.free_dofs.any(axis=1)  # fully locked joints (BVH end sites) never move
+        joints = [skeleton.joint_names[j] for j in sorted(chains) if free[j]]
+    solver = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=max_iterations, restarts=0)
+    # Start from the first frame's root position, so the first solve is a local one.
+    root = skeleton.joint_names[0]
+    pose = skeleton.rest_pose()
+    if root in tracks:
+        pose = Pose(pose.rotations, tracks[root][0] - skeleton.rest_offsets[0])
+
+    def chunk_constraints(first: int) -> list:
+        """The constraints of frames first .. first + CHUNK (the last frame repeated past T)."""
+        frames = np.minimum(np.arange(first, first + CHUNK), T - 1)
+        constraints = [Position(n, tracks[n][frames]) for n in names]
+        return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names]
+
+    t0 = time.perf_counter()
+    solver.solve_clip(chunk_constraints(0), init=pose)  # compiles
+    compile_seconds = time.perf_counter() - t0
+    rotations = np.empty((T, skeleton.num_joints, 3))
+    translations = np.empty((T, 3))
+    solve_seconds = 0.0
+    for first in range(0, T, CHUNK):
+        t0 = time.perf_counter()
+        results = solver.solve_clip(chunk_constraints(first), init=pose)
+        count = min(CHUNK, T - first)
+        chunk_rotations, chunk_translations = results.pose_arrays()
+        rotations[first : first + count] = chunk_rotations[:count]
+        translations[first : first + count] = chunk_translations[:count]
+        solve_seconds += time.perf_counter() - t0
+        pose = Pose(rotations[first + count - 1], translations[first + count - 1])
+        if progress is not None:
+            progress(first + count, T)
+    compile_seconds -= solve_seconds * CHUNK / T  # the compiling call also solved one chunk
+    motion = Motion(rotations, translations, fps, skeleton.joint_names)
+    p = motion.world_positions(skeleton)
+    errors = {n: np.linalg.norm(p[:, skeleton.index(n)] - tracks[n], axis=1) for n in names}
+    return TrackingResult(motion, errors, solve_seconds, T / fps, compile_seconds)

@@ -1,0 +1,496 @@
+"""Skeletons from the user's own SMPL-X model files, through the ``smplx`` package.
+
+SMPL-X model files (``SMPLX_NEUTRAL.npz``, ``SMPLX_MALE.pkl``, ...) and the ``smplx`` package
+are under a non-commercial licence: ik-engine ships neither, never copies their code and never
+stores numbers derived from a model file. It imports ``smplx`` (an optional dependency:
+``pip install torch==2.13.0`` then ``pip install "ik-engine[smplx]"``) and reads the file the
+user names, at run time.
+
+What comes from the model: the shaped rest joints (``J_regressor`` applied to the template
+deformed by the body shape ``betas`` and the ``expression``; zero pose), and the kinematic tree
+(``kintree_table``, checked to be SMPL-X's). What comes from ik-engine: joint names, the
+anatomical joint limits of the shipped default skeleton, and capsule radii (the default
+skeleton's, scaled by the ratio of the model's stature to the default's).
+
+The mesh is not kept on the Skeleton. To pose the mesh (or check a pose against smplx's own
+forward pass), use :func:`smplx_forward` with the same file and body shape. Reading a file
+takes a fraction of a second: for many body shapes or poses, build the ``smplx.SMPLX`` module
+once with :func:`smplx_module` and pass it to :func:`load_smplx_model` / :func:`smplx_forward`.
+
+Errors: a missing, unreadable or malformed file, and betas or expression values the model
+cannot take, raise :class:`ik_engine.errors.SkeletonFileError` (a ValueError) naming the file;
+a missing ``smplx`` or ``torch`` raises ModuleNotFoundError (an ImportError) saying what to
+install. Pickled files (``.pkl``, and object arrays inside an ``.npz``) are unpickled by
+``smplx``: load only model files you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ik_engine.errors import PoseError, SkeletonFileError
+from ik_engine.pose import Pose
+from ik_engine.skeleton import Skeleton
+
+from .smplx_default import LIMITS_FILE, SKELETON_FILE, joint_limits_radians, load_smplx_default, read_data_file
+from .smplx_params import pose_to_smplx
+
+NUM_JOINTS = 55
+NUM_VERTICES = 10475  # the SMPL-X mesh topology; smplx picks extra joints by vertex index
+NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9  # pose blend shapes: one 3x3 matrix per non-root joint
+EXTENSIONS = (".npz", ".pkl")
+GENDERS = ("neutral", "male", "female")
+
+# The arrays smplx.SMPLX reads, with their shapes (V: vertices, F: faces, K: shape components,
+# L: landmarks; None: any size). Checked before smplx sees the file, so a bad file gives a
+# message naming the array instead of a KeyError or a shape error deep inside smplx.
+REQUIRED_ARRAYS: dict[str, tuple] = {
+    "v_template": ("V", 3),
+    "f": ("F", 3),
+    "J_regressor": (NUM_JOINTS, "V"),
+    "kintree_table": (2, NUM_JOINTS),
+    "weights": ("V", NUM_JOINTS),
+    "shapedirs": ("V", 3, "K"),
+    "posedirs": ("V", 3, NUM_POSE_BASIS),
+    "hands_componentsl": (None, 45),
+    "hands_componentsr": (None, 45),
+    "hands_meanl": (45,),
+    "hands_meanr": (45,),
+    "lmk_faces_idx": ("L",),
+    "lmk_bary_coords": ("L", 3),
+}
+INTEGER_ARRAYS = ("f", "kintree_table", "lmk_faces_idx")
+
+INSTALL_HINT = (
+    'install it with `pip install torch==2.13.0` (the CPU wheel is enough) and then '
+    '`pip install "ik-engine[smplx]"`'
+)
+
+
+@dataclass(frozen=True)
+class ModelFileInfo:
+    """What a checked SMPL-X model file offers.
+
+    Attributes:
+        path: the model file.
+        ext: ``"npz"`` or ``"pkl"``.
+        num_shape_components: K, the blend shapes in ``shapedirs`` (shape and expression).
+        max_betas: the most shape coefficients smplx uses from this file (10 when K < 400,
+            else 300).
+        max_expression: the most expression coefficients (10 when K < 400, else 100).
+    """
+
+    path: Path
+    ext: str
+    num_shape_components: int
+    max_betas: int
+    max_expression: int
+
+
+# --------------------------------------------------------------------------- smplx import
+def import_smplx():
+    """``(smplx, torch)``, or ModuleNotFoundError saying how to install them."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"loading SMPL-X model files needs PyTorch, which is not installed ({exc}); {INSTALL_HINT}",
+            name="torch",
+        ) from exc
+    try:
+        import smplx
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"loading SMPL-X model files needs the `smplx` package, which cannot be imported ({exc}); {INSTALL_HINT}",
+            name="smplx",
+        ) from exc
+    return smplx, torch
+
+
+# --------------------------------------------------------------------------- the file
+def resolve_model_file(path: str | os.PathLike, gender: str = "neutral") -> Path:
+    """The model file to read: ``path`` itself, or for a folder ``SMPLX_<GENDER>.npz/.pkl`` in it
+    (or in its ``smplx/`` subfolder, the layout ``smplx.create`` uses)."""
+    if not isinstance(gender, str) or gender.lower() not in GENDERS:
+        raise SkeletonFileError(f"gender must be one of {', '.join(GENDERS)}, got {gender!r}")
+    try:
+        p = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise SkeletonFileError(f"an SMPL-X model path must be a str or os.PathLike, got {type(path).__name__}") from None
+    if p.is_dir():
+        tried = [d / f"SMPLX_{gender.upper()}{ext}" for d in (p, p / "smplx") for ext in EXTENSIONS]
+        for candidate in tried:
+            if candidate.is_file():
+                return candidate
+        raise SkeletonFileError(
+            f"SMPL-X model folder {str(p)!r} has no model file for gender {gender!r}; looked for "
+            + ", ".join(str(c) for c in tried)
+        )
+    if not p.exists():
+        raise SkeletonFileError(f"SMPL-X model file {str(p)!r} does not exist")
+    if not p.is_file():
+        raise SkeletonFileError(f"SMPL-X model path {str(p)!r} is not a file")
+    if p.suffix.lower() not in EXTENSIONS:
+        raise SkeletonFileError(
+            f"SMPL-X model file {str(p)!r} must end in .npz or .pkl (the formats smplx reads), not {p.suffix!r}"
+        )
+    return p
+
+
+def _npz_array_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """{key: (shape, dtype)} of every array in an .npz, reading only the headers."""
+    headers = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as fp:
+                version = np.lib.format.read_magic(fp)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+                else:  # rare newer header versions: read the array itself
+                    with archive.open(member) as whole:
+                        array = np.lib.format.read_array(whole, allow_pickle=False)
+                    shape, dtype = array.shape, array.dtype
+            headers[member[: -len(".npy")]] = (tuple(shape), np.dtype(dtype))
+    return headers
+
+
+def _pkl_array_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    with open(path, "rb") as fp:
+        data = pickle.load(fp, encoding="latin1")
+    if not isinstance(data, dict):
+        raise SkeletonFileError(f"SMPL-X model file {str(path)!r} holds a {type(data).__name__}, not a dict of arrays")
+    headers = {}
+    for key, value in data.items():
+        if "scipy.sparse" in str(type(value)):  # smplx densifies sparse matrices from .pkl files
+            headers[str(key)] = (tuple(value.shape), np.dtype(value.dtype))
+            continue
+        try:
+            array = np.asarray(value)
+        except Exception:  # noqa: BLE001 - any odd object: reported as not an array below
+            array = np.empty((), dtype=object)
+        headers[str(key)] = (array.shape, array.dtype)
+    return headers
+
+
+def check_model_file(path: Path) -> ModelFileInfo:
+    """Check that ``path`` holds the arrays smplx.SMPLX needs, with consistent shapes.
+
+    Reads only the array headers of an .npz; unpickles a .pkl. Raises SkeletonFileError naming
+    the file and the first problem found.
+    """
+    where = f"SMPL-X model file {str(path)!r}"
+    ext = path.suffix.lower().lstrip(".")
+    try:
+        headers = _npz_array_headers(path) if ext == "npz" else _pkl_array_headers(path)
+    except SkeletonFileError:
+        raise
+    except ModuleNotFoundError as exc:  # e.g. a .pkl of chumpy objects
+        raise SkeletonFileError(
+            f"{where} cannot be unpickled: it needs the module {exc.name!r}; convert it to an .npz of plain arrays"
+        ) from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError, TypeError, AttributeError) as exc:
+        kind = ".npz archive" if ext == "npz" else "pickle"
+        raise SkeletonFileError(f"{where} is not a readable {kind}: {exc}") from None
+
+    missing = [k for k in REQUIRED_ARRAYS if k not in headers]
+    if missing:
+        hint = ""
+        if "J_regressor" in headers and headers["J_regressor"][0][:1] in ((24,), (52,)):
+            hint = " (its J_regressor has SMPL/SMPL-H's joint count: this is not an SMPL-X model)"
+        raise SkeletonFileError(
+            f"{where} lacks the arrays {missing}{hint}; an SMPL-X model has {list(REQUIRED_ARRAYS)}"
+        )
+
+    sizes: dict[str, int] = {}
+    for key, pattern in REQUIRED_ARRAYS.items():
+        shape, dtype = headers[key]
+        if dtype == object:
+            raise SkeletonFileError(
+                f"{where}: {key} is a pickled object, not a numeric array (smplx needs a dense array"
+                + (", e.g. J_regressor.toarray()" if key == "J_regressor" else "")
+                + ")"
+            )
+        numeric = np.issubdtype(dtype, np.integer) if key in INTEGER_ARRAYS else np.issubdtype(dtype, np.number)
+        if not numeric:
+            want = "integers" if key in INTEGER_ARRAYS else "numbers"
+            raise SkeletonFileError(f"{where}: {key} must hold {want}, got dtype {dtype}")
+        if len(shape) != len(pattern):
+            raise SkeletonFileError(f"{where}: {key} must have shape {_describe(pattern)}, got {shape}")
+        for axis, (want, got) in enumerate(zip(pattern, shape)):
+            if isinstance(want, str):
+                known = sizes.setdefault(want, got)
+                if known != got:
+                    raise SkeletonFileError(
+                        f"{where}: {key} has shape {shape} but other arrays give {want} = {known} "
+                        f"(expected {_describe(pattern, sizes)})"
+                    )
+            elif want is not None and want != got:
+                raise SkeletonFileError(f"{where}: {key} must have shape {_describe(pattern, sizes)}, got {shape}")
+    if sizes["V"] != NUM_VERTICES:
+        raise SkeletonFileError(
+            f"{where}: v_template has {sizes['V']} vertices; the SMPL-X mesh has {NUM_VERTICES}"
+        )
+    K = sizes["K"]
+    if K < 20:
+        raise SkeletonFileError(
+            f"{where}: shapedirs has {K} blend shapes; smplx needs at least 20 (10 shape + 10 expression)"
+        )
+    if sizes["L"] == 0 or sizes["F"] == 0:
+        raise SkeletonFileError(f"{where}: f and lmk_faces_idx must not be empty")
+    full = K >= 400  # smplx: 300 shape + 100 expression components, else 10 + 10
+    return ModelFileInfo(path, ext, K, 300 if full else 10, 100 if full else 10)
+
+
+def _describe(pattern: tuple, sizes: dict[str, int] | None = None) -> str:
+    sizes = sizes or {}
+    parts = [str(sizes.get(p, p)) if isinstance(p, str) else ("N" if p is None else str(p)) for p in pattern]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _coefficients(value, what: str, limit: int, where: str, why: str = "") -> np.ndarray:
+    """A 1-D finite float64 vector of 1..``limit`` entries (None: ``min(10, limit)`` zeros)."""
+    if value is None:
+        return np.zeros(min(10, limit))
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SkeletonFileError(f"{what} for {where} must be numbers: {exc}") from None
+    if array.ndim != 1 or array.size == 0:
+        raise SkeletonFileError(f"{what} for {where} must be a non-empty 1-D vector, got shape {array.shape}")
+    if array.size > limit:
+        raise SkeletonFileError(f"{what} has {array.size} values but {where} offers only {limit}{why}")
+    if not np.isfinite(array).all():
+        i = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise SkeletonFileError(f"{what} for {where} must be finite; entry {i} is {array[i]}")
+    return array
+
+
+# --------------------------------------------------------------------------- the smplx module
+# smplx_module() notes the file on the module, so a Skeleton built from the module is named
+# after it (an nn.Module takes plain attributes).
+MODEL_FILE_ATTRIBUTE = "ik_engine_model_file"
+
+
+def _build_module(info: ModelFileInfo, num_betas: int, num_expression: int, gender: str, dtype):
+    smplx, torch = import_smplx()
+    try:
+        module = smplx.SMPLX(
+            model_path=str(info.path),
+            ext=info.ext,
+            gender=gender.lower(),
+            num_betas=num_betas,
+            num_expression_coeffs=num_expression,
+            use_pca=False,
+            flat_hand_mean=True,
+            dtype=dtype if dtype is not None else torch.float64,
+        )
+    except Exception as exc:  # noqa: BLE001 - whatever smplx trips on, name the file
+        raise SkeletonFileError(f"smplx could not load the SMPL-X model file {str(info.path)!r}: {exc}") from None
+    if module.num_betas != num_betas or module.num_expression_coeffs != num_expression:
+        raise SkeletonFileError(
+            f"smplx uses {module.num_betas} shape and {module.num_expression_coeffs} expression coefficients "
+            f"from {str(info.path)!r}, not the {num_betas} and {num_expression} asked for"
+        )
+    setattr(module, MODEL_FILE_ATTRIBUTE, str(info.path))
+    return module
+
+
+def smplx_module(path: str | os.PathLike, num_betas: int = 10, num_expression_coeffs: int = 10,
+                 gender: str = "neutral", dtype=None):
+    """A checked ``smplx.SMPLX`` module for a model file, set up so that a Pose maps onto it.
+
+    Build it once and pass it to :func:`load_smplx_model` / :func:`smplx_forward` to work with
+    many body shapes or poses of one file without reading the file each time. The module takes
+    raw axis-angle hand poses (``use_pca=False``, ``flat_hand_mean=True``), so
+    :func:`~ik_engine.skeletons.smplx_params.pose_to_smplx` output feeds it unchanged.
+
+    Args:
+        path: an SMPL-X ``.npz`` or ``.pkl`` file, or a folder holding ``SMPLX_<GENDER>.npz/.pkl``.
+        num_betas, num_expression_coeffs: the most coefficients the module takes (1..10 for files
+            with 20 blend shapes; 1..300 and 1..100 for files with 400).
+        gender: picks the file when ``path`` is a folder.
+        dtype: a torch dtype (default ``torch.float64``).
+    """
+    file = resolve_model_file(path, gender)
+    import_smplx()
+    info = check_model_file(file)
+    for n, what, limit in ((num_betas, "num_betas", info.max_betas),
+                           (num_expression_coeffs, "num_expression_coeffs", info.max_expression)):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= limit:
+            raise SkeletonFileError(f"{what} for {str(file)!r} must be an integer in 1..{limit}, got {n!r}")
+    return _build_module(info, int(num_betas), int(num_expression_coeffs), gender, dtype)
+
+
+@dataclass
+class _Model:
+    module: Any
+    where: str  # for messages: "SMPL-X model file '...'"
+    file_name: str
+    betas: np.ndarray  # (module.num_betas,)
+    expression: np.ndarray  # (module.num_expression_coeffs,)
+
+
+def _open(path_or_module, betas, expression, gender: str) -> _Model:
+    """The smplx module (given, or built from the file for these betas) and padded coefficients."""
+    if not isinstance(path_or_module, (str, os.PathLike)):
+        smplx, torch = import_smplx()
+        if not isinstance(path_or_module, smplx.SMPLX) or isinstance(path_or_module, smplx.SMPLXLayer):
+            raise SkeletonFileError(
+                "expected the path of an SMPL-X model file (or folder) or an smplx.SMPLX module, "
+                f"got {type(path_or_module).__name__}"
+            )
+        module = path_or_module
+        file = getattr(module, MODEL_FILE_ATTRIBUTE, None)
+        where = f"SMPL-X model {'file ' + repr(file) if file else 'module'}"
+        if module.use_pca:
+            raise SkeletonFileError(
+                f"{where} was built with use_pca=True; build it with use_pca=False (as smplx_module does): "
+                "a Pose holds raw axis-angle hand rotations, not PCA coefficients"
+            )
+        if module.batch_size != 1:
+            raise SkeletonFileError(f"{where} has batch_size {module.batch_size}; ik-engine runs it with batch 1")
+        why = " (the module's num_betas / num_expression_coeffs)"
+        beta_values = _coefficients(betas, "betas", module.num_betas, where, why)
+        expression_values = _coefficients(expression, "expression", module.num_expression_coeffs, where, why)
+        file_name = Path(file).name if file else "module"
+    else:
+        path = resolve_model_file(path_or_module, gender)
+        smplx, torch = import_smplx()
+        info = check_model_file(path)
+        where = f"SMPL-X model file {str(path)!r}"
+        why = f" ({info.num_shape_components} blend shapes in shapedirs)"
+        beta_values = _coefficients(betas, "betas", info.max_betas, where, why)
+        expression_values = _coefficients(expression, "expression", info.max_expression, where, why)
+        module = _build_module(info, beta_values.size, expression_values.size, gender, torch.float64)
+        file_name = path.name
+    # Shorter vectors are zero-padded: the missing coefficients are zero.
+    beta_values = np.pad(beta_values, (0, module.num_betas - beta_values.size))
+    expression_values = np.pad(expression_values, (0, module.num_expression_coeffs - expression_values.size))
+    return _Model(module, where, file_name, beta_values, expression_values)
+
+
+def _run(model: _Model, pose: Pose, vertices: bool = False):
+    """smplx's forward pass for a Pose: (joints (55, 3), vertices (V, 3) or None), float64.
+
+    Every pose parameter is passed (smplx would otherwise use the module's own settable ones).
+    """
+    params = pose_to_smplx(pose)
+    module = model.module
+    if not module.flat_hand_mean:  # smplx adds its mean hand pose to the given one
+        params["left_hand_pose"] = params["left_hand_pose"] - module.left_hand_mean.cpu().numpy()[None]
+        params["right_hand_pose"] = params["right_hand_pose"] - module.right_hand_mean.cpu().numpy()[None]
+    _, torch = import_smplx()
+    dtype, device = module.shapedirs.dtype, module.shapedirs.device
+    tensors = {k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in params.items()}
+    tensors["betas"] = torch.as_tensor(model.betas[None], dtype=dtype, device=device)
+    tensors["expression"] = torch.as_tensor(model.expression[None], dtype=dtype, device=device)
+    try:
+        with torch.no_grad():
+            out = module(**tensors, return_verts=vertices, return_shaped=False)
+    except Exception as exc:  # noqa: BLE001
+        raise SkeletonFileError(f"smplx's forward pass failed for {model.where}: {exc}") from None
+    joints = out.joints[0, :NUM_JOINTS].cpu().numpy().astype(np.float64)
+    verts = out.vertices[0].cpu().numpy().astype(np.float64) if vertices else None
+    return joints, verts
+
+
+def _stature(positions: np.ndarray, names: list[str]) -> float:
+    """Head joint height above the lowest ankle or foot joint (Y up), metres."""
+    index = {n: i for i, n in enumerate(names)}
+    feet = [index[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    return float(positions[index["head"], 1] - positions[feet, 1].min())
+
+
+# --------------------------------------------------------------------------- public API
+def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None) -> Skeleton:
+    """The 55-joint skeleton of a user's SMPL-X model for one body shape.
+
+    Args:
+        path: an SMPL-X model file (``.npz`` or ``.pkl``, any name), a folder holding
+            ``SMPLX_<GENDER>.npz`` / ``.pkl`` (directly or in a ``smplx/`` subfolder), or an
+            ``smplx.SMPLX`` module (e.g. from :func:`smplx_module`; reading a file takes a
+            fraction of a second, so build the module once for many body shapes).
+        betas: (N,) shape coefficients, 1 <= N <= what the file offers (10 for files with
+            20 blend shapes, 300 for files with 400; a module's ``num_betas``); shorter vectors
+            are zero-padded. None: the mean shape.
+        gender: ``"neutral"``, ``"male"`` or ``"female"``; picks the file when ``path`` is a
+            folder (a file is used as given).
+        expression: (E,) expression coefficients (they move the jaw and eye joints too);
+            None: neutral.
+
+    Returns:
+        A Skeleton named ``"smplx:<file name>"``: SMPL-X joint names, order and parents;
+        rest offsets from the shaped rest joints (root offset = pelvis position); the shipped
+        anatomical limits; the default skeleton's capsule radii scaled by the stature ratio.
+        Its forward kinematics equal smplx's joints ``[:, :55]`` for any pose fed as
+        ``pose_to_smplx`` parameters (see :func:`smplx_forward`).
+
+    Raises:
+        SkeletonFileError: missing/unreadable/malformed file, or betas/expression the model
+            cannot take (too many values, not 1-D, not finite). Nothing is half-loaded.
+        ModuleNotFoundError: ``smplx`` or ``torch`` is not installed.
+    """
+    model = _open(path, betas, expression, gender)
+    joints, _ = _run(model, Pose(np.zeros((NUM_JOINTS, 3))))
+    if not np.isfinite(joints).all():
+        raise SkeletonFileError(f"{model.where} gives non-finite rest joints (NaN or inf in its arrays)")
+
+    default_data = read_data_file(SKELETON_FILE)
+    names = list(default_data["joint_names"])
+    parents = np.array(default_data["parents"], dtype=np.int64)
+    model_parents = model.module.parents.cpu().numpy().astype(np.int64)  # kintree_table[0], root -> -1
+    if model_parents.shape != parents.shape or not np.array_equal(model_parents, parents):
+        bad = int(np.flatnonzero(model_parents[:NUM_JOINTS] != parents)[0]) if model_parents.shape == parents.shape else 0
+        raise SkeletonFileError(
+            f"{model.where}: kintree_table gives joint {bad} ({names[bad]}) the parent "
+            f"{model_parents[bad] if model_parents.shape == parents.shape else model_parents.shape}; "
+            f"SMPL-X's is {parents[bad]}"
+        )
+
+    offsets = joints - np.where(parents[:, None] >= 0, joints[np.maximum(parents, 0)], 0.0)
+    lower, upper = joint_limits_radians(names, read_data_file(LIMITS_FILE))
+    default = load_smplx_default()
+    radii = None
+    if default.radii is not None:
+        ratio = _stature(joints, names) / _stature(default.rest_positions(), names)
+        # A degenerate model (or one not Y-up) gives a meaningless ratio: keep the default radii.
+        scale = ratio if np.isfinite(ratio) and 0.2 <= ratio <= 5.0 else 1.0
+        radii = default.radii * scale
+    return Skeleton(names, parents, offsets, lower, upper, radii=radii, name=f"smplx:{model.file_name}")
+
+
+def smplx_forward(path_or_module, pose: Pose, betas=None, expression=None,
+                  gender: str = "neutral") -> tuple[np.ndarray, np.ndarray]:
+    """smplx's own forward pass for a Pose: ``(joints (55, 3), vertices (V, 3))``, float64, metres.
+
+    For tests against the engine's forward kinematics, and to pose the mesh for export (faces:
+    ``module.faces``).
+
+    Args:
+        path_or_module: an SMPL-X model file or folder (as for :func:`load_smplx_model`), or an
+            ``smplx.SMPLX`` module built with ``use_pca=False`` (e.g. by :func:`smplx_module`;
+            reuse one module for many calls). A module with ``flat_hand_mean=False`` is
+            handled: its mean hand pose is taken off the Pose's hand rotations first (also
+            by :func:`load_smplx_model`, so that the rest pose is the flat hand).
+        pose: a 55-joint Pose, rotations as in the engine (raw axis-angle per joint).
+        betas, expression: as for :func:`load_smplx_model`.
+        gender: picks the file when a folder is given.
+    """
+    if not isinstance(pose, Pose) or pose.num_joints != NUM_JOINTS:
+        got = f"{pose.num_joints} joints" if isinstance(pose, Pose) else type(pose).__name__
+        raise PoseError(f"smplx_forward needs a {NUM_JOINTS}-joint ik_engine.Pose, got {got}")
+    model = _open(path_or_module, betas, expression, gender)
+    return _run(model, pose, vertices=True)
