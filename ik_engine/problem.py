@@ -156,6 +156,17 @@ class ResidualProblem:
                 f"none of the moving joints affects the constrained joints {names}: nothing can move to satisfy them"
             )
 
+        # Every constraint must be within reach of something that moves.
+        moving_set_np = set(moving)
+        for c, joints in zip(constraints, joint_lists):
+            if c.reads_rotations or self.move_root:
+                continue
+            if not any(a in moving_set_np for j in joints for a in skeleton.ancestors[j]):
+                raise SolverError(
+                    f"nothing that may move affects {c!r}: none of {list(c.joints())} or their ancestors is among "
+                    "the solver's joints (and the root translation does not move)"
+                )
+
         lower = skeleton.lower[self.moving_joints].reshape(-1)
         upper = skeleton.upper[self.moving_joints].reshape(-1)
         # A component whose range spans a full turn has no limit: no bound at +-pi, where

@@ -143,3 +143,16 @@ def inverse_left_jacobian(e: Any, xp: Any) -> Any:
     K = skew(e, xp)
     eye = xp.eye(3, dtype=e.dtype)
     return eye - 0.5 * K + d[..., None, None] * (K @ K)
+
+
+def canonical_axis_angle(r):
+    """numpy only: the same rotations (..., 3) with every angle brought into [0, pi]."""
+    import numpy as np
+
+    r = np.asarray(r, dtype=np.float64)
+    beyond = np.linalg.norm(r, axis=-1) > np.pi
+    if not beyond.any():
+        return r
+    out = r.copy()
+    out[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(r[beyond], np), np)
+    return out

@@ -18,7 +18,7 @@ from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .pose import Pose
 from .problem import ResidualProblem
-from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
 from .validation import finite_number
 
@@ -98,17 +98,27 @@ class IKSolver:
             self.moving_joints = tuple(sorted(set(skeleton.indices(joints))))
             if not self.moving_joints and not move_root:
                 raise SolverError("joints is empty and move_root is False: nothing may move")
-        self.move_root = bool(move_root)
-        self.method = method
-        if not (isinstance(max_iterations, (int, np.integer)) and max_iterations >= 1):
+        self._move_root = bool(move_root)
+        self._method = method
+        if isinstance(max_iterations, bool) or not (isinstance(max_iterations, (int, np.integer)) and max_iterations >= 1):
             raise SolverError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
-        self.max_iterations = int(max_iterations)
-        self.position_tolerance = _check_tolerance(position_tolerance, "position_tolerance")
-        self.orientation_tolerance = _check_tolerance(orientation_tolerance, "orientation_tolerance")
-        self.seed = int(seed)
+        self._max_iterations = int(max_iterations)
+        self._position_tolerance = _check_tolerance(position_tolerance, "position_tolerance")
+        self._orientation_tolerance = _check_tolerance(orientation_tolerance, "orientation_tolerance")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+            raise SolverError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        self._seed = int(seed)
         self.options = LMOptions(restarts=restarts)
         self._compiled: dict[tuple, tuple[ResidualProblem, Any]] = {}
         self._compilations = 0
+
+    # Settings are fixed at construction (compiled programs depend on them): read-only.
+    move_root = property(lambda self: self._move_root, doc="Whether the root translation is solved for.")
+    method = property(lambda self: self._method, doc="The numerical method.")
+    max_iterations = property(lambda self: self._max_iterations, doc="Iteration budget per solve.")
+    position_tolerance = property(lambda self: self._position_tolerance, doc="Metres.")
+    orientation_tolerance = property(lambda self: self._orientation_tolerance, doc="Radians.")
+    seed = property(lambda self: self._seed, doc="Seed of the restarts.")
 
     @property
     def compilations(self) -> int:
@@ -181,7 +191,9 @@ class IKSolver:
         params, sqrt_weights = problem.pack_parameters(constraints, batch)
         rotations, translation = init.rotations, init.translation
         q0 = problem.initial_variables(rotations, translation)
-        fixed = rotations[..., problem.joints, :].reshape(rotations.shape[:-2] + (-1,))
+        # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
+        # their precision in float32.
+        fixed = canonical_axis_angle(rotations[..., problem.joints, :]).reshape(rotations.shape[:-2] + (-1,))
         tolerances = np.array([self.position_tolerance, self.orientation_tolerance])
         parts = [q0, fixed, translation, params, sqrt_weights, tolerances, q0]
         if batch is not None:
@@ -454,7 +466,7 @@ def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | No
     Solvers are cached per skeleton and options, so calling this in a loop does not recompile.
     """
     per_skeleton = _solvers.setdefault(skeleton, {})
-    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in options.items()))
+    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for k, v in options.items()))
     solver = per_skeleton.get(key)
     if solver is None:
         solver = per_skeleton[key] = IKSolver(skeleton, **options)

@@ -254,7 +254,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
 
         # Every restart's random draw, made once (not in every iteration of the loop), from
         # the seed and the problem's own data, so that problems differ in their restarts.
-        data_bits = jax.lax.bitcast_convert_type(jnp.sum(inputs.params) + jnp.sum(q0), jnp.uint32)
+        data_bits = jax.lax.bitcast_convert_type((jnp.sum(inputs.params) + jnp.sum(q0)).astype(jnp.float32), jnp.uint32)
         key = jax.random.fold_in(jax.random.PRNGKey(seed), data_bits)
         uniforms = jax.random.uniform(key, (options.restarts + 1, n), dtype)
         K = num_levels

@@ -29,3 +29,14 @@ def planar_arm(l1: float = 0.3, l2: float = 0.25, elbow_range=(0.0, np.pi * 0.9)
 @pytest.fixture
 def arm2() -> ik.Skeleton:
     return planar_arm()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compile_cache_inside_the_repository():
+    """Tests keep JAX's compile cache in .pytest_cache, not in the user's ~/.cache."""
+    import os
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / ".pytest_cache" / "ik-engine-jax"
+    os.environ.setdefault("IK_ENGINE_COMPILE_CACHE", str(folder))
+    yield

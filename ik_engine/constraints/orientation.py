@@ -20,6 +20,8 @@ def as_rotation_matrices(value: Any, what: str) -> np.ndarray:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ConstraintError(f"{what} must be a 3x3 rotation matrix or a (w, x, y, z) quaternion") from None
+    if array.ndim >= 2 and array.shape[0] == 0:
+        raise ConstraintError(f"{what}: an empty batch of rotations")
     if array.ndim in (2, 3) and array.shape[-2:] != (3, 3) and array.shape[-1] == 4:
         return np.stack([as_rotation_matrix(q, f"{what}[{i}]") for i, q in enumerate(array)])
     if array.ndim == 3:
