@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -115,6 +116,21 @@ def render_command(args) -> int:
     import ik_engine as ik
 
     skel = ik.load_skeleton("smplx")
+    mesh = None if args.no_mesh else ik.load_default_mesh()
+    if args.clip:
+        # A strip of frames of a clip on the default skeleton (e.g. one written by `track`).
+        clip_skeleton, clip = ik.load_bvh(args.clip)
+        missing = [n for n in skel.joint_names if n not in clip_skeleton.joint_names]
+        if missing:
+            raise ik.SkeletonFileError(f"{args.clip} is not a clip of the SMPL-X skeleton: it has no joints {missing[:5]}")
+        # Keep the SMPL-X joints (a BVH written by `track` adds end sites to the leaves).
+        columns = [clip_skeleton.index(n) for n in skel.joint_names]
+        clip = ik.Motion(clip.rotations[:, columns], clip.translations, clip.fps, skel.joint_names)
+        every = max(1, -(-len(clip) // max(1, args.frames)))
+        ik.render_strip(args.out, skel, clip.poses, every=every, mesh=mesh, view=args.views[0],
+                        title=args.title or os.path.basename(args.clip))
+        print(f"wrote {args.out}")
+        return 0
     pose = skel.rest_pose()
     if args.pose:
         try:
@@ -126,7 +142,6 @@ def render_command(args) -> int:
         except (OSError, ValueError, KeyError) as exc:
             print(f"ik-engine render: cannot read a pose from {args.pose!r}: {exc}", file=sys.stderr)
             return 2
-    mesh = None if args.no_mesh else ik.load_default_mesh()
     ik.render_poses(args.out, skel, [pose], mesh=mesh, views=args.views, title=args.title)
     print(f"wrote {args.out}")
     if args.glb:
@@ -151,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p_render = commands.add_parser("render", help="draw a pose of the default skeleton with its mesh (PNG, optionally GLB)")
     p_render.add_argument("--pose", help=".npy (55, 3) axis-angle, or .npz with 'rotations' and optional 'translation'")
     p_render.add_argument("--views", nargs="+", default=["front", "side"], choices=["front", "side", "back", "top"])
+    p_render.add_argument("--clip", help="a BVH clip on the default SMPL-X skeleton (as `track` writes): draw a strip of frames")
+    p_render.add_argument("--frames", type=int, default=8, help="frames in the strip (default 8)")
     p_render.add_argument("--no-mesh", action="store_true", help="draw the skeleton only")
     p_render.add_argument("--title", default="")
     p_render.add_argument("--out", default="ik-engine-render.png")

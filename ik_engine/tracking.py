@@ -93,16 +93,12 @@ def effector_tracks(
     def target_offset(a: str, b: str) -> np.ndarray:
         return rest_target[target.index(b)] - rest_target[target.index(a)]
 
-    # Root: scaled by the legs' length ratio, lifted so the clip's lowest toe (its floor)
-    # lands where the target's feet stand at rest.
+    # Root: scaled by the legs' length ratio (the height is set at the end).
     leg_target = np.linalg.norm(target_offset("left_hip", "left_knee")) + np.linalg.norm(target_offset("left_knee", "left_ankle"))
     leg_source = sum(np.linalg.norm(rest_source[src(b)] - rest_source[src(a)]) for a, b in (("left_hip", "left_knee"), ("left_knee", "left_ankle")))
     scale = leg_target / leg_source
     root = target.joint_names[0]
     tracks = {root: p_source[:, src(root)] * scale}
-    floor_source = min(p_source[:, src(f), 1].min() for f in ("left_foot", "right_foot")) * scale
-    floor_target = min(rest_target[target.index(f), 1] for f in ("left_foot", "right_foot"))
-    tracks[root][:, 1] += floor_target - floor_source
     for joint, anchor, mode in plan:
         if mode == "along":
             direction = p_source[:, src(joint)] - p_source[:, src(anchor)]
@@ -112,6 +108,13 @@ def effector_tracks(
             tracks[joint] = tracks[anchor] + R_source[:, src(anchor)] @ target_offset(anchor, joint)
         else:
             raise ValueError(f"unknown retargeting mode {mode!r} for joint {joint!r} (use 'along' or 'rigid')")
+    # The clip's floor on the target's: the lowest toe of the rebuilt tracks lands where the
+    # target's feet stand at rest.
+    feet = [f for f in ("left_foot", "right_foot") if f in tracks]
+    if feet:
+        lift = min(rest_target[target.index(f), 1] for f in feet) - min(tracks[f][:, 1].min() for f in feet)
+        for track_ in tracks.values():
+            track_[:, 1] += lift
     return tracks
 
 
@@ -187,7 +190,11 @@ def track(
         constraints = [Position(n, tracks[n][frames]) for n in names]
         return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names]
 
+    # The first frame is solved thoroughly (from the T-pose it may be far): the clip's
+    # frames each take only a few iterations from their predecessors.
     t0 = time.perf_counter()
+    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0)]
+    pose = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=200).solve(first, init=pose).pose
     solver.solve_clip(chunk_constraints(0), init=pose)  # compiles
     compile_seconds = time.perf_counter() - t0
     rotations = np.empty((T, skeleton.num_joints, 3))

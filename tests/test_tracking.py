@@ -1,0 +1,83 @@
+"""Mocap tracking: retargeted effector tracks, compiled clips, and the track/render commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ik_engine as ik
+from ik_engine.cli import main
+from ik_engine.tracking import effector_tracks, track
+
+CLIP = Path(__file__).parent / "data" / "cmu" / "131_01.bvh"
+CMU_SCALE = 0.056444
+
+
+@pytest.fixture(scope="module")
+def clip():
+    source, motion = ik.load_bvh(CLIP, scale=CMU_SCALE)
+    return source, motion[:240]
+
+
+def test_retargeted_tracks_have_the_target_proportions(smplx, clip):
+    source, motion = clip
+    tracks = effector_tracks(source, motion, smplx)
+    rest = smplx.rest_positions()
+    for joint, anchor in (("left_knee", "left_ankle"), ("left_shoulder", "left_elbow"), ("right_elbow", "right_wrist")):
+        length = np.linalg.norm(rest[smplx.index(joint)] - rest[smplx.index(anchor)])
+        np.testing.assert_allclose(np.linalg.norm(tracks[joint] - tracks[anchor], axis=1), length, rtol=1e-9)
+    # The clip's floor lands on the target's: the lowest toe sits at the rest foot height.
+    lowest = min(tracks[f][:, 1].min() for f in ("left_foot", "right_foot"))
+    assert lowest == pytest.approx(rest[smplx.index("left_foot"), 1], abs=1e-9)
+
+
+def test_tracking_on_smplx_follows_the_clip_within_the_limits(smplx, clip):
+    source, motion = clip
+    tracks = effector_tracks(source, motion, smplx)
+    result = track(smplx, tracks, motion.fps)
+    assert len(result.motion) == len(motion)
+    # Measured independently: float64 FK of the returned motion against the tracks.
+    p = result.motion.world_positions(smplx)
+    errors = [np.linalg.norm(p[:, smplx.index(n)] - tracks[n], axis=1).mean() for n in result.errors]
+    assert np.mean(errors) <= 5e-3
+    assert max(smplx.limit_violation(pose) for pose in result.motion) == 0.0
+
+
+def test_tracking_a_clip_on_its_own_skeleton_is_exact(clip):
+    source, motion = clip
+    positions = motion.world_positions(source)
+    leaves = [n for j, n in enumerate(source.joint_names) if j == 0 or j not in source.parents]
+    result = track(source, {n: positions[:, source.index(n)] for n in leaves}, motion.fps, effectors=leaves, guides=())
+    assert result.mean_error <= 1e-3
+
+
+def test_solve_clip_matches_its_inputs_and_needs_a_frame_axis(smplx):
+    arm = ["left_collar", "left_shoulder", "left_elbow", "left_wrist"]
+    shoulder = smplx.rest_positions()[smplx.index("left_shoulder")]
+    angles = np.linspace(0, np.pi, 30)
+    targets = shoulder + np.stack([0.2 + 0.1 * np.cos(angles), 0.1 * np.sin(angles), 0.4 + 0 * angles], axis=1)
+    solver = ik.IKSolver(smplx, joints=arm, max_iterations=20)
+    clip = solver.solve_clip([ik.Position("left_middle1", targets)])
+    rotations, translations = clip.pose_arrays()
+    p = np.array([smplx.world_positions(ik.Pose(r, t))[smplx.index("left_middle1")] for r, t in zip(rotations, translations)])
+    assert np.linalg.norm(p - targets, axis=1).max() <= 1e-3
+    with pytest.raises(ik.ConstraintError, match="frame axis"):
+        solver.solve_clip([ik.Position("left_middle1", targets[0])])
+
+
+def test_track_and_render_commands(tmp_path, capsys):
+    out = tmp_path / "tracked.bvh"
+    assert main(["track", str(CLIP), "--frames", "120", "--out", str(out), "--npz", str(tmp_path / "p.npz")]) == 0
+    printed = capsys.readouterr().out
+    assert "limit violations: 0" in printed
+    skel, motion = ik.load_bvh(out)
+    assert len(motion) == 120 and "left_wrist" in skel.joint_names
+    params = np.load(tmp_path / "p.npz")
+    assert params["body_pose"].shape == (120, 63)
+    strip = tmp_path / "strip.png"
+    assert main(["render", "--clip", str(out), "--frames", "3", "--no-mesh", "--out", str(strip)]) == 0
+    assert strip.read_bytes()[:4] == b"\x89PNG"
+    assert main(["track", str(tmp_path / "missing.bvh"), "--out", str(out)]) == 2
+    assert "missing.bvh" in capsys.readouterr().err
