@@ -156,6 +156,10 @@ class IKSolver:
 
         enable_jax_compile_cache()
         problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
+        # Static facts the results need, worked out once.
+        M = len(problem.moving_joints)
+        problem.other_moving_joints = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
+        problem.unlimited_moving_joints = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
         solve = build_levenberg_marquardt(problem, self.options)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
         # Packed input segments; the last is the caller's initial variables (what Pin-like
@@ -219,13 +223,13 @@ class IKSolver:
         rotations = np.array(init_rotations, dtype=np.float64)
         # Moving joints that no constraint depends on keep their initial rotation, clipped
         # into their limits like every moving joint; joints that do not move pass through.
-        others = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
+        others = problem.other_moving_joints
         if len(others):
             rotations[..., others, :] = np.clip(rotations[..., others, :], self.skeleton.lower[others], self.skeleton.upper[others])
         moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
         # Joints without limits may have turned past pi: hand out the same rotation as the
         # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
-        unlimited = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
+        unlimited = problem.unlimited_moving_joints
         beyond = (np.linalg.norm(moving, axis=-1) > np.pi) & unlimited
         if beyond.any():
             moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)

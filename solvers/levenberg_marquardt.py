@@ -191,6 +191,11 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             (Products only, no triangular solves with many right-hand sides, which XLA's CPU
             backend runs slowly; and a sharper projector than a damped inverse.)
             """
+            m_rows, n_cols = Jh.shape
+            if m_rows > n_cols:  # more rows than variables: decompose the smaller J^T J
+                d, V = jnp.linalg.eigh(Jh.T @ Jh)
+                keep = (d > 1e-6 * jnp.max(d) + 1e-30).astype(dtype)
+                return (V * keep[None, :]) @ V.T
             d, V = jnp.linalg.eigh(Jh @ Jh.T)
             keep = d > 1e-6 * jnp.max(d) + 1e-30
             inv_d = jnp.where(keep, 1.0 / jnp.where(keep, d, 1.0), 0.0)
@@ -222,8 +227,10 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                     lam = nu * options.lambda_min
                     # Regularisers: solve unprojected, then project. Inverting the projected
                     # Jacobian would amplify the directions that the (regularised) projector
-                    # removes only partly; a pull toward a pose needs no such precision.
-                    step_k = damped_least_squares(Jk, e, lam)
+                    # removes only partly; a pull toward a pose needs no such precision. The
+                    # solve is diagonal (Jacobi): exact for pulls on single variables (RestPose,
+                    # Smoothness) and cheap, where a dense one would be (n x n).
+                    step_k = (Jk.T @ e) / (jnp.sum(Jk * Jk, axis=0) + lam + 1e-12)
                     dq = dq + (step_k * free.astype(dtype) if P is None else P @ step_k)
                 else:
                     dq = dq + damped_least_squares(Jh, e, lam)
