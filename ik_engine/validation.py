@@ -27,3 +27,33 @@ def finite_number(value: Any, what: str, error: type[IKError], minimum: float | 
     if not math.isfinite(v) or (minimum is not None and (v < minimum or (strictly_above and v == minimum))):
         raise error(f"{what} must be finite{bound}, got {value!r}")
     return v
+
+
+def distinct_names(value: Any, what: str, error: type[IKError], item: str, known=None,
+                   single_string: bool = False) -> tuple[str, ...]:
+    """A non-empty tuple of distinct names, each in ``known`` (if given), or ``error``.
+
+    Args:
+        what: the argument in messages ("Avoid segments").
+        item: what one name denotes ("body capsule", "foot", "joint name").
+        known: the allowed names, or None for any.
+        single_string: accept one name given as a plain string.
+    """
+    if isinstance(value, str):
+        if not single_string:
+            raise error(f"{what} must be a list of {item}s, not the single string {value!r}")
+        value = (value,)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise error(f"{what} must be a list of {item}s, got {value!r}") from None
+    if not names:
+        raise error(f"{what} must name at least one {item}")
+    if known is not None:
+        for n in names:
+            if n not in known:
+                raise error(f"{what}: unknown {item} {n!r}; known: {', '.join(known)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise error(f"{what} names {item} {repeated[0]!r} twice: {list(names)}")
+    return names

@@ -18,7 +18,7 @@ from ..geometry import (
     point_jacobians,
     separation,
 )
-from ..validation import finite_number
+from ..validation import distinct_names, finite_number
 from .base import Constraint, check_priority, check_vector, check_weight
 
 
@@ -58,20 +58,7 @@ class Capsule:
 
 def check_capsule_names(names: Any, kind: str, what: str) -> tuple[str, ...]:
     """A non-empty tuple of distinct body capsule names (``geometry.CAPSULE_NAMES``)."""
-    if isinstance(names, str):
-        raise ConstraintError(f"{kind} {what} must be a list of body capsule names, not the single string {names!r}")
-    try:
-        names = tuple(names)
-    except TypeError:
-        raise ConstraintError(f"{kind} {what} must be a list of body capsule names, got {names!r}") from None
-    if not names:
-        raise ConstraintError(f"{kind} {what} must not be empty")
-    for n in names:
-        if n not in CAPSULE_INDEX:
-            raise ConstraintError(f"{kind}: unknown body capsule {n!r}; known capsules: {', '.join(CAPSULE_NAMES)}")
-    if len(set(names)) != len(names):
-        raise ConstraintError(f"{kind} {what} name a capsule more than once: {list(names)}")
-    return names
+    return distinct_names(names, f"{kind} {what}", ConstraintError, "body capsule", known=CAPSULE_NAMES)
 
 
 def check_margin(value: Any, kind: str) -> float:

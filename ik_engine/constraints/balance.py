@@ -58,6 +58,7 @@ import numpy as np
 
 from ..errors import ConstraintError
 from ..geometry import INEQUALITY_SLACK, attached_points, cached_for, point_jacobians
+from ..validation import distinct_names
 from .base import Constraint, check_priority, check_weight
 
 # de Leva (1996), Table 4: mass (fraction of body mass), centre of mass (fraction of the
@@ -247,20 +248,7 @@ def _corners(skeleton: Any, foot: str) -> list[tuple[str, np.ndarray]]:
 
 
 def _check_support(support: Any, kind: str) -> tuple[str, ...]:
-    if isinstance(support, str):
-        support = (support,)
-    try:
-        support = tuple(support)
-    except TypeError:
-        raise ConstraintError(f"{kind} support must be foot names {FEET}, got {support!r}") from None
-    if not support:
-        raise ConstraintError(f"{kind} support must name at least one foot of {FEET}")
-    for foot in support:
-        if foot not in FEET:
-            raise ConstraintError(f"{kind}: unknown foot {foot!r} in support; feet are {', '.join(FEET)}")
-    if len(set(support)) != len(support):
-        raise ConstraintError(f"{kind} support names a foot twice: {list(support)}")
-    return support
+    return distinct_names(support, f"{kind} support", ConstraintError, "foot", known=FEET, single_string=True)
 
 
 class Balance(Constraint):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConstraintError, UnknownJointError
 from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
-from ..validation import finite_number
+from ..validation import distinct_names, finite_number
 from .base import Constraint, check_joint_name, check_priority, check_weight
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
@@ -66,18 +66,8 @@ class Floor(Constraint):
         self.height = check_height(height, "Floor height")
         if joints is None:
             joints = DEFAULT_FLOOR_JOINTS
-        if isinstance(joints, str):
-            raise ConstraintError(f"Floor joints must be a list of joint names, not the single string {joints!r}")
-        try:
-            joints = tuple(joints)
-        except TypeError:
-            raise ConstraintError(f"Floor joints must be a list of joint names, got {joints!r}") from None
-        if not joints:
-            raise ConstraintError("Floor needs at least one joint")
+        joints = distinct_names(joints, "Floor joints", ConstraintError, "joint name")
         self._joints = tuple(check_joint_name(j, "Floor") for j in joints)
-        duplicates = sorted({j for j in self._joints if self._joints.count(j) > 1})
-        if duplicates:
-            raise ConstraintError(f"Floor joints list {duplicates} more than once")
         if clearance is not None:
             clearance = check_height(clearance, "Floor clearance")
             if clearance < 0:
