@@ -37,6 +37,7 @@ from ik_engine.kinematics import local_rotations
 from ik_engine.motion import Motion
 from ik_engine.rotations import matrix_to_axis_angle
 from ik_engine.skeleton import Skeleton
+from ik_engine.validation import finite_number
 
 _AXES = {"x": 0, "y": 1, "z": 2}
 _END_NAME = re.compile(r"^(?P<parent>.*)_end(?P<n>[0-9]*)$")
@@ -337,12 +338,7 @@ def load_bvh(path: str | os.PathLike, scale: float = 1.0) -> tuple[Skeleton, Mot
         Nothing is returned half-loaded.
     """
     name = os.fspath(path)
-    try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise SkeletonError(f"BVH scale must be a number, got {scale!r}") from None
-    if not (np.isfinite(scale) and scale > 0):
-        raise SkeletonError(f"BVH scale must be finite and > 0, got {scale!r}")
+    scale = finite_number(scale, "BVH scale", SkeletonError, minimum=0.0, strictly_above=True)
     lines = _read_text(Path(path), name).splitlines()
     motion_index = next((k for k, text in enumerate(lines) if text.strip().upper() == "MOTION"), None)
     hierarchy_stop = len(lines) if motion_index is None else motion_index
@@ -484,12 +480,7 @@ def save_bvh(
     order = str(rotation_order).upper()
     if sorted(order) != ["X", "Y", "Z"]:
         raise SkeletonError(f"BVH rotation_order must be a permutation of 'XYZ', got {rotation_order!r}")
-    try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise SkeletonError(f"BVH scale must be a number, got {scale!r}") from None
-    if not (np.isfinite(scale) and scale > 0):
-        raise SkeletonError(f"BVH scale must be finite and > 0, got {scale!r}")
+    scale = finite_number(scale, "BVH scale", SkeletonError, minimum=0.0, strictly_above=True)
     if not isinstance(precision, (int, np.integer)) or not 1 <= precision <= 17:
         raise SkeletonError(f"BVH precision must be an integer from 1 to 17, got {precision!r}")
     motion.check_skeleton(skeleton)
