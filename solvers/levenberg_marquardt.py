@@ -7,8 +7,12 @@ One compiled loop (``jax.lax.while_loop``):
   rejected step and lowered after an accepted one;
 * priorities: the step is built level by level, each level solved in the null space that
   the levels above leave (``dq += P J_k^T (J_k P J_k^T + lambda I)^-1 e_k``, then ``P`` loses
-  ``J_k``'s row space); a step is accepted by comparing the levels' costs in order, so a
-  lower level never buys its progress with a higher level's error beyond tolerance;
+  ``J_k``'s row space, found by an eigen-decomposition of the smaller Gram matrix); a level
+  moves only while the levels above are near (within ``step_slack`` tolerances; in the same
+  step they repair what the last step disturbed), regularisers only once everything above
+  is met, and strictly-met gating takes over when progress slows or the budget ends; steps
+  are compared level by level, so a lower level never buys its progress with a higher
+  level's error beyond tolerance; regulariser levels take a diagonal (Jacobi) step;
 * bounds by an active set: a variable at a bound whose gradient pushes it outward is frozen,
   the step is solved for the others; variables the step carries past a bound stop there and
   the rest is solved again; the result is projected into the box, so no iterate ever leaves
