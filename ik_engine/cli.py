@@ -115,8 +115,16 @@ def render_command(args) -> int:
     """A picture of a pose (the default skeleton with its mesh), and optionally a GLB."""
     import ik_engine as ik
 
-    skel = ik.load_skeleton("smplx")
-    mesh = None if args.no_mesh else ik.load_default_mesh()
+    if args.model:
+        # A user's SMPL-X model file: its skeleton for the body shape, and its own mesh.
+        from ik_engine.skeletons.smplx_model import smplx_mesh
+
+        betas = None if args.betas is None else np.array(args.betas, dtype=float)
+        skel = ik.load_skeleton(args.model, betas=betas)
+        mesh = None if args.no_mesh else smplx_mesh(args.model, betas=betas)
+    else:
+        skel = ik.load_skeleton("smplx")
+        mesh = None if args.no_mesh else ik.load_default_mesh()
     if args.clip:
         # A strip of frames of a clip on the default skeleton (e.g. one written by `track`).
         clip_skeleton, clip = ik.load_bvh(args.clip)
@@ -169,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p_render.add_argument("--clip", help="a BVH clip on the default SMPL-X skeleton (as `track` writes): draw a strip of frames")
     p_render.add_argument("--frames", type=int, default=8, help="frames in the strip (default 8)")
     p_render.add_argument("--no-mesh", action="store_true", help="draw the skeleton only")
+    p_render.add_argument("--model", help="a user's SMPL-X model file (.npz/.pkl): its body shape and mesh (needs ik-engine[smplx])")
+    p_render.add_argument("--betas", type=float, nargs="+", help="body shape coefficients for --model")
     p_render.add_argument("--title", default="")
     p_render.add_argument("--out", default="ik-engine-render.png")
     p_render.add_argument("--glb", help="also export the posed mesh and skeleton as a GLB")
@@ -178,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return (track_command if args.command == "track" else render_command)(args)
-        except (IKError, OSError) as exc:
+        except (IKError, OSError, ImportError) as exc:
             print(f"ik-engine {args.command}: {exc}", file=sys.stderr)
             return 2
     if args.command == "demo":

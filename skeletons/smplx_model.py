@@ -494,3 +494,28 @@ def smplx_forward(path_or_module, pose: Pose, betas=None, expression=None,
         raise PoseError(f"smplx_forward needs a {NUM_JOINTS}-joint ik_engine.Pose, got {got}")
     model = _open(path_or_module, betas, expression, gender)
     return _run(model, pose, vertices=True)
+
+
+def smplx_mesh(path_or_module, betas=None, expression=None, gender: str = "neutral", weights_per_vertex: int = 4):
+    """The user's SMPL-X body mesh as an engine :class:`ik_engine.mesh.Mesh`.
+
+    Rest vertices for the body shape (zero pose, from smplx's own forward pass), the model's
+    faces, and its skinning weights reduced to the ``weights_per_vertex`` largest per vertex
+    (renormalised). Posed with :func:`ik_engine.skin` it is plain linear blend skinning:
+    smplx's pose-corrective blend shapes are not applied (use :func:`smplx_forward` for the
+    exact smplx mesh of a pose).
+    """
+    from ik_engine.mesh import Mesh
+
+    model = _open(path_or_module, betas, expression, gender)
+    rest = Pose(np.zeros((NUM_JOINTS, 3)))
+    _, vertices = _run(model, rest, vertices=True)
+    weights = model.module.lbs_weights.detach().cpu().numpy().astype(np.float64)  # (V, 55)
+    k = int(weights_per_vertex)
+    if not 1 <= k <= NUM_JOINTS:
+        raise SkeletonFileError(f"weights_per_vertex must be in 1..{NUM_JOINTS}, got {weights_per_vertex!r}")
+    top = np.argsort(-weights, axis=1)[:, :k]
+    top_weights = np.take_along_axis(weights, top, axis=1)
+    faces = np.asarray(model.module.faces, dtype=np.int64)
+    names = read_data_file(SKELETON_FILE)["joint_names"]
+    return Mesh(vertices, faces, top, top_weights, joint_names=names)

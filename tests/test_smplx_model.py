@@ -402,3 +402,31 @@ def test_missing_smplx_says_what_to_install(model_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "smplx", None)  # makes `import smplx` fail
     with pytest.raises(ImportError, match=r'pip install "ik-engine\[smplx\]"'):
         load_smplx_model(model_path)
+
+
+def test_the_users_mesh_skins_like_smplx_without_pose_correctives(model_path, tmp_path):
+    from ik_engine.skeletons.smplx_model import smplx_forward, smplx_mesh
+
+    betas = np.linspace(-1.0, 1.0, 10)
+    skel = ik.load_skeleton(model_path, betas=betas)
+    # All 55 weights per vertex: the engine's skinning is then smplx's, less its correctives.
+    mesh = smplx_mesh(model_path, betas=betas, weights_per_vertex=55)
+    rest_vertices = smplx_forward(model_path, skel.rest_pose(), betas=betas)[1]
+    np.testing.assert_allclose(ik.skin(mesh, skel, skel.rest_pose()), rest_vertices, atol=1e-7)
+    pose = random_pose(np.random.default_rng(5))
+    ours = ik.skin(mesh, skel, pose)
+    theirs = smplx_forward(model_path, pose, betas=betas)[1]
+    # The synthetic file's pose-corrective blend shapes touch only its first 300 vertices.
+    untouched = np.arange(300, mesh.num_vertices)
+    np.testing.assert_allclose(ours[untouched], theirs[untouched], atol=1e-6)
+    assert smplx_mesh(model_path, betas=betas).joint_indices.shape == (mesh.num_vertices, 4)
+    ik.export_glb(tmp_path / "user.glb", skel, pose, mesh)
+    assert (tmp_path / "user.glb").stat().st_size > 1000
+
+
+def test_render_command_with_a_model_file(model_path, tmp_path):
+    from ik_engine.cli import main
+
+    out = tmp_path / "user.png"
+    assert main(["render", "--model", str(model_path), "--betas", "0.5", "-0.5", "--out", str(out), "--views", "front"]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
