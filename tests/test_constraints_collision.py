@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
-from scipy.spatial.transform import Rotation
 
 import ik_engine as ik
 from ik_engine.constraints.avoid import Avoid, Capsule, Sphere
@@ -32,6 +31,7 @@ from ik_engine.geometry import (
     segment_distance,
 )
 from ik_engine.problem import ProblemInputs, ResidualProblem
+from reference import reference_fk
 
 # ------------------------------------------------------------------ independent helpers
 
@@ -63,21 +63,6 @@ def sampled_segment_distance(p1, q1, p2, q2, n=600):
     return projection_distance(sample(p1, q1, n), p2, q2).min()
 
 
-def reference_world(skel, pose):
-    """Float64 per-joint FK with scipy rotations: (R_world (J, 3, 3), p_world (J, 3))."""
-    J = skel.num_joints
-    R, p = np.zeros((J, 3, 3)), np.zeros((J, 3))
-    for j in range(J):
-        R_local = Rotation.from_rotvec(np.array(pose.rotations[j])).as_matrix()
-        parent = skel.parents[j]
-        if parent < 0:
-            R[j], p[j] = R_local, skel.rest_offsets[j] + pose.translation
-        else:
-            R[j] = R[parent] @ R_local
-            p[j] = p[parent] + R[parent] @ skel.rest_offsets[j]
-    return R, p
-
-
 # The body capsules as documented in ik_engine/geometry.py: name -> (start joint, end joint,
 # joint whose radius it takes). The skull is 4-10 cm above the head joint, radius 9 cm.
 BONES = {
@@ -104,6 +89,11 @@ for _s in ("left", "right"):
             f"{_s}_foot": (f"{_s}_ankle", f"{_s}_foot", f"{_s}_foot"),
         }
     )
+
+
+def reference_world(skel, pose):
+    """Float64 per-joint FK with scipy rotations: (R_world (J, 3, 3), p_world (J, 3))."""
+    return reference_fk(skel.parents, skel.rest_offsets, pose.rotations, pose.translation)
 
 
 def reference_capsules(skel, pose):

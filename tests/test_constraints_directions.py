@@ -18,6 +18,7 @@ from ik_engine.constraints.look_at import LookAt
 from ik_engine.constraints.pin import PIN_RADIUS, Pin
 from ik_engine.constraints.pole_vector import PoleVector
 from ik_engine.problem import ProblemInputs, ResidualProblem
+from reference import reference_world
 
 NECK_HEAD = ["neck", "head"]
 LEFT_ARM = ["left_collar", "left_shoulder", "left_elbow"]
@@ -27,22 +28,6 @@ BODY = [
     "right_ankle", "spine3", "left_collar", "left_shoulder", "left_elbow", "left_wrist",
 ]  # fmt: skip
 Z = np.array([0.0, 0.0, 1.0])
-
-
-def reference_world(skel, rotations, translation):
-    """Float64 per-joint FK loop with scipy rotations: (R_world (J, 3, 3), p_world (J, 3))."""
-    J = skel.num_joints
-    R = np.zeros((J, 3, 3))
-    p = np.zeros((J, 3))
-    for j in range(J):
-        R_local = Rotation.from_rotvec(np.array(rotations[j])).as_matrix()
-        parent = skel.parents[j]
-        if parent < 0:
-            R[j], p[j] = R_local, skel.rest_offsets[j] + translation
-        else:
-            R[j] = R[parent] @ R_local
-            p[j] = p[parent] + R[parent] @ skel.rest_offsets[j]
-    return R, p
 
 
 def world_of(skel, pose):

@@ -1,6 +1,6 @@
 """Tests of ik_engine/kinematics.py (and Skeleton.world_transforms, which calls it).
 
-The reference is a plain float64 per-joint loop written here, with rotations from
+The reference is the plain float64 per-joint loop of tests/reference.py, with rotations from
 scipy.spatial.transform.Rotation; the 55-joint tree is read straight from
 skeletons/data/smplx_default.json (joint limits do not matter to forward kinematics).
 """
@@ -16,6 +16,7 @@ from scipy.spatial.transform import Rotation
 
 import ik_engine
 from ik_engine.kinematics import TreeLevels, forward_kinematics, local_rotations
+from reference import reference_fk
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "skeletons" / "data" / "smplx_default.json"
 
@@ -34,25 +35,6 @@ def _smplx_tree() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
 def smplx_tree():
     names, parents, offsets, positions = _smplx_tree()
     return ik_engine.Skeleton(names, parents, offsets), positions
-
-
-def reference_fk(parents, offsets, rotations, translation, rest_rotations=None):
-    """Per-joint loop: R_world[j] = R_world[parent] @ R_parent_joint; p_world[j] = p_world[parent] + R_world[parent] @ offset."""
-    J = len(parents)
-    R_world = np.zeros((J, 3, 3))
-    p_world = np.zeros((J, 3))
-    for j in range(J):
-        R_local = Rotation.from_rotvec(rotations[j]).as_matrix()
-        if rest_rotations is not None:
-            R_local = rest_rotations[j] @ R_local
-        p = parents[j]
-        if p < 0:
-            R_world[j] = R_local
-            p_world[j] = offsets[j] + translation
-        else:
-            R_world[j] = R_world[p] @ R_local
-            p_world[j] = p_world[p] + R_world[p] @ offsets[j]
-    return R_world, p_world
 
 
 def _random_poses(rng, n, J):

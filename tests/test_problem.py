@@ -17,6 +17,7 @@ from scipy.spatial.transform import Rotation
 import ik_engine
 from ik_engine import Orientation, Position
 from ik_engine.problem import ProblemInputs, ResidualProblem
+from reference import reference_world
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "skeletons" / "data" / "smplx_default.json"
 
@@ -34,22 +35,6 @@ def skel() -> ik_engine.Skeleton:
     offsets = positions.copy()
     offsets[1:] -= positions[parents[1:]]
     return ik_engine.Skeleton(data["joint_names"], parents, offsets, name="smplx-test")
-
-
-def reference_world(skel, rotations, translation):
-    """Float64 per-joint FK loop with scipy rotations: (R_world (J, 3, 3), p_world (J, 3))."""
-    J = skel.num_joints
-    R = np.zeros((J, 3, 3))
-    p = np.zeros((J, 3))
-    for j in range(J):
-        R_local = Rotation.from_rotvec(rotations[j]).as_matrix()
-        parent = skel.parents[j]
-        if parent < 0:
-            R[j], p[j] = R_local, skel.rest_offsets[j] + translation
-        else:
-            R[j] = R[parent] @ R_local
-            p[j] = p[parent] + R[parent] @ skel.rest_offsets[j]
-    return R, p
 
 
 def full_pose(problem, q, rotations, translation):
