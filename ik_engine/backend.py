@@ -10,25 +10,7 @@ Nothing here runs at import time: JAX is imported on first use so that
 
 from __future__ import annotations
 
-import functools
-from types import ModuleType
-
-import numpy as np
-
 BACKENDS = ("jax",)
-
-
-@functools.lru_cache(maxsize=None)
-def jax_numpy() -> ModuleType:
-    """The ``jax.numpy`` namespace, imported lazily."""
-    import jax.numpy as jnp
-
-    return jnp
-
-
-def numpy_namespace() -> ModuleType:
-    """The plain numpy namespace (float64 reference evaluation, no compilation)."""
-    return np
 
 
 def check_backend(name: str) -> str:

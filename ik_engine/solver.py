@@ -242,13 +242,13 @@ class IKSolver:
         rotations, translation = self._pose_arrays(problem, init_rotations, init_translation, output)
         errors = output[n : n + C].astype(np.float64)
         iterations, converged, restarts = output[n + C : n + C + 3]
-        kinds = problem.tolerance_index
+        position_error, orientation_error = _largest_errors(errors, problem.tolerance_index)
         return IKResult(
             pose=Pose(rotations, translation),
             converged=bool(converged),
             iterations=int(iterations),
-            position_error=float(errors[kinds == 0].max(initial=0.0)),
-            orientation_error=float(errors[kinds == 1].max(initial=0.0)),
+            position_error=float(position_error),
+            orientation_error=float(orientation_error),
             errors=errors,
             restarts=int(restarts),
         )
@@ -361,6 +361,12 @@ class _PoseBatch:
     translation: np.ndarray  # (B, 3)
 
 
+def _largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest position-kind and orientation-kind error over constraints (..., C) -> (...), (...);
+    0 where a problem has none of a kind."""
+    return errors[..., kinds == 0].max(axis=-1, initial=0.0), errors[..., kinds == 1].max(axis=-1, initial=0.0)
+
+
 class BatchResult:
     """The results of ``solve_batch``: arrays over the B problems, and an IKResult per problem
     (``result[b]``, built on demand)."""
@@ -372,9 +378,7 @@ class BatchResult:
         self.errors = output[:, n : n + C].astype(np.float64)  # (B, C)
         self.iterations = output[:, n + C].astype(np.int64)  # (B,)
         self.converged = output[:, n + C + 1] > 0.5  # (B,)
-        kinds = problem.tolerance_index
-        self.position_error = self.errors[:, kinds == 0].max(axis=1, initial=0.0)  # (B,)
-        self.orientation_error = self.errors[:, kinds == 1].max(axis=1, initial=0.0)  # (B,)
+        self.position_error, self.orientation_error = _largest_errors(self.errors, problem.tolerance_index)  # (B,), (B,)
 
     def __len__(self) -> int:
         return len(self._output)
