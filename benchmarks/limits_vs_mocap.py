@@ -1,0 +1,206 @@
+"""How often real motion falls inside the shipped SMPL-X joint limits (issue 4, item 5).
+
+    python benchmarks/limits_vs_mocap.py tests/data/cmu/*.bvh [--out benchmarks/results]
+
+Each CMU clip's joint rotations are transferred onto the SMPL-X skeleton segment by segment
+(no IK, so the limits play no part): every SMPL-X body segment follows the world frame of the
+CMU segment that covers the same body part, with three calibrations that express the clip's
+rest frames in the SMPL-X convention:
+
+1. swing: each segment's rest direction (toward its child) is turned onto the clip's rest
+   direction of the same bone (the clip's rest pose has the arms hanging and the legs apart;
+   a segment whose two rest layouts differ only by where the skeletons put their joints,
+   the collar, keeps the clip's frame);
+2. hinge axes (functional calibration): the elbows and knees of the clip rotate about fixed
+   axes; the upper arm/forearm and thigh/shank frames are twisted about the bone so that the
+   axis fitted to the clip (principal axis of the joint's rotation vectors) becomes the
+   SMPL-X flexion axis;
+3. pronation: the clip turns the hand about the forearm at the wrist, SMPL-X at the elbow;
+   the twist of the hand about the forearm axis is moved from the wrist to the elbow.
+
+Then each joint's local rotation is compared with its limit box. Prints, per body joint,
+the share of frames inside the limits and the range of each axis-angle component. The
+figures measure the limits *and* this transfer: where the two skeletons define a joint
+differently (e.g. where the neck bends), the transfer itself puts rotations in odd places.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+import ik_engine as ik
+from ik_engine.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+CMU_UNIT = 0.056444  # metres per CMU unit (1/0.45 inch)
+
+# SMPL-X joint -> (CMU joint whose world frame it follows, CMU rest bone (from, to), SMPL-X
+# rest bone end). None: no swing calibration.
+_LEFT = {
+    "left_hip": ("LeftHip", ("LeftHip", "LeftKnee"), "left_knee"),
+    "left_knee": ("LeftKnee", ("LeftKnee", "LeftAnkle"), "left_ankle"),
+    "left_ankle": ("LeftAnkle", ("LeftAnkle", "LeftToe"), "left_foot"),
+    "left_foot": ("LeftToe", None, None),
+    "left_collar": ("LeftCollar", None, None),
+    "left_shoulder": ("LeftShoulder", ("LeftShoulder", "LeftElbow"), "left_elbow"),
+    "left_elbow": ("LeftElbow", ("LeftElbow", "LeftWrist"), "left_wrist"),
+    "left_wrist": ("lhand", ("lhand", "LFingers"), "left_middle1"),
+}
+SEGMENTS = {
+    "pelvis": ("Hips", None, None),
+    "spine1": ("lowerback", ("lowerback", "Chest"), "spine2"),
+    "spine2": ("Chest", ("Chest", "Chest2"), "spine3"),
+    "spine3": ("Chest2", ("Chest2", "Neck"), "neck"),
+    "neck": ("Neck", ("Neck", "Head"), "head"),
+    "head": ("Head", None, None),
+}
+
+
+def _mirror(name: str) -> str:
+    return name.replace("left_", "right_").replace("Left", "Right").replace("lhand", "rhand").replace("LFingers", "RFingers")
+
+
+for _joint, (_frame, _bone, _end) in _LEFT.items():
+    SEGMENTS[_joint] = (_frame, _bone, _end)
+    SEGMENTS[_mirror(_joint)] = (_mirror(_frame), None if _bone is None else tuple(map(_mirror, _bone)), None if _end is None else _mirror(_end))
+
+# (segment, hinge joint, SMPL-X flexion axis in the T-pose)
+HINGES = (
+    ("left_shoulder", "left_elbow", (0.0, -1.0, 0.0)),
+    ("right_shoulder", "right_elbow", (0.0, 1.0, 0.0)),
+    ("left_hip", "left_knee", (1.0, 0.0, 0.0)),
+    ("right_hip", "right_knee", (1.0, 0.0, 0.0)),
+)
+BODY_JOINTS = tuple(j for j in SEGMENTS if j != "pelvis")
+
+
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(3, 3) the smallest rotation taking direction a onto direction b."""
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    angle = np.arctan2(np.linalg.norm(axis), a @ b)
+    return axis_angle_to_matrix(axis / max(np.linalg.norm(axis), 1e-12) * angle, np)
+
+
+def _twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """(T,) angle of the twist of rotations R (T, 3, 3) about a unit ``axis`` (swing-twist)."""
+    r = matrix_to_axis_angle(R, np)
+    angle = np.linalg.norm(r, axis=-1)
+    unit = r / np.maximum(angle, 1e-12)[:, None]
+    return 2.0 * np.arctan2(np.sin(angle / 2) * (unit @ axis), np.cos(angle / 2))
+
+
+def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Skeleton) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """({SMPL-X joint: (T, 3) local axis-angle}, {segment: hinge calibration, radians})."""
+    W_world_source, _ = motion.world_transforms(source)
+    rest_source, rest_target = source.rest_positions(), target.rest_positions()
+
+    def bone(skeleton_rest, names, a, b):
+        return skeleton_rest[names(b)] - skeleton_rest[names(a)]
+
+    C = {}
+    for joint, (_, source_bone, end) in SEGMENTS.items():
+        if source_bone is None:
+            C[joint] = np.eye(3)
+        else:
+            C[joint] = _rotation_between(bone(rest_target, target.index, joint, end), bone(rest_source, source.index, *source_bone))
+    # The collar keeps the clip's frame: its rest bone differs by joint placement only.
+    for side in ("left", "right"):
+        C[f"{side}_collar"] = C["spine3"]
+
+    def world(C):
+        return {j: W_world_source[:, source.index(frame)] @ C[j] for j, (frame, _, _) in SEGMENTS.items()}
+
+    def local(W, joint):
+        parent = target.joint_names[target.parents[target.index(joint)]]
+        return np.swapaxes(W[parent], -1, -2) @ W[joint]
+
+    calibration = {}
+    for segment, hinge, flexion_axis in HINGES:
+        r = matrix_to_axis_angle(local(world(C), hinge), np)
+        bent = r[np.linalg.norm(r, axis=1) > np.radians(20)]
+        axis = np.linalg.eigh(bent.T @ bent)[1][:, -1]
+        flexion_axis = np.array(flexion_axis)
+        axis = axis if axis @ flexion_axis >= 0 else -axis
+        d = bone(rest_target, target.index, segment, hinge)
+        d /= np.linalg.norm(d)
+        a_perp, t_perp = axis - (axis @ d) * d, flexion_axis - (flexion_axis @ d) * d
+        phi = float(np.arctan2(np.cross(a_perp, t_perp) @ d, a_perp @ t_perp))
+        turn = axis_angle_to_matrix(-phi * d, np)
+        C[segment] = C[segment] @ turn
+        C[hinge] = C[hinge] @ turn
+        calibration[segment] = phi
+    W = world(C)
+    for side in ("left", "right"):
+        elbow, wrist = f"{side}_elbow", f"{side}_wrist"
+        d = bone(rest_target, target.index, elbow, wrist)
+        d /= np.linalg.norm(d)
+        twist = _twist_angle(local(W, wrist), d)
+        W[elbow] = W[elbow] @ axis_angle_to_matrix(twist[:, None] * d, np)
+    rotations = {j: matrix_to_axis_angle(local(W, j), np) for j in BODY_JOINTS}
+    return rotations, calibration
+
+
+def inside_limits(target: ik.Skeleton, rotations: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per joint: share of frames inside the limit box, and each component's range (degrees)."""
+    out = {}
+    for joint, r in rotations.items():
+        j = target.index(joint)
+        inside = ((r >= target.lower[j] - 1e-9) & (r <= target.upper[j] + 1e-9)).all(axis=-1)
+        out[joint] = {
+            "inside": float(inside.mean()),
+            "min_deg": np.degrees(r.min(axis=0)).round(1).tolist(),
+            "max_deg": np.degrees(r.max(axis=0)).round(1).tolist(),
+            "limits_deg": [np.degrees(target.lower[j]).round(1).tolist(), np.degrees(target.upper[j]).round(1).tolist()],
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("clips", nargs="+", help="CMU BVH clips (cgspeed joint names)")
+    parser.add_argument("--out", default=None, help="folder for limits_vs_mocap.json/.md")
+    args = parser.parse_args(argv)
+    from ik_engine.benchmarks.machine import machine_info
+
+    target = ik.load_skeleton("smplx")
+    per_clip = {}
+    for path in args.clips:
+        source, motion = ik.load_bvh(path, scale=CMU_UNIT)
+        rotations, calibration = transferred_rotations(source, motion, target)
+        per_clip[Path(path).name] = {
+            "frames": motion.num_frames,
+            "hinge_calibration_deg": {k: round(float(np.degrees(v)), 1) for k, v in calibration.items()},
+            "joints": inside_limits(target, rotations),
+        }
+    names = list(per_clip)
+    lines = ["| joint | " + " | ".join(names) + " | range over all clips (deg, x/y/z) | limits (deg) |",
+             "| --- | " + " | ".join("---:" for _ in names) + " | --- | --- |"]
+    for joint in BODY_JOINTS:
+        rows = [per_clip[n]["joints"][joint] for n in names]
+        lo = np.min([r["min_deg"] for r in rows], axis=0)
+        hi = np.max([r["max_deg"] for r in rows], axis=0)
+        lim = rows[0]["limits_deg"]
+        ranges = " / ".join(f"{a:.0f}..{b:.0f}" for a, b in zip(lo, hi))
+        limits = " / ".join(f"{a:.0f}..{b:.0f}" for a, b in zip(*lim))
+        lines.append(f"| {joint} | " + " | ".join(f"{r['inside'] * 100:.1f} %" for r in rows) + f" | {ranges} | {limits} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        machine = machine_info()
+        (out / "limits_vs_mocap.json").write_text(json.dumps({"machine": machine, "clips": per_clip}, indent=1))
+        (out / "limits_vs_mocap.md").write_text(
+            "# Real motion against the shipped joint limits\n\n"
+            "`python benchmarks/limits_vs_mocap.py tests/data/cmu/*.bvh --out benchmarks/results`\n\n"
+            "Share of frames whose transferred rotation lies inside the joint's limit box (see the script's\n"
+            "docstring for the transfer and its calibrations).\n\n" + table + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
