@@ -7,8 +7,9 @@ weights, initial poses and tolerances reuse it. ``IKSolver.compilations`` counts
 
 from __future__ import annotations
 
+import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axi
 from .skeleton import Skeleton
 from .validation import finite_number
 
-METHODS = ("lm",)
+METHODS = ("lm", "gradient")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class IKResult:
         orientation_error: largest error of the Orientation-like constraints, radians (0.0 if none).
         errors: (C,) error of each constraint, in the order given (metres or radians).
         restarts: how many times the solver restarted from another seed.
+        seconds: wall time of the solve, seconds (NaN for a result taken out of a batch).
     """
 
     pose: Pose
@@ -46,6 +48,7 @@ class IKResult:
     orientation_error: float
     errors: np.ndarray = field(repr=False)
     restarts: int = 0
+    seconds: float = float("nan")
 
 
 def _check_tolerance(value: Any, what: str) -> float:
@@ -59,12 +62,18 @@ class IKSolver:
         skeleton: the kinematic tree.
         joints: names of the joints that may rotate (None: all joints).
         move_root: whether the root translation is solved for as well.
-        method: "lm" (Levenberg-Marquardt with bounds).
+        method: "lm" (Levenberg-Marquardt with bounds and priorities; the ``options``
+            attribute is an ``LMOptions``) or "gradient" (Adam with the limits kept by
+            clipping, the first-order method of the paper, for comparison; ``options`` is a
+            ``GradientOptions``). The gradient method treats priorities as weights (all
+            levels summed), never restarts, and needs many more iterations: pass e.g.
+            ``max_iterations=1000``.
         backend: "jax".
         max_iterations: iteration budget per solve, over all restarts.
         position_tolerance: metres; a Position constraint within it is met.
         orientation_tolerance: radians; an Orientation constraint within it is met.
-        restarts: how many times a stalled solve may restart from a random in-limit pose.
+        restarts: how many times a stalled solve may restart from a random in-limit pose
+            ("lm" only; the gradient method does not restart).
         seed: seed of those restarts (solves are deterministic).
     """
 
@@ -82,7 +91,7 @@ class IKSolver:
         restarts: int = 8,
         seed: int = 0,
     ) -> None:
-        from ik_engine.solvers import LMOptions
+        from ik_engine.solvers import GradientOptions, LMOptions
 
         if not isinstance(skeleton, Skeleton):
             raise SolverError(f"IKSolver needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
@@ -108,7 +117,9 @@ class IKSolver:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
             raise SolverError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         self._seed = int(seed)
-        self.options = LMOptions(restarts=restarts)
+        self.options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
+        if method == "gradient":
+            self.options = GradientOptions()
         self._compiled: dict[tuple, tuple[ResidualProblem, Any]] = {}
         self._compilations = 0
 
@@ -140,6 +151,27 @@ class IKSolver:
                 raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
         return constraints
 
+    def _problem(self, constraints: Sequence[Constraint]) -> ResidualProblem:
+        """The residual problem of a constraint structure, with the static facts results need."""
+        problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
+        M = len(problem.moving_joints)
+        problem.other_moving_joints = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
+        problem.unlimited_moving_joints = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
+        return problem
+
+    def _checked_single(self, constraints: Sequence[Constraint], init: Pose | None) -> tuple[list[Constraint], Pose]:
+        """The checks of ``solve``: constraints without a batch axis, a valid initial pose."""
+        constraints = self._checked_constraints(constraints)
+        batched = [c for c in constraints if c.batch_size is not None]
+        if batched:
+            raise ConstraintError(
+                f"{batched[0]!r} has a batch of {batched[0].batch_size} targets: use solve_batch for batches"
+            )
+        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        for c in constraints:
+            c.validate(self.skeleton, init)
+        return constraints, init
+
     def _program(self, constraints: Sequence[Constraint], batched: bool | str = False) -> tuple[ResidualProblem, Any]:
         """The compiled program of a constraint structure: single (False), "batch" (True) or "clip"."""
         key = (ResidualProblem.structure_key(self.skeleton, constraints), batched)
@@ -149,18 +181,15 @@ class IKSolver:
         import jax
         import jax.numpy as jnp
 
-        from ik_engine.solvers import build_levenberg_marquardt
+        from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
 
         from .backend import enable_jax_compile_cache
         from .problem import ProblemInputs
 
         enable_jax_compile_cache()
-        problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
-        # Static facts the results need, worked out once.
-        M = len(problem.moving_joints)
-        problem.other_moving_joints = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
-        problem.unlimited_moving_joints = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
-        solve = build_levenberg_marquardt(problem, self.options)
+        problem = self._problem(constraints)
+        build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
+        solve = build(problem, self.options)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
         # Packed input segments; the last is the caller's initial variables (what Pin-like
         # constraints hold), which differs from the first (the start) in warm-started rounds.
@@ -260,19 +289,13 @@ class IKSolver:
         Joints that do not move keep their rotation from ``init``; an ``init`` outside the
         limits is clipped into them first.
         """
-        constraints = self._checked_constraints(constraints)
-        batched = [c for c in constraints if c.batch_size is not None]
-        if batched:
-            raise ConstraintError(
-                f"{batched[0]!r} has a batch of {batched[0].batch_size} targets: use solve_batch for batches"
-            )
-        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
-        for c in constraints:
-            c.validate(self.skeleton, init)
+        constraints, init = self._checked_single(constraints, init)
         problem, program = self._program(constraints)
         inputs = self._inputs(problem, constraints, init)
+        start = time.perf_counter()
         output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
-        return self._result(problem, init.rotations, init.translation, output)
+        result = self._result(problem, init.rotations, init.translation, output)
+        return replace(result, seconds=time.perf_counter() - start)
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
         """Solve B independent problems in one compiled call.
