@@ -1,0 +1,428 @@
+"""An armature's rest bones as an engine Skeleton, and poses between Blender and the engine.
+
+Frames (``R_a_b`` turns vectors of frame b into frame a):
+
+* armature: the armature object's local space, where ``bone.matrix_local`` lives.
+* solve: the frame the engine works in, ``R_solve_armature @ armature``: the armature space turned
+  by right angles (or not at all) so that the armature axis nearest to the world's up becomes +Y,
+  the engine's up (Floor is the plane y = height). It depends only on which armature axis points
+  up, so moving or turning the armature object a little never rebuilds the skeleton.
+* bone: a bone's rest frame (rotation of ``bone.matrix_local``; +Y runs from head to tail). A pose
+  bone's rotation ``Q`` acts in it: ``R_armature_posebone = R_armature_parent_posed
+  R_armature_parent_rest^T R_armature_bone Q``.
+* joint: the engine joint's frame, ``R_armature_joint = R_armature_bone @ R_bone_joint`` with a
+  constant ``R_bone_joint``: the identity (the joint's axis-angle is then exactly the pose bone's
+  rotation) except for bones whose limits come from the SMPL-X table, whose joint frame is the
+  SMPL-X body frame, so that the table's box on the axis-angle components applies as it is. The
+  conversion ``Q = R_bone_joint exp(r) R_bone_joint^T`` is exact either way.
+
+Joint limits, per bone, first that applies:
+
+1. the bone's IK limit settings (Bone Properties > Inverse Kinematics) when any is set:
+   ``use_ik_limit_x`` gives ``ik_min_x <= r_x <= ik_max_x`` on the x component of the axis-angle
+   in the bone's frame, ``lock_ik_x`` fixes it at 0, and likewise for y and z; axes without a
+   setting are free. Blender's own IK treats these as Euler-like swing/twist limits: for the small
+   and medium angles of a joint the two agree closely, for large combined rotations a box on the
+   axis-angle components is a different (convex, smooth) shape. A bone with all three axes
+   locked does not move at all.
+2. the SMPL-X table (``ik_engine.load_skeleton("smplx")``) when the armature has the 22 SMPL-X
+   body bone names: those bones get the table's limits in the SMPL-X body frame, found by fitting
+   the armature's rest joint positions to the SMPL-X T-pose (a rotation, Kabsch); for an armature
+   whose rest pose is not a T-pose the limits are correspondingly approximate.
+3. otherwise none.
+
+An armature with several root bones gets a fixed extra root joint at the armature origin; the
+root bone's location is solved for (``move_root``) only when there is a single root bone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dependencies import engine
+from .errors import AddonError
+
+AXES = "xyz"
+# Largest deviation of a pose bone's scale from 1, and of a non-root bone's location from 0,
+# that counts as none (armature units).
+SCALE_TOLERANCE = 1e-4
+LOCATION_TOLERANCE = 1e-6
+# Name of the extra fixed root of armatures with several root bones.
+EXTRA_ROOT = "<armature origin>"
+_MODEL_CACHE: OrderedDict[bytes, "ArmatureModel"] = OrderedDict()
+_MODEL_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True, eq=False)
+class ArmatureModel:
+    """The engine's view of one armature's rest bones.
+
+    Attributes:
+        skeleton: the ik_engine.Skeleton, joint names = bone names (plus ``EXTRA_ROOT`` first
+            when the armature has several root bones), in the solve frame.
+        bones: (J,) bone name of each joint, None for the extra root.
+        R_armature_bone: (J, 3, 3) rest rotation of each bone in armature space.
+        R_bone_joint: (J, 3, 3) the joint's frame in its bone's frame (see module docstring).
+        R_solve_armature: (3, 3) armature space -> solve frame (a signed axis permutation).
+        bone_length: (J,) rest length of each bone, armature units.
+        root_bone: the single root bone, or None when there are several.
+        moving_bones: bones the solver may rotate (all but fully IK-locked ones).
+        limit_source: (J,) "ik", "smplx" or "none": where each joint's limits came from.
+        R_armature_smplx: (3, 3) SMPL-X body axes in armature space when the SMPL-X table is
+            used, else None.
+        fingerprint: bytes identifying everything above (the solver cache key).
+    """
+
+    skeleton: object
+    bones: tuple
+    R_armature_bone: np.ndarray
+    R_bone_joint: np.ndarray
+    R_solve_armature: np.ndarray
+    bone_length: np.ndarray
+    root_bone: str | None
+    root_local_location: bool
+    moving_bones: tuple
+    limit_source: tuple
+    R_armature_smplx: np.ndarray | None
+    fingerprint: bytes
+
+    # ------------------------------------------------------------------ lookup
+    def joint_of_bone(self, bone: str) -> int:
+        """The skeleton index of ``bone``, or AddonError naming the armature's close matches."""
+        try:
+            return self.bones.index(bone)
+        except ValueError:
+            import difflib
+
+            names = [b for b in self.bones if b is not None]
+            close = difflib.get_close_matches(bone, names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (was it renamed or deleted?)"
+            raise AddonError(f"bone {bone!r} is not in the armature{hint}") from None
+
+    @property
+    def real_joints(self) -> np.ndarray:
+        """Skeleton indices of the joints that are bones (all but the extra root)."""
+        return np.array([j for j, b in enumerate(self.bones) if b is not None], dtype=np.int64)
+
+    # ------------------------------------------------------------------ poses
+    def read_pose(self, obj):
+        """The armature's current pose (``pose_bone.matrix_basis``) as an ik_engine.Pose.
+
+        Raises AddonError for what the engine cannot represent: a pose bone scaled, or a
+        non-root bone moved by its location.
+        """
+        ik = engine()
+        from ik_engine.rotations import matrix_to_axis_angle
+
+        basis = pose_bone_bases(obj, self.bones)
+        real = self.real_joints
+        scale = np.linalg.norm(basis[:, :3, :3], axis=1)  # (J, 3) column norms; 1 for the extra root
+        bad = np.flatnonzero(np.abs(scale - 1.0).max(axis=1) > SCALE_TOLERANCE)
+        if len(bad):
+            raise AddonError(f"pose bone {self.bones[bad[0]]!r} is scaled: the solver needs scale 1 (clear it with Alt+S)")
+        Q = basis[:, :3, :3] / scale[:, None, :]
+        rotations = matrix_to_axis_angle(np.swapaxes(self.R_bone_joint, -1, -2) @ Q @ self.R_bone_joint, np)
+        location = basis[:, :3, 3]
+        for j in real:
+            bone = self.bones[j]
+            if bone != self.root_bone and np.abs(location[j]).max() > LOCATION_TOLERANCE and not _is_connected(obj, bone):
+                raise AddonError(
+                    f"pose bone {bone!r} is moved by its location: the solver moves only the root bone "
+                    "(clear the location with Alt+G)"
+                )
+        translation = np.zeros(3)
+        if self.root_bone is not None:
+            r = self.bones.index(self.root_bone)
+            d_armature = self.R_armature_bone[r] @ location[r] if self.root_local_location else location[r]
+            translation = self.R_solve_armature @ d_armature
+        if self.bones[0] is None:
+            rotations[0] = 0.0
+        return ik.Pose(rotations, translation)
+
+    def bone_rotation(self, joint: int, r: np.ndarray) -> np.ndarray:
+        """(3, 3) pose bone rotation ``Q`` of ``joint`` for its axis-angle ``r`` (3,)."""
+        from ik_engine.rotations import axis_angle_to_matrix
+
+        C = self.R_bone_joint[joint]
+        return C @ axis_angle_to_matrix(np.asarray(r, dtype=np.float64), np) @ C.T
+
+    def root_location(self, translation: np.ndarray) -> np.ndarray:
+        """(3,) the root pose bone's ``location`` for an engine root translation (3,)."""
+        r = self.bones.index(self.root_bone)
+        d_armature = self.R_solve_armature.T @ np.asarray(translation, dtype=np.float64)
+        return self.R_armature_bone[r].T @ d_armature if self.root_local_location else d_armature
+
+    def write_pose(self, obj, pose, joints=None, write_root_location: bool = False) -> list[str]:
+        """Set the pose bones of ``joints`` (skeleton indices; default all bones) from ``pose``.
+
+        Each bone keeps its rotation mode: quaternion, axis-angle or Euler (an exact
+        representation of the same rotation each, chosen continuous with the bone's current
+        value so that keyframes interpolate the short way). Returns the bone names written.
+        """
+        from mathutils import Matrix, Quaternion
+
+        pose_bones = obj.pose.bones
+        if joints is None:
+            joints = self.real_joints
+        written = []
+        for j in joints:
+            bone = self.bones[int(j)]
+            if bone is None:
+                continue
+            pb = pose_bones[bone]
+            q = Matrix(self.bone_rotation(int(j), pose.rotations[int(j)]).tolist()).to_quaternion()
+            set_pose_bone_rotation(pb, q, Quaternion)
+            written.append(bone)
+        if write_root_location and self.root_bone is not None:
+            pose_bones[self.root_bone].location = self.root_location(pose.translation).tolist()
+        return written
+
+
+def _is_connected(obj, bone: str) -> bool:
+    return bool(obj.data.bones[bone].use_connect)
+
+
+def set_pose_bone_rotation(pb, q, Quaternion) -> None:
+    """Write the unit quaternion ``q`` into ``pb`` in its own rotation mode, continuously."""
+    mode = pb.rotation_mode
+    if mode == "QUATERNION":
+        previous = Quaternion(pb.rotation_quaternion)
+        if previous.dot(q) < 0.0:
+            q = -q
+        pb.rotation_quaternion = q
+    elif mode == "AXIS_ANGLE":
+        previous = Quaternion(pb.rotation_axis_angle[1:], pb.rotation_axis_angle[0])
+        if previous.dot(q) < 0.0:
+            q = -q
+        axis, angle = q.to_axis_angle()
+        pb.rotation_axis_angle = (angle, axis.x, axis.y, axis.z)
+    else:
+        pb.rotation_euler = q.to_euler(mode, pb.rotation_euler)
+
+
+def pose_bone_bases(obj, bones) -> np.ndarray:
+    """(J, 4, 4) ``matrix_basis`` of the pose bones named in ``bones`` (identity for None)."""
+    pose_bones = obj.pose.bones
+    n = len(pose_bones)
+    flat = np.empty(16 * n, dtype=np.float32)
+    pose_bones.foreach_get("matrix_basis", flat)
+    by_name = {pb.name: i for i, pb in enumerate(pose_bones)}
+    all_bases = np.swapaxes(flat.reshape(n, 4, 4), -1, -2).astype(np.float64)  # column-major in memory
+    out = np.tile(np.eye(4), (len(bones), 1, 1))
+    for j, bone in enumerate(bones):
+        if bone is not None:
+            out[j] = all_bases[by_name[bone]]
+    return out
+
+
+# ---------------------------------------------------------------------- building
+def solve_frame_rotation(R_world_armature: np.ndarray) -> np.ndarray:
+    """(3, 3) R_solve_armature: the signed axis permutation taking the armature axis nearest to
+    the world's up (+Z) to +Y."""
+    up_armature = R_world_armature.T @ np.array([0.0, 0.0, 1.0])
+    k = int(np.argmax(np.abs(up_armature)))
+    y_row = np.zeros(3)
+    y_row[k] = 1.0 if up_armature[k] >= 0 else -1.0
+    # Keep armature x as solve x unless x is the up axis (then armature y takes its place).
+    x_row = np.eye(3)[0 if k != 0 else 1]
+    z_row = np.cross(x_row, y_row)
+    return np.stack([x_row, y_row, z_row])
+
+
+def rotation_part(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rotation (3, 3), column scales (3,)) of an affine 3x3 block without shear."""
+    M = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    scale = np.linalg.norm(M, axis=0)
+    return M / np.where(scale > 0, scale, 1.0), scale
+
+
+def fit_rotation(points_from: np.ndarray, points_to: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation R minimising sum |R x_i - s y_i|^2 over centred point sets (Kabsch).
+
+    The scale is irrelevant to the rotation, so armatures of any size fit.
+    """
+    X = points_from - points_from.mean(axis=0)
+    Y = points_to - points_to.mean(axis=0)
+    u, _, vt = np.linalg.svd(X.T @ Y)
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+def ordered_bones(bones) -> list:
+    """The bones with every parent before its children (depth first, in Blender's order)."""
+    children: dict[str | None, list] = {}
+    for b in bones:
+        children.setdefault(b.parent.name if b.parent else None, []).append(b)
+    order = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        b = stack.pop()
+        order.append(b)
+        stack.extend(reversed(children.get(b.name, [])))
+    return order
+
+
+def _ik_settings(obj, names: list[str]) -> dict[str, np.ndarray]:
+    """Per-bone IK limit settings, bone order of ``obj.pose.bones`` mapped to ``names``."""
+    pose_bones = obj.pose.bones
+    n = len(pose_bones)
+    by_name = {pb.name: i for i, pb in enumerate(pose_bones)}
+    order = np.array([by_name[name] for name in names], dtype=np.int64)
+    out = {}
+    for prefix, dtype in (("use_ik_limit_", bool), ("lock_ik_", bool), ("ik_min_", np.float32), ("ik_max_", np.float32)):
+        columns = []
+        for axis in AXES:
+            values = np.empty(n, dtype=dtype)
+            pose_bones.foreach_get(prefix + axis, values)
+            columns.append(values[order])
+        out[prefix] = np.stack(columns, axis=1)
+    return out
+
+
+def armature_model(obj) -> ArmatureModel:
+    """The ArmatureModel of an armature object, cached by everything it depends on.
+
+    Raises AddonError for armatures it cannot model (no bones, a bone that does not inherit
+    its parent's rotation).
+    """
+    if obj is None or obj.type != "ARMATURE":
+        raise AddonError("select an armature object (the active object is not an armature)")
+    bones = ordered_bones(obj.data.bones)
+    if not bones:
+        raise AddonError(f"armature {obj.name!r} has no bones")
+    names = [b.name for b in bones]
+    flat = np.empty(16 * len(obj.data.bones), dtype=np.float32)
+    obj.data.bones.foreach_get("matrix_local", flat)
+    by_name = {b.name: i for i, b in enumerate(obj.data.bones)}
+    T_armature_bone = np.swapaxes(flat.reshape(-1, 4, 4), -1, -2)[[by_name[b] for b in names]].astype(np.float64)
+    lengths = np.array([b.length for b in bones])
+    parents_named = [b.parent.name if b.parent else None for b in bones]
+    inherit = [b.use_inherit_rotation for b in bones]
+    local_location = bones[0].use_local_location
+    ik_settings = _ik_settings(obj, names)
+    R_world_armature, _ = rotation_part(np.array(obj.matrix_world))
+    R_solve_armature = solve_frame_rotation(R_world_armature)
+    key = hashlib.sha1()
+    for part in (
+        "\0".join(names), "\0".join(p or "" for p in parents_named), T_armature_bone.astype(np.float32),
+        lengths.astype(np.float32), np.array(inherit), np.array([local_location]), R_solve_armature,
+        *(ik_settings[k] for k in sorted(ik_settings)),
+    ):
+        key.update(part.encode() if isinstance(part, str) else np.ascontiguousarray(part).tobytes())
+    fingerprint = key.digest()
+    cached = _MODEL_CACHE.get(fingerprint)
+    if cached is not None:
+        _MODEL_CACHE.move_to_end(fingerprint)
+        return cached
+    for name, ok in zip(names, inherit):
+        if not ok:
+            raise AddonError(
+                f"bone {name!r} does not inherit its parent's rotation (Bone > Relations > Inherit Rotation is off): "
+                "the solver needs it on"
+            )
+    model = _build_model(names, parents_named, T_armature_bone, lengths, local_location, ik_settings,
+                         R_solve_armature, fingerprint)
+    _MODEL_CACHE[fingerprint] = model
+    while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+        _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def _build_model(names, parents_named, T_armature_bone, lengths, local_location, ik_settings,
+                 R_solve_armature, fingerprint) -> ArmatureModel:
+    ik = engine()
+    n = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    parents = np.array([-1 if p is None else index[p] for p in parents_named], dtype=np.int64)
+    R_armature_bone = T_armature_bone[:, :3, :3]
+    # Re-orthonormalise the float32 rest rotations.
+    u, _, vt = np.linalg.svd(R_armature_bone)
+    R_armature_bone = u @ vt
+    head_armature = T_armature_bone[:, :3, 3]
+
+    lower = np.full((n, 3), -np.pi)
+    upper = np.full((n, 3), np.pi)
+    source = ["none"] * n
+    R_armature_joint = R_armature_bone.copy()
+
+    uses_ik = ik_settings["use_ik_limit_"] | ik_settings["lock_ik_"]
+    has_ik = uses_ik.any(axis=1)
+    R_armature_smplx = None
+    smplx = ik.load_skeleton("smplx")
+    from ik_engine.geometry import BODY_JOINTS
+
+    if all(name in index for name in BODY_JOINTS):
+        common = [name for name in smplx.joint_names if name in index]
+        smplx_rest = smplx.rest_positions()[smplx.indices(common)]
+        # R maps armature directions to SMPL-X ones; its transpose holds the SMPL-X axes.
+        R_smplx_armature = fit_rotation(head_armature[[index[c] for c in common]], smplx_rest)
+        R_armature_smplx = R_smplx_armature.T
+        for name in common:
+            j = index[name]
+            if has_ik[j]:
+                continue
+            k = smplx.index(name)
+            lower[j], upper[j] = smplx.lower[k], smplx.upper[k]
+            R_armature_joint[j] = R_armature_smplx
+            source[j] = "smplx"
+    for j in np.flatnonzero(has_ik):
+        source[j] = "ik"
+        for a in range(3):
+            if ik_settings["lock_ik_"][j, a]:
+                lower[j, a] = upper[j, a] = 0.0
+            elif ik_settings["use_ik_limit_"][j, a]:
+                lower[j, a] = float(ik_settings["ik_min_"][j, a])
+                upper[j, a] = float(ik_settings["ik_max_"][j, a])
+
+    moving = [names[j] for j in range(n) if not ik_settings["lock_ik_"][j].all()]
+    R_bone_joint = np.swapaxes(R_armature_bone, -1, -2) @ R_armature_joint
+
+    roots = np.flatnonzero(parents < 0)
+    R_solve_joint = R_solve_armature @ R_armature_joint
+    head_solve = head_armature @ R_solve_armature.T
+    bones: list = list(names)
+    if len(roots) > 1:
+        # A fixed joint at the armature origin, aligned with the solve frame, carries them all.
+        bones = [None] + bones
+        parents = np.concatenate([[-1], np.where(parents < 0, 0, parents + 1)])
+        R_solve_joint = np.concatenate([np.eye(3)[None], R_solve_joint])
+        head_solve = np.concatenate([np.zeros((1, 3)), head_solve])
+        lower = np.concatenate([np.zeros((1, 3)), lower])
+        upper = np.concatenate([np.zeros((1, 3)), upper])
+        R_armature_bone = np.concatenate([R_solve_armature.T[None], R_armature_bone])
+        R_bone_joint = np.concatenate([np.eye(3)[None], R_bone_joint])
+        lengths = np.concatenate([[0.0], lengths])
+        source = ["none"] + source
+    J = len(bones)
+    R_rest = np.empty((J, 3, 3))
+    offsets = np.empty((J, 3))
+    for j in range(J):
+        p = parents[j]
+        if p < 0:
+            R_rest[j], offsets[j] = R_solve_joint[j], head_solve[j]
+        else:
+            R_rest[j] = R_solve_joint[p].T @ R_solve_joint[j]
+            offsets[j] = R_solve_joint[p].T @ (head_solve[j] - head_solve[p])
+    if EXTRA_ROOT in names:
+        raise AddonError(f"a bone is called {EXTRA_ROOT!r}, a name the add-on reserves: rename it")
+    joint_names = [EXTRA_ROOT if b is None else b for b in bones]
+    skeleton = ik.Skeleton(joint_names, parents, offsets, lower, upper, rest_rotations=R_rest, name="armature")
+    root_bone = names[roots[0]] if len(roots) == 1 else None
+    return ArmatureModel(
+        skeleton=skeleton,
+        bones=tuple(bones),
+        R_armature_bone=R_armature_bone,
+        R_bone_joint=R_bone_joint,
+        R_solve_armature=R_solve_armature,
+        bone_length=lengths,
+        root_bone=root_bone,
+        root_local_location=bool(local_location),
+        moving_bones=tuple(moving),
+        limit_source=tuple(source),
+        R_armature_smplx=R_armature_smplx,
+        fingerprint=fingerprint,
+    )
