@@ -49,16 +49,20 @@ def run_reported(operator, context, armature_object, work) -> set[str]:
     return {"CANCELLED"}
 
 
-class IK_ENGINE_OT_solve(bpy.types.Operator):
+class ArmatureOperator:
+    """Mixin: an operator on the active armature (greyed out without one)."""
+
+    @classmethod
+    def poll(cls, context):
+        return armature_poll(cls, context)
+
+
+class IK_ENGINE_OT_solve(ArmatureOperator, bpy.types.Operator):
     """Solve the armature's IK Engine constraints at the current frame, starting from the current pose"""
 
     bl_idname = "ik_engine.solve"
     bl_label = "Solve Current Frame"
     bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        return armature_poll(cls, context)
 
     def execute(self, context):
         obj = active_armature(context)
@@ -78,7 +82,7 @@ class IK_ENGINE_OT_solve(bpy.types.Operator):
         return run_reported(self, context, obj, work)
 
 
-class IK_ENGINE_OT_bake(bpy.types.Operator):
+class IK_ENGINE_OT_bake(ArmatureOperator, bpy.types.Operator):
     """Solve every frame of a range, each starting from the previous frame's pose, and keyframe the
     pose bones (rotations, and the root's location with Move Root)"""
 
@@ -88,10 +92,6 @@ class IK_ENGINE_OT_bake(bpy.types.Operator):
 
     frame_start: IntProperty(name="Start", description="First frame (0 with End 0: the scene's range)", default=0)
     frame_end: IntProperty(name="End", description="Last frame (included)", default=0)
-
-    @classmethod
-    def poll(cls, context):
-        return armature_poll(cls, context)
 
     def execute(self, context):
         obj = active_armature(context)
@@ -137,16 +137,12 @@ class IK_ENGINE_OT_bake(bpy.types.Operator):
         return run_reported(self, context, obj, work)
 
 
-class IK_ENGINE_OT_live_toggle(bpy.types.Operator):
+class IK_ENGINE_OT_live_toggle(ArmatureOperator, bpy.types.Operator):
     """Turn Live on or off: when on, the armature re-solves whenever one of its targets moves"""
 
     bl_idname = "ik_engine.live_toggle"
     bl_label = "Live"
     bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        return armature_poll(cls, context)
 
     def execute(self, context):
         obj = active_armature(context)
@@ -256,7 +252,7 @@ def add_constraint(context, armature_object, kind: str, bone: str, create_target
     return item
 
 
-class IK_ENGINE_OT_constraint_add(bpy.types.Operator):
+class IK_ENGINE_OT_constraint_add(ArmatureOperator, bpy.types.Operator):
     """Add a constraint on the active bone, with a target empty placed where it is met now"""
 
     bl_idname = "ik_engine.constraint_add"
@@ -266,10 +262,6 @@ class IK_ENGINE_OT_constraint_add(bpy.types.Operator):
     kind: EnumProperty(name="Kind", items=CONSTRAINT_KINDS)
     bone: StringProperty(name="Bone", description="Bone name (empty: the active bone)")
     create_target: BoolProperty(name="Create Target", description="Create an empty as the target", default=True)
-
-    @classmethod
-    def poll(cls, context):
-        return armature_poll(cls, context)
 
     def execute(self, context):
         obj = active_armature(context)
