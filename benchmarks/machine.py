@@ -32,11 +32,12 @@ def git_commit() -> str:
 def machine_info() -> dict:
     """CPU model, cores, memory, OS, Python and library versions, git commit."""
     versions = {}
-    for name in ("ik-engine", "jax", "jaxlib", "numpy"):
+    for name in ("ik-engine", "jax", "jaxlib", "numpy", "tensorflow-cpu", "tensorflow", "casadi", "bpy"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            if name in ("ik-engine", "jax", "jaxlib", "numpy"):  # optional ones: only when installed
+                versions[name] = "not installed"
     try:
         memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .backend import check_backend
+from .backend import check_backend, load_backend
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .pose import Pose
@@ -68,7 +68,10 @@ class IKSolver:
             ``GradientOptions``). The gradient method treats priorities as weights (all
             levels summed), never restarts, and needs many more iterations: pass e.g.
             ``max_iterations=1000``.
-        backend: "jax".
+        backend: "jax" (default) or "tensorflow" (the same solver compiled with
+            ``tf.function(jit_compile=True)``; needs ``pip install 'ik-engine[tensorflow]'``;
+            float32; ``solve_batch`` solves the problems one after another inside one
+            program instead of vectorising them).
         max_iterations: iteration budget per solve, over all restarts.
         position_tolerance: metres; a Position constraint within it is met.
         orientation_tolerance: radians; an Orientation constraint within it is met.
@@ -98,6 +101,9 @@ class IKSolver:
         if method not in METHODS:
             raise SolverError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
         self.backend = check_backend(backend)
+        # JAX loads on the first solve (keeps constructing a solver light); another backend
+        # loads now, so that a missing library is reported by the constructor.
+        self._backend_ops = None if backend == "jax" else load_backend(backend)
         self.skeleton = skeleton
         if joints is None:
             self.moving_joints = tuple(range(skeleton.num_joints))
@@ -133,8 +139,16 @@ class IKSolver:
 
     @property
     def compilations(self) -> int:
-        """How many programs this solver has compiled (one per constraint structure)."""
+        """How many programs this solver has compiled (one per constraint structure and
+        kind of call: single, batch of B, clip of T frames)."""
         return self._compilations
+
+    @property
+    def _ops(self):
+        """The Backend object (``ik_engine.backend``)."""
+        if self._backend_ops is None:
+            self._backend_ops = load_backend(self.backend)
+        return self._backend_ops
 
     # ---------------------------------------------------------------- internals
     def _checked_constraints(self, constraints: Sequence[Constraint]) -> list[Constraint]:
@@ -178,44 +192,47 @@ class IKSolver:
         cached = self._compiled.get(key)
         if cached is not None:
             return cached
-        import jax
-        import jax.numpy as jnp
-
         from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
 
-        from .backend import enable_jax_compile_cache
         from .problem import ProblemInputs
 
-        enable_jax_compile_cache()
+        backend = self._ops
+        xp = backend.xp
         problem = self._problem(constraints)
         build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
-        solve = build(problem, self.options)
+        solve = build(problem, self.options, backend)
         S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
         # Packed input segments; the last is the caller's initial variables (what Pin-like
         # constraints hold), which differs from the first (the start) in warm-started rounds.
         sizes = (n, 3 * S, 3, P, C, 2, n)
-        offsets = np.cumsum((0,) + sizes)
+        offsets = [int(o) for o in np.cumsum((0,) + sizes)]
 
         def packed(inputs, max_iterations, seed):
-            # Traced once per compilation: this side effect counts compilations.
-            self._compilations += 1
             q0, fixed, translation, params, sqrt_weights, tolerances, q_reference = (
                 inputs[offsets[i] : offsets[i + 1]] for i in range(len(sizes))
             )
-            problem_inputs = ProblemInputs(fixed.reshape(S, 3), translation, params, sqrt_weights)
+            problem_inputs = ProblemInputs(xp.reshape(fixed, (S, 3)), translation, params, sqrt_weights)
             q, errors, iterations, converged, restarts = solve(
                 q0, problem_inputs, tolerances, max_iterations, seed, q_reference
             )
-            flags = jnp.stack([iterations, converged, restarts]).astype(q.dtype)
-            return jnp.concatenate([q, errors, flags])
+            flags = xp.stack([iterations, converged, restarts]).astype(q.dtype)
+            return xp.concatenate([q, errors, flags])
 
         if batched == "clip":
-            function = _scanned_clip(packed, n)
-        elif batched:
+            function = _scanned_clip(packed, n, backend)
+        elif batched and backend.name == "jax":
             function = _compacting_batch(packed, n, C)
+        elif batched:
+            function = backend.map_problems(packed)
         else:
             function = packed
-        program = (problem, jax.jit(function))
+
+        def counted(inputs, max_iterations, seed):
+            # Traced once per compilation: this side effect counts compilations.
+            self._compilations += 1
+            return function(inputs, max_iterations, seed)
+
+        program = (problem, backend.compile(counted))
         self._compiled[key] = program
         return program
 
@@ -232,13 +249,7 @@ class IKSolver:
         if batch is not None:
             parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
         # float32, or float64 where the user turned on JAX's 64-bit mode.
-        return np.concatenate(parts, axis=-1).astype(self._float_dtype())
-
-    @staticmethod
-    def _float_dtype() -> np.dtype:
-        import jax
-
-        return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
+        return np.concatenate(parts, axis=-1).astype(self._ops.float_dtype())
 
     def _pose_arrays(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
                      output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -293,7 +304,7 @@ class IKSolver:
         problem, program = self._program(constraints)
         inputs = self._inputs(problem, constraints, init)
         start = time.perf_counter()
-        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        output = program(inputs, self.max_iterations, self.seed)
         result = self._result(problem, init.rotations, init.translation, output)
         return replace(result, seconds=time.perf_counter() - start)
 
@@ -324,7 +335,7 @@ class IKSolver:
             c.validate(self.skeleton, first)
         problem, program = self._program(constraints, batched=True)
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
-        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        output = program(inputs, self.max_iterations, self.seed)
         return BatchResult(self, problem, rotations, translation, output)
 
     def solve_clip(self, constraints: Sequence[Constraint], init: Pose | None = None) -> BatchResult:
@@ -352,7 +363,7 @@ class IKSolver:
         translation = np.broadcast_to(init.translation, (T, 3))
         problem, program = self._program(constraints, batched="clip")
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=T)
-        output = np.asarray(program(inputs, np.int32(self.max_iterations), np.uint32(self.seed)))
+        output = program(inputs, self.max_iterations, self.seed)
         return BatchResult(self, problem, rotations, translation, output)
 
     def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
@@ -424,20 +435,20 @@ class BatchResult:
         return self._solver._pose_arrays(self._problem, self._init_rotations, self._init_translation, self._output)
 
 
-def _scanned_clip(packed: Any, n: int) -> Any:
-    """Frames solved in order inside one compiled program (``jax.lax.scan``): each frame
-    starts from the pose its two predecessors predict at constant velocity."""
-    import jax
+def _scanned_clip(packed: Any, n: int, backend: Any) -> Any:
+    """Frames solved in order inside one compiled program (the backend's ``scan``): each
+    frame starts from the pose its two predecessors predict at constant velocity."""
+    xp = backend.xp
 
     def clip(inputs, max_iterations, seed):
         def frame(carry, frame_inputs):
             q_previous, q_before = carry
-            start = frame_inputs.at[:n].set(2 * q_previous - q_before)
+            start = xp.concatenate([2 * q_previous - q_before, frame_inputs[n:]])
             out = packed(start, max_iterations, seed)
             return (out[:n], q_previous), out
 
         q_first = inputs[0, :n]
-        _, outputs = jax.lax.scan(frame, (q_first, q_first), inputs)
+        _, outputs = backend.scan(frame, (q_first, q_first), inputs)
         return outputs
 
     return clip

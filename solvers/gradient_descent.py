@@ -4,7 +4,8 @@ This is the kind of method the paper the project starts from uses (Voss et al. 2
 Adam variant with box clipping), written here on our own kinematics, constraints and
 limits, so that the benchmarks can show what the choice of Levenberg-Marquardt buys.
 
-One compiled loop (``jax.lax.while_loop``); each iteration:
+One compiled loop (the backend's ``while_loop``, written against its namespace ``xp``); each
+iteration:
 
 * evaluates the weighted residual ``r(q)`` (m,) and its analytic Jacobian ``J`` (m, n)
   (``ResidualProblem.evaluate``) and the cost ``0.5 |r|^2``, whose gradient is ``J^T r``;
@@ -79,8 +80,8 @@ class GradientOptions:
                 raise SolverError(f"{name} must be a number in [0, 1), got {value!r}")
 
 
-def build_gradient_descent(problem: Any, options: GradientOptions) -> Callable:
-    """The solve function of a problem, to be wrapped in ``jax.jit`` (and ``jax.vmap``).
+def build_gradient_descent(problem: Any, options: GradientOptions, backend: Any = None) -> Callable:
+    """The solve function of a problem, to be compiled by ``backend`` (default: JAX).
 
     Returns ``solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None)`` ->
     ``(q, errors, iterations, converged, restarts)`` with q0 (n,), inputs a
@@ -89,65 +90,56 @@ def build_gradient_descent(problem: Any, options: GradientOptions) -> Callable:
     (n,) the pose Pin-like constraints hold (default: q0); the same contract as
     ``build_levenberg_marquardt``. ``iterations`` counts the steps taken; ``restarts`` is 0.
     """
-    import jax
-    import jax.numpy as jnp
+    from ik_engine.backend import load_backend
 
-    lower = np.asarray(problem.lower)
-    upper = np.asarray(problem.upper)
+    from .solve_start import start_solve
+
+    backend = load_backend("jax") if backend is None else backend
+    xp = backend.xp
     n = problem.num_variables
-    tolerance_index = problem.tolerance_index
-    hard = tolerance_index >= 0
-    C = len(tolerance_index)
+    C = len(problem.tolerance_index)
 
     def solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None):
         del seed  # deterministic, nothing to draw
         dtype = q0.dtype
-        lo = jnp.asarray(lower, dtype)
-        hi = jnp.asarray(upper, dtype)
-        q0 = jnp.clip(q0, lo, hi)
-        if problem.uses_initial_state:
-            reference = q0 if q_reference is None else jnp.clip(q_reference, lo, hi)
-            inputs = inputs._replace(initial=problem.state(reference, inputs, jnp))
-        error_tolerance = tolerances[np.maximum(tolerance_index, 0)]
-        # Regularisers (no tolerance) and zero-weight constraints do not hold up convergence.
-        counted = hard & (inputs.sqrt_weights > 0)
+        q0, inputs, lo, hi, error_tolerance, counted = start_solve(problem, q0, inputs, tolerances, q_reference, xp)
 
         def all_met(errors):
-            return jnp.all((errors <= error_tolerance) | ~counted)
+            return xp.all((errors <= error_tolerance) | ~counted)
 
         state = dict(
-            it=jnp.asarray(0, jnp.int32),
+            it=xp.asarray(0, xp.int32),
             q=q0,
-            m=jnp.zeros((n,), dtype),
-            v=jnp.zeros((n,), dtype),
-            beta1_t=jnp.asarray(1.0, dtype),  # beta1 ** steps taken
-            beta2_t=jnp.asarray(1.0, dtype),
-            done=jnp.asarray(False),
+            m=xp.zeros((n,), dtype),
+            v=xp.zeros((n,), dtype),
+            beta1_t=xp.asarray(1.0, dtype),  # beta1 ** steps taken
+            beta2_t=xp.asarray(1.0, dtype),
+            done=xp.asarray(False),
             best_q=q0,
-            best_cost=jnp.asarray(jnp.inf, dtype),
-            best_met=jnp.asarray(False),
-            best_errors=jnp.full((C,), jnp.inf, dtype),
+            best_cost=xp.asarray(xp.inf, dtype),
+            best_met=xp.asarray(False),
+            best_errors=xp.full((C,), xp.inf, dtype),
         )
 
         def cond(s):
             return (s["it"] <= max_iterations) & ~s["done"]
 
         def body(s):
-            r, J, errors = problem.evaluate(s["q"], inputs, jnp)
-            cost = 0.5 * jnp.sum(r * r)
+            r, J, errors = problem.evaluate(s["q"], inputs, xp)
+            cost = 0.5 * xp.sum(r * r)
             met = all_met(errors)
-            finite = jnp.isfinite(cost)
+            finite = xp.isfinite(cost)
             # Best: meeting the tolerances beats not meeting them; then the lower cost.
             better = finite & ((met & ~s["best_met"]) | ((met == s["best_met"]) & (cost < s["best_cost"])))
             g = J.T @ r
-            g = jnp.where(jnp.isfinite(g), g, 0.0)
+            g = xp.where(xp.isfinite(g), g, 0.0)
             m = options.beta1 * s["m"] + (1.0 - options.beta1) * g
             v = options.beta2 * s["v"] + (1.0 - options.beta2) * g * g
             beta1_t = s["beta1_t"] * options.beta1
             beta2_t = s["beta2_t"] * options.beta2
             m_hat = m / (1.0 - beta1_t)
             v_hat = v / (1.0 - beta2_t)
-            q_next = jnp.clip(s["q"] - options.learning_rate * m_hat / (jnp.sqrt(v_hat) + options.eps), lo, hi)
+            q_next = xp.clip(s["q"] - options.learning_rate * m_hat / (xp.sqrt(v_hat) + options.eps), lo, hi)
             return dict(
                 it=s["it"] + 1,
                 q=q_next,
@@ -156,14 +148,14 @@ def build_gradient_descent(problem: Any, options: GradientOptions) -> Callable:
                 beta1_t=beta1_t,
                 beta2_t=beta2_t,
                 done=met,
-                best_q=jnp.where(better, s["q"], s["best_q"]),
-                best_cost=jnp.where(better, cost, s["best_cost"]),
-                best_met=jnp.where(better, met, s["best_met"]),
-                best_errors=jnp.where(better, errors, s["best_errors"]),
+                best_q=xp.where(better, s["q"], s["best_q"]),
+                best_cost=xp.where(better, cost, s["best_cost"]),
+                best_met=xp.where(better, met, s["best_met"]),
+                best_errors=xp.where(better, errors, s["best_errors"]),
             )
 
-        s = jax.lax.while_loop(cond, body, state)
+        s = backend.while_loop(cond, body, state)
         # Iterations: steps whose result was evaluated (the first evaluation is of q0).
-        return s["best_q"], s["best_errors"], s["it"] - 1, s["best_met"], jnp.asarray(0, jnp.int32)
+        return s["best_q"], s["best_errors"], s["it"] - 1, s["best_met"], xp.asarray(0, xp.int32)
 
     return solve

@@ -1,6 +1,7 @@
 """Damped least squares (Levenberg-Marquardt) with priorities and the joint limits as hard bounds.
 
-One compiled loop (``jax.lax.while_loop``):
+One compiled loop (the backend's ``while_loop``: ``jax.lax.while_loop`` or ``tf.while_loop``;
+the method is written once against the backend's array namespace ``xp``):
 
 * damping ``lambda = nu * cost + lambda_min`` (Sugihara 2011: damping that scales with the
   squared error converges well even for unreachable targets), with ``nu`` raised after a
@@ -100,19 +101,23 @@ def _as_slice(rows: np.ndarray):
     return rows
 
 
-def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
-    """The solve function of a problem, to be wrapped in ``jax.jit`` (and ``jax.vmap``).
+def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = None) -> Callable:
+    """The solve function of a problem, to be compiled by ``backend`` (default: JAX).
 
-    Returns ``solve(q0, inputs, tolerances, max_iterations, seed)`` ->
+    Returns ``solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None)`` ->
     ``(q, errors, iterations, converged, restarts)`` with q0 (n,), inputs a
     ``ProblemInputs`` without ``initial``, tolerances (2,) = (metres, radians),
-    max_iterations () int, seed () uint32.
+    max_iterations () int32, seed () uint32, q_reference (n,) the pose Pin-like
+    constraints hold (default: q0); arrays of the backend's namespace.
     """
-    import jax
-    import jax.numpy as jnp
+    from ik_engine.backend import load_backend
 
-    lower = np.asarray(problem.lower)
-    upper = np.asarray(problem.upper)
+    from .random_draws import fingerprint, uniform_draws
+    from .solve_start import start_solve
+
+    backend = load_backend("jax") if backend is None else backend
+    xp = backend.xp  # jax.numpy or the TensorFlow namespace
+
     bounded = np.isfinite(problem.sample_lower) & np.isfinite(problem.sample_upper)  # else: keep at restarts
     sample_lower = np.where(bounded, problem.sample_lower, 0.0)
     sample_upper = np.where(bounded, problem.sample_upper, 0.0)
@@ -132,26 +137,16 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
 
     def solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None):
         dtype = q0.dtype
-        lo = jnp.asarray(lower, dtype)
-        hi = jnp.asarray(upper, dtype)
-        q0 = jnp.clip(q0, lo, hi)
-        if problem.uses_initial_state:
-            # Pin-like constraints hold the caller's initial pose, also when this solve is
-            # warm-started from elsewhere (q_reference).
-            reference = q0 if q_reference is None else jnp.clip(q_reference, lo, hi)
-            inputs = inputs._replace(initial=problem.state(reference, inputs, jnp))
-        error_tolerance = tolerances[np.maximum(tolerance_index, 0)]
-        # A constraint with zero weight pulls nothing, so it cannot hold up convergence.
-        counted = hard & (inputs.sqrt_weights > 0)
+        q0, inputs, lo, hi, error_tolerance, counted = start_solve(problem, q0, inputs, tolerances, q_reference, xp)
 
         def evaluate(q):
-            r, J, errors = problem.evaluate(q, inputs, jnp)
-            return r, J, errors, jnp.stack([jnp.sum(r[rows] * r[rows]) for rows in level_rows])
+            r, J, errors = problem.evaluate(q, inputs, xp)
+            return r, J, errors, xp.stack([xp.sum(r[rows] * r[rows]) for rows in level_rows])
 
         def levels_met(errors, slack=1.0):
             """(K,) bool: every target and inequality of each level within slack x tolerance."""
             met = (errors <= slack * error_tolerance) | ~counted
-            return jnp.stack([jnp.all(met[idx]) for idx in level_constraints])
+            return xp.stack([xp.all(met[idx]) for idx in level_constraints])
 
         def lexicographically_better(costs_a, met_a, costs_b, met_b):
             """Is state a better than state b, comparing levels from the highest down?
@@ -159,15 +154,15 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             At each level: meeting its tolerances beats not meeting them; if both meet them
             the level does not decide; else a clearly lower cost wins.
             """
-            decided = jnp.asarray(False)
-            better = jnp.asarray(False)
+            decided = xp.asarray(False)
+            better = xp.asarray(False)
             for k in range(num_levels):
-                differs = jnp.abs(costs_a[k] - costs_b[k]) > 1e-3 * jnp.maximum(costs_a[k], costs_b[k]) + 1e-20
+                differs = xp.abs(costs_a[k] - costs_b[k]) > 1e-3 * xp.maximum(costs_a[k], costs_b[k]) + 1e-20
                 met_differs = met_a[k] != met_b[k]
                 decides = ~decided & (met_differs | (differs & ~(met_a[k] & met_b[k])))
-                better = jnp.where(decides, jnp.where(met_differs, met_a[k], costs_a[k] < costs_b[k]), better)
+                better = xp.where(decides, xp.where(met_differs, met_a[k], costs_a[k] < costs_b[k]), better)
                 decided = decided | decides
-            return jnp.where(decided, better, jnp.sum(costs_a) < jnp.sum(costs_b))
+            return xp.where(decided, better, xp.sum(costs_a) < xp.sum(costs_b))
 
         def solve_spd(A, b):
             """Solve (A + floor I) x = b for a symmetric positive semi-definite A (Cholesky).
@@ -175,18 +170,18 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             The floor, relative to A's scale, keeps the factorisation finite in float32 when
             A is (nearly) singular: dependent rows, or rows a higher level already used up.
             """
-            floor = 1e-5 * jnp.trace(A) / A.shape[0] + 1e-12
-            A = A + floor * jnp.eye(A.shape[0], dtype=dtype)
+            floor = 1e-5 * xp.trace(A) / A.shape[0] + 1e-12
+            A = A + floor * xp.eye(A.shape[0], dtype=dtype)
             if A.shape[0] <= SMALL_SYSTEM:
-                return unrolled_cholesky_solve(A, b, jnp)
-            return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(A, lower=True), b)
+                return unrolled_cholesky_solve(A, b, xp)
+            return backend.cholesky_solve(A, b)
 
         def damped_least_squares(Jh, e, lam):
             """argmin |Jh dq - e|^2 + lam |dq|^2, in task space or joint space, whichever is smaller."""
             rows, cols = Jh.shape
             if rows <= cols:
-                return Jh.T @ solve_spd(Jh @ Jh.T + lam * jnp.eye(rows, dtype=dtype), e)
-            return solve_spd(Jh.T @ Jh + lam * jnp.eye(cols, dtype=dtype), Jh.T @ e)
+                return Jh.T @ solve_spd(Jh @ Jh.T + lam * xp.eye(rows, dtype=dtype), e)
+            return solve_spd(Jh.T @ Jh + lam * xp.eye(cols, dtype=dtype), Jh.T @ e)
 
         def row_space_projector(Jh):
             """(n, n) projector onto the row space of Jh (m, n), from an eigen-decomposition of
@@ -197,12 +192,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             """
             m_rows, n_cols = Jh.shape
             if m_rows > n_cols:  # more rows than variables: decompose the smaller J^T J
-                d, V = jnp.linalg.eigh(Jh.T @ Jh)
-                keep = (d > 1e-6 * jnp.max(d) + 1e-30).astype(dtype)
+                d, V = xp.linalg.eigh(Jh.T @ Jh)
+                keep = (d > 1e-6 * xp.max(d) + 1e-30).astype(dtype)
                 return (V * keep[None, :]) @ V.T
-            d, V = jnp.linalg.eigh(Jh @ Jh.T)
-            keep = d > 1e-6 * jnp.max(d) + 1e-30
-            inv_d = jnp.where(keep, 1.0 / jnp.where(keep, d, 1.0), 0.0)
+            d, V = xp.linalg.eigh(Jh @ Jh.T)
+            keep = d > 1e-6 * xp.max(d) + 1e-30
+            inv_d = xp.where(keep, 1.0 / xp.where(keep, d, 1.0), 0.0)
             M = Jh.T @ V  # (n, m)
             return (M * inv_d[None, :]) @ M.T
 
@@ -219,12 +214,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                 Jk, rk = J[rows], r[rows]
                 Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
                 e = -(rk + Jk @ dq)
-                e = jnp.where(active[k], e, 0.0)
+                e = xp.where(active[k], e, 0.0)
                 if k > 0:
                     # Lower levels take bounded steps: their pull leaks into the levels above
                     # through the (regularised, hence inexact) projector in proportion to it.
-                    norm_e = jnp.sqrt(jnp.sum(e * e))
-                    e = e * jnp.minimum(1.0, options.lower_level_step / jnp.maximum(norm_e, 1e-30))
+                    norm_e = xp.sqrt(xp.sum(e * e))
+                    e = e * xp.minimum(1.0, options.lower_level_step / xp.maximum(norm_e, 1e-30))
                 lam = nu * costs[k] + options.lambda_min
                 if level_is_soft[k]:
                     # A regulariser's cost never vanishes: damping by it would only slow it.
@@ -234,13 +229,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                     # removes only partly; a pull toward a pose needs no such precision. The
                     # solve is diagonal (Jacobi): exact for pulls on single variables (RestPose,
                     # Smoothness) and cheap, where a dense one would be (n x n).
-                    step_k = (Jk.T @ e) / (jnp.sum(Jk * Jk, axis=0) + lam + 1e-12)
+                    step_k = (Jk.T @ e) / (xp.sum(Jk * Jk, axis=0) + lam + 1e-12)
                     dq = dq + (step_k * free.astype(dtype) if P is None else P @ step_k)
                 else:
                     dq = dq + damped_least_squares(Jh, e, lam)
                 if k + 1 < num_levels:
                     if P is None:
-                        P = jnp.diag(free.astype(dtype))
+                        P = xp.diag(free.astype(dtype))
                     P = P - row_space_projector(Jh)
             return dq
 
@@ -248,46 +243,46 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             g = J.T @ r
             # Pass 1: variables at a bound that the gradient pushes outward are held.
             held = ((q <= lo + eps_bound) & (g > 0)) | ((q >= hi - eps_bound) & (g < 0))
-            zero = jnp.zeros_like(q)
+            zero = xp.zeros_like(q)
             dq = cascade(J, r, costs, nu, ~held, zero, active)
             # Pass 2: variables the step carries past a bound stop at it; the others are
             # solved again for what remains (a projected, not just clipped, step).
-            q_clipped = jnp.clip(q + dq, lo, hi)
+            q_clipped = xp.clip(q + dq, lo, hi)
             crossed = q_clipped != q + dq
 
             def resolve(_):
                 hit = crossed | held
-                dq_hit = jnp.where(hit, q_clipped - q, 0.0)
-                return q + jnp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active))
+                dq_hit = xp.where(hit, q_clipped - q, 0.0)
+                return q + xp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active))
 
             # The second pass is needed only when the step crossed a bound.
-            return jnp.clip(jax.lax.cond(jnp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
+            return xp.clip(backend.cond(xp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
 
         # Every restart's random draw, made once (not in every iteration of the loop), from
-        # the seed and the problem's own data, so that problems differ in their restarts.
-        data_bits = jax.lax.bitcast_convert_type((jnp.sum(inputs.params) + jnp.sum(q0)).astype(jnp.float32), jnp.uint32)
-        key = jax.random.fold_in(jax.random.PRNGKey(seed), data_bits)
-        uniforms = jax.random.uniform(key, (options.restarts + 1, n), dtype)
+        # the seed and the problem's own data, so that problems differ in their restarts;
+        # the same numbers on every backend.
+        salt = fingerprint([inputs.params, q0], xp)
+        uniforms = uniform_draws(seed, salt, (options.restarts + 1, n), dtype, xp)
         K = num_levels
-        inf_costs = jnp.full((K,), jnp.inf, dtype)
-        no_levels_met = jnp.zeros((K,), bool)
+        inf_costs = xp.full((K,), xp.inf, dtype)
+        no_levels_met = xp.zeros((K,), bool)
         C = len(tolerance_index)
         # The loop evaluates one candidate per iteration: the initial pose first, then either
         # a damped step or, after a stall, a restart seed. Tracing the residual once keeps
         # compilation short.
         state = dict(
-            it=jnp.asarray(0, jnp.int32),
-            q=q0, r=jnp.zeros((m,), dtype), J=jnp.zeros((m, n), dtype), costs=inf_costs, met=no_levels_met,
-            errors=jnp.zeros((C,), dtype),
-            nu=jnp.asarray(1.0, dtype),
-            stall=jnp.asarray(0, jnp.int32),
-            creep=jnp.asarray(0, jnp.int32),
-            reference_cost=jnp.asarray(jnp.inf, dtype),
+            it=xp.asarray(0, xp.int32),
+            q=q0, r=xp.zeros((m,), dtype), J=xp.zeros((m, n), dtype), costs=inf_costs, met=no_levels_met,
+            errors=xp.zeros((C,), dtype),
+            nu=xp.asarray(1.0, dtype),
+            stall=xp.asarray(0, xp.int32),
+            creep=xp.asarray(0, xp.int32),
+            reference_cost=xp.asarray(xp.inf, dtype),
             near=no_levels_met,
-            restarts=jnp.asarray(0, jnp.int32),
-            restart_pending=jnp.asarray(False),
-            done=jnp.asarray(False),
-            best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=jnp.full((C,), jnp.inf, dtype),
+            restarts=xp.asarray(0, xp.int32),
+            restart_pending=xp.asarray(False),
+            done=xp.asarray(False),
+            best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=xp.full((C,), xp.inf, dtype),
         )
 
         def cond(s):
@@ -295,36 +290,36 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
 
         def body(s):
             first = s["it"] == 0
-            u = uniforms[jnp.minimum(s["restarts"], options.restarts)]
+            u = uniforms[xp.minimum(s["restarts"], options.restarts)]
             u_pose = sample_lower + u * (sample_upper - sample_lower)
             # Restart seeds alternate between a uniform draw inside the limits (a new basin)
             # and a pose part of the way from the best so far toward such a draw (keeps the
             # limbs that are already right roughly in place).
             perturbed = s["best_q"] + options.perturbation * (u_pose - s["best_q"])
-            q_seed = jnp.where(bounded, jnp.where(s["restarts"] % 2 == 0, perturbed, u_pose), s["best_q"])
-            finite_costs = jnp.where(first, jnp.ones((K,), dtype), s["costs"])
+            q_seed = xp.where(bounded, xp.where(s["restarts"] % 2 == 0, perturbed, u_pose), s["best_q"])
+            finite_costs = xp.where(first, xp.ones((K,), dtype), s["costs"])
             # A level moves only while every level above it is near (within step_slack x
             # tolerance; a higher level repairs in the same step what the last one disturbed),
             # and regularisers only once every level above them is met.
-            above_near = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["near"][:-1].astype(jnp.int32)) > 0])
-            above_met = jnp.concatenate([jnp.ones((1,), bool), jnp.cumprod(s["met"][:-1].astype(jnp.int32)) > 0])
+            above_near = xp.concatenate([xp.ones((1,), bool), xp.cumprod(s["near"][:-1].astype(xp.int32)) > 0])
+            above_met = xp.concatenate([xp.ones((1,), bool), xp.cumprod(s["met"][:-1].astype(xp.int32)) > 0])
             # Near the end of the budget or when progress slows, levels above must be met
             # (not just near), so that the iterates, and so the best pose, meet them exactly.
             strict = (s["stall"] >= 2) | (s["creep"] >= options.creep_iterations // 2) | (s["it"] >= max_iterations - 3)
-            active = jnp.where(jnp.asarray(level_is_soft) | strict, above_met, above_near)
+            active = xp.where(xp.asarray(level_is_soft) | strict, above_met, above_near)
             q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active)
             fresh = first | s["restart_pending"]
-            candidate = jnp.where(first, q0, jnp.where(s["restart_pending"], q_seed, q_step))
+            candidate = xp.where(first, q0, xp.where(s["restart_pending"], q_seed, q_step))
             if can_align:
                 # Second candidate: the initial pose moved rigidly onto the targets (kept
                 # only if better), so large changes of the whole body's heading or
                 # position need no slow search by the root joint.
-                aligned = jnp.clip(problem.root_aligned(q0, inputs, jnp), lo, hi)
-                candidate = jnp.where(s["it"] == 1, aligned, candidate)
+                aligned = xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi)
+                candidate = xp.where(s["it"] == 1, aligned, candidate)
             r_new, J_new, e_new, c_new = evaluate(candidate)
             met_new = levels_met(e_new)
             near_new = levels_met(e_new, options.step_slack)
-            finite = jnp.all(jnp.isfinite(c_new))
+            finite = xp.all(xp.isfinite(c_new))
             # A fresh start is always taken; a step only if it is better, level by level,
             # where a level within step_slack x tolerance counts as met: a lower level's
             # step may disturb a met level slightly (curvature), and the next step restores it.
@@ -333,25 +328,25 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
                                         | lexicographically_better(c_new, met_new, s["costs"], s["met"])))
             # Progress is judged on the targets and inequalities (regularisers, which never
             # vanish, would hide it), or on the regularisers when there is nothing else.
-            total_new, total_old = jnp.sum(c_new * progress_mask), jnp.sum(s["costs"] * progress_mask)
+            total_new, total_old = xp.sum(c_new * progress_mask), xp.sum(s["costs"] * progress_mask)
             stepped = accept & (total_new < total_old * (1.0 - options.min_decrease))
             # With regularisers, once the targets are met: stop when a step that included
             # them gains less than 10 % on them.
-            soft_new, soft_old = jnp.sum(c_new * soft_mask), jnp.sum(s["costs"] * soft_mask)
-            stepped_soft = ~jnp.all(active) | (accept & (soft_new < soft_old * 0.9))
-            pick = lambda new, old: jnp.where(accept, new, old)
+            soft_new, soft_old = xp.sum(c_new * soft_mask), xp.sum(s["costs"] * soft_mask)
+            stepped_soft = ~xp.all(active) | (accept & (soft_new < soft_old * 0.9))
+            pick = lambda new, old: xp.where(accept, new, old)
             q, r, J, costs, met, near, errors = (pick(a, b) for a, b in
                                                  zip((candidate, r_new, J_new, c_new, met_new, near_new, e_new),
                                                      (s["q"], s["r"], s["J"], s["costs"], s["met"], s["near"], s["errors"])))
-            nu = jnp.where(fresh, 1.0, jnp.where(accept, jnp.maximum(s["nu"] * 0.3, 1e-3), jnp.minimum(s["nu"] * 4.0, 1e8)))
+            nu = xp.where(fresh, 1.0, xp.where(accept, xp.maximum(s["nu"] * 0.3, 1e-3), xp.minimum(s["nu"] * 4.0, 1e8)))
             # Stalled: several steps in a row without a real decrease, or a slow creep that
             # has not halved the cost in many steps.
-            stall = jnp.where(fresh | stepped, 0, s["stall"] + 1)
-            progress_cost = jnp.sum(costs * progress_mask)
+            stall = xp.where(fresh | stepped, 0, s["stall"] + 1)
+            progress_cost = xp.sum(costs * progress_mask)
             halved = fresh | (progress_cost < s["reference_cost"] * 0.5)
-            reference_cost = jnp.where(halved, progress_cost, s["reference_cost"])
-            creep = jnp.where(halved, 0, s["creep"] + 1)
-            ok = jnp.all(met)
+            reference_cost = xp.where(halved, progress_cost, s["reference_cost"])
+            creep = xp.where(halved, 0, s["creep"] + 1)
+            ok = xp.all(met)
             better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
             stalled = (stall >= options.stall_iterations) | (creep >= options.creep_iterations)
             restart = ~ok & stalled & (s["restarts"] < options.restarts)
@@ -359,21 +354,21 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions) -> Callable:
             done = ok & ((~stepped_soft) if problem.has_soft else True)
             return dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
-                stall=jnp.where(restart, 0, stall),
-                creep=jnp.where(restart, 0, creep),
+                stall=xp.where(restart, 0, stall),
+                creep=xp.where(restart, 0, creep),
                 reference_cost=reference_cost,
                 near=near,
-                restarts=s["restarts"] + restart.astype(jnp.int32),
+                restarts=s["restarts"] + restart.astype(xp.int32),
                 restart_pending=restart,
                 done=done,
-                best_q=jnp.where(better, q, s["best_q"]),
-                best_costs=jnp.where(better, costs, s["best_costs"]),
-                best_met=jnp.where(better, met, s["best_met"]),
-                best_errors=jnp.where(better, errors, s["best_errors"]),
+                best_q=xp.where(better, q, s["best_q"]),
+                best_costs=xp.where(better, costs, s["best_costs"]),
+                best_met=xp.where(better, met, s["best_met"]),
+                best_errors=xp.where(better, errors, s["best_errors"]),
             )
 
-        s = jax.lax.while_loop(cond, body, state)
+        s = backend.while_loop(cond, body, state)
         # Iterations: candidates evaluated after the initial pose.
-        return s["best_q"], s["best_errors"], s["it"] - 1, jnp.all(s["best_met"]), s["restarts"]
+        return s["best_q"], s["best_errors"], s["it"] - 1, xp.all(s["best_met"]), s["restarts"]
 
     return solve
