@@ -3,6 +3,7 @@
     ik-engine demo [--frames N] [--out FILE.png]        solve a hand following a moving target
     ik-engine track CLIP.bvh --out RESULT.bvh [...]     follow a mocap clip with the SMPL-X skeleton
     ik-engine render [--pose FILE] [--out FILE.png]     picture of a pose (mesh + skeleton), GLB too
+    ik-engine bench [--scenario ...] [--methods ...]     measure every method on every scenario (tables, plots)
 """
 
 from __future__ import annotations
@@ -182,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     p_render.add_argument("--title", default="")
     p_render.add_argument("--out", default="ik-engine-render.png")
     p_render.add_argument("--glb", help="also export the posed mesh and skeleton as a GLB")
+    from ik_engine.benchmarks import bench
+
+    p_bench = commands.add_parser("bench", help="measure every method on every benchmark scenario: tables, plots, JSON",
+                                  description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_arguments(p_bench)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return bench.run(args, argv)
     if args.command in ("track", "render"):
         from ik_engine.errors import IKError
 
