@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # set up, then solve and draw a short animation (ik-engine demo)
     python3 dev.py test     # set up, then run the test suite
-    python3 dev.py bench    # set up, then run the arm benchmarks (benchmarks/solve_benchmark.py)
+    python3 dev.py bench    # set up, then run the benchmarks (ik-engine bench; e.g. --quick)
 
 Needs only python3 (3.11 or newer) and access to PyPI. The environment is created once
 and reused; it is reinstalled when pyproject.toml changes.
@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
     elif job == "test":
         cmd = [python, "-m", "pytest", *rest]
     else:
-        cmd = [python, str(ROOT / "benchmarks" / "solve_benchmark.py"), *rest]
+        cmd = [python, "-m", "ik_engine.cli", "bench", *rest]
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 

@@ -11,6 +11,7 @@ bad input gets the same errors; constraint kinds a method cannot express raise
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
@@ -106,6 +107,20 @@ class PreparedProblem:
         return replace(result, converged=converged, seconds=time.perf_counter() - self._start)
 
 
+# Residual problems per skeleton, by (moving joints, move_root, constraint structure): like our
+# solver's compiled programs, built once per structure, so no baseline pays for it per call.
+_problems: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()
+
+
+def _cached_problem(solver: IKSolver, constraints: Sequence[Constraint]) -> ResidualProblem:
+    per_skeleton = _problems.setdefault(solver.skeleton, {})
+    key = (solver.moving_joints, solver.move_root, ResidualProblem.structure_key(solver.skeleton, constraints))
+    problem = per_skeleton.get(key)
+    if problem is None:
+        problem = per_skeleton[key] = solver._problem(constraints)
+    return problem
+
+
 def prepare(
     method: str,
     supported: Sequence[type],
@@ -135,7 +150,7 @@ def prepare(
         if not isinstance(c, tuple(supported)):
             names = ", ".join(k.__name__ for k in supported)
             raise SolverError(f"{type(c).__name__} constraints are not supported by {method} (it supports: {names})")
-    problem = solver._problem(constraints)
+    problem = _cached_problem(solver, constraints)
     params, sqrt_weights = problem.pack_parameters(constraints)
     q0 = problem.initial_variables(init.rotations, init.translation)
     fixed = canonical_axis_angle(init.rotations[problem.joints])

@@ -220,7 +220,9 @@ class IKSolver:
 
         if batched == "clip":
             function = _scanned_clip(packed, n, backend)
-        elif batched and backend.name == "jax":
+        elif batched and backend.name == "jax" and self._method == "lm":
+            # The compacting second round restarts unfinished problems from their best pose:
+            # all LM needs, but a first-order method would lose its moment estimates.
             function = _compacting_batch(packed, n, C)
         elif batched:
             function = backend.map_problems(packed)

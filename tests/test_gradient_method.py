@@ -112,11 +112,12 @@ def test_smplx_arm_unreachable_target_keeps_the_limits(smplx, smplx_arm_solver):
     assert reach < np.linalg.norm(smplx.world_positions(smplx.rest_pose())[smplx.index("left_middle1")] - target)
 
 
-def test_solve_batch_gives_the_single_solves(smplx, smplx_arm_solver, smplx_arm_targets, smplx_arm_results):
-    targets = smplx_arm_targets[:12]
+@pytest.mark.parametrize("size", [12, 30])  # 30: past the size where LM batches compact
+def test_solve_batch_gives_the_single_solves(smplx, smplx_arm_solver, smplx_arm_targets, smplx_arm_results, size):
+    targets = smplx_arm_targets[:size]
     batch = smplx_arm_solver.solve_batch([ik.Position("left_middle1", targets)])
     rotations, _ = batch.pose_arrays()
-    for b, single in enumerate(smplx_arm_results[:12]):
+    for b, single in enumerate(smplx_arm_results[:size]):
         assert batch.converged[b] == single.converged
         assert batch.iterations[b] == pytest.approx(single.iterations, abs=2)
         assert batch.position_error[b] == pytest.approx(single.position_error, abs=1e-5)
