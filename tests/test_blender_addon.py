@@ -8,8 +8,10 @@ enabled. Constraint structures are shared between tests where possible: each new
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +125,29 @@ def add_smplx(with_targets=True, with_mesh=False):
     obj = bpy.context.view_layer.objects.active
     assert obj.type == "ARMATURE"
     return obj
+
+
+# A straight chain along the armature's +x, 0.9 units long.
+CHAIN = [("a", (0, 0, 0), (0.3, 0, 0)), ("b", (0.3, 0, 0), (0.6, 0, 0)), ("c", (0.6, 0, 0), (0.9, 0, 0))]
+
+
+def chain_armature(scale: float = 1.0):
+    """A turned and moved three-bone chain (no limits) with a Reach on the tail of its last bone.
+
+    Returns (armature object, the Reach item)."""
+    obj = new_armature("Chain", {"a": CHAIN})
+    obj.location = (0.5, -0.2, 0.1)
+    obj.rotation_euler = (0.3, 0.0, 0.6)
+    obj.scale = (scale, scale, scale)
+    bpy.context.view_layer.update()
+    assert bpy.ops.ik_engine.constraint_add(kind="REACH", bone="c") == {"FINISHED"}
+    reach = obj.ik_engine.constraints[0]
+    reach.point = "TAIL"
+    return obj, reach
+
+
+def message_millimetres(message: str) -> float:
+    return float(re.search(r"position error ([0-9.]+) mm", message).group(1))
 
 
 def random_smplx_targets(obj, rng, spread=0.5):
@@ -532,27 +557,137 @@ def test_deleted_target_renamed_bone_and_missing_constraints_give_messages(scene
     assert len(bpy.data.objects) == objects - 1  # only the deleted target is gone
 
 
+def in_thread_compile_setup(monkeypatch, failure=None):
+    """Live mode as with an interface, and ``ik.IKSolver.solve`` watched: returns (go, compiled_in).
+
+    A solve in another thread than the main one waits for ``go`` (so a test sees the compile in
+    flight without timing anything) and then raises ``failure`` if given; ``compiled_in`` gets
+    the thread name of every compilation."""
+    live_mode = addon_module("live_mode")
+    monkeypatch.setattr(live_mode, "compile_in_background", lambda: True)
+    go, compiled_in = threading.Event(), []
+    real_solve = ik.IKSolver.solve
+
+    def solve(self, constraints, init=None):
+        if threading.current_thread() is not threading.main_thread():
+            assert go.wait(timeout=120)
+            if failure is not None:
+                raise failure
+        before = self.compilations
+        result = real_solve(self, constraints, init)
+        compiled_in.extend([threading.current_thread().name] * (self.compilations - before))
+        return result
+
+    monkeypatch.setattr(ik.IKSolver, "solve", solve)
+    return go, compiled_in
+
+
+def finish_compiles(live_mode) -> None:
+    """Wait for the compile threads, then run the timer as Blender's event loop would."""
+    for job in list(live_mode._compiling.values()):
+        job.thread.join(timeout=120)
+    assert live_mode.check_compiles() is None  # done: the timer stops
+    assert not live_mode._compiling
+
+
 def test_live_mode_compiles_in_a_thread_with_an_interface(scene, monkeypatch):
-    """With an interface, a structure's first live solve goes to a thread and returns at once; a
-    timer then solves in the main thread (the timer is called by hand: no event loop here)."""
+    """With an interface, a structure's first live solve compiles in a thread: the handler
+    solves nothing meanwhile, Solve says to try again, and a timer then solves in the main
+    thread (the timer is called by hand: no event loop here)."""
     obj = add_smplx()
     obj.ik_engine.move_root = True
     live_mode, solving = addon_module("live_mode"), addon_module("solving")
-    monkeypatch.setattr(live_mode, "compile_in_background", lambda: True)
-    solving._COMPILED.clear()  # as if no structure had been solved yet in this session
-    before = pose_state(obj)
+    solving.forget_solvers()  # a fresh cache: nothing compiled for this armature yet
+    go, compiled_in = in_thread_compile_setup(monkeypatch)
+    solves, before = live_mode.solve_count, pose_state(obj)
     item = obj.ik_engine.constraints[0]
     item.target.location.x -= 0.1
     assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"} and obj.ik_engine.live
     assert obj.ik_engine.message.startswith("Live: compiling")
-    assert np.array_equal(pose_state(obj), before)  # nothing waited for the compile
-    threads = list(live_mode._compiling.values())
-    assert len(threads) == 1 and bpy.app.timers.is_registered(live_mode.check_compiles)
-    threads[0].join(timeout=60)
-    assert live_mode.check_compiles() is None  # done: the timer stops
+    # The compile is in flight: a moved target solves nothing, Solve and Bake ask to try again.
+    item.target.location.y -= 0.05
+    bpy.context.view_layer.update()
+    assert obj.ik_engine.message.startswith("Live: compiling")
+    with pytest.raises(RuntimeError, match="compiling in the background.*try again in a moment"):
+        bpy.ops.ik_engine.solve()
+    with pytest.raises(RuntimeError, match="try again in a moment"):
+        bpy.ops.ik_engine.bake(frame_start=1, frame_end=2)
+    assert live_mode.solve_count == solves and compiled_in == []
+    assert np.array_equal(pose_state(obj), before)
+    assert len(live_mode._compiling) == 1 and bpy.app.timers.is_registered(live_mode.check_compiles)
+    go.set()
+    finish_compiles(live_mode)
+    assert compiled_in == ["ik-engine compile"]  # compiled once, in the thread
     assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
+    assert live_mode.solve_count == solves + 1  # then one solve in the main thread, no compile
     assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
-    assert not live_mode._compiling
+
+
+def test_live_mode_compiles_in_a_thread_after_its_solver_left_the_cache(scene, monkeypatch):
+    """A structure compiled by a solver that the cache has since dropped is not compiled for the
+    solver that replaces it: live mode compiles it in the thread again."""
+    obj, reach = chain_armature()
+    live_mode, solving = addon_module("live_mode"), addon_module("solving")
+    monkeypatch.setattr(solving, "_SOLVER_CACHE_SIZE", 1)
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}  # compiles in place (no interface)
+    obj.ik_engine.move_root = True
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}  # another solver: the first one is dropped
+    obj.ik_engine.move_root = False
+    go, compiled_in = in_thread_compile_setup(monkeypatch)
+    solves = live_mode.solve_count
+    reach.target.location.z += 0.1
+    assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"}
+    assert obj.ik_engine.message.startswith("Live: compiling"), obj.ik_engine.message
+    assert live_mode.solve_count == solves
+    go.set()
+    finish_compiles(live_mode)
+    assert compiled_in == ["ik-engine compile"]
+    assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
+    assert np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) <= MM
+
+
+def test_live_mode_shows_a_failed_background_compile_and_does_not_count_it(scene, monkeypatch):
+    obj, reach = chain_armature()
+    live_mode = addon_module("live_mode")
+    go, compiled_in = in_thread_compile_setup(monkeypatch, failure=ik.SolverError("the compile went wrong"))
+    go.set()
+    assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"}
+    finish_compiles(live_mode)  # no second try for the same inputs: the timer stops
+    assert obj.ik_engine.message == "Live: the compile went wrong" and obj.ik_engine.message_is_error
+    # Not compiled: new inputs go to the thread again (not a compile in the handler).
+    solves = live_mode.solve_count
+    reach.target.location.z += 0.1
+    bpy.context.view_layer.update()
+    assert len(live_mode._compiling) == 1 and live_mode.solve_count == solves
+    finish_compiles(live_mode)
+    assert obj.ik_engine.message == "Live: the compile went wrong" and compiled_in == []
+
+
+@pytest.mark.parametrize("object_scale, unit_scale, beyond, met", [
+    (10.0, 1.0, 5e-4, False),  # 0.5 mm beyond reach: more than the 0.1 mm tolerance
+    (0.01, 1.0, 5e-5, True),   # 0.05 mm beyond reach: within it
+    (1.0, 10.0, 5e-4, False),  # a Blender unit of 10 m
+])
+def test_tolerance_and_errors_are_world_millimetres(scene, object_scale, unit_scale, beyond, met):
+    """Distances in metres are Blender units (as Blender evaluates them, object scale included)
+    times the scene's Unit Scale; the solve's 0.1 mm tolerance and the message's error use them."""
+    obj, reach = chain_armature(object_scale)
+    scene.unit_settings.scale_length = unit_scale
+    root, tip = world_point(obj, "a"), world_point(obj, "c", "tail")
+    length = np.linalg.norm(tip - root)  # the straight chain's reach, Blender units
+    direction = np.array([0.2, 0.6, 0.77]) / np.linalg.norm([0.2, 0.6, 0.77])
+    reach.target.location = (root + 0.6 * length * direction).tolist()
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}, obj.ik_engine.message
+    assert np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) * unit_scale <= MM
+    assert obj.ik_engine.message.startswith("Solved")
+    # Beyond reach by ``beyond`` metres: the chain stretches out toward the target.
+    reach.target.location = (root + (length + beyond / unit_scale) * direction).tolist()
+    bpy.ops.ik_engine.solve()
+    error = np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) * unit_scale
+    assert beyond - 1e-6 <= error <= 1e-4 if met else beyond - 1e-6 <= error <= MM
+    message = obj.ik_engine.message
+    assert message.startswith("Solved" if met else "Best effort"), message
+    assert message_millimetres(message) == pytest.approx(error * 1e3, abs=0.01), message
 
 
 def test_live_mode_shows_problems_in_the_panel_instead_of_raising(scene, capfd):
@@ -564,6 +699,49 @@ def test_live_mode_shows_problems_in_the_panel_instead_of_raising(scene, capfd):
     bpy.context.view_layer.update()
     assert obj.ik_engine.message_is_error and "deleted" in obj.ik_engine.message
     assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("failure", [KeyError('key "left_wrist" not found'), ReferenceError("StructRNA has been removed")])
+def test_live_mode_shows_a_failed_pose_write_in_the_panel(scene, capfd, monkeypatch, failure):
+    """Writing the pose fails (a bone renamed, an object deleted meanwhile): a panel message."""
+    obj = add_smplx()
+    obj.ik_engine.move_root = True
+    live_mode = addon_module("live_mode")
+
+    def write_fails(armature_object, solution):
+        raise failure
+
+    monkeypatch.setattr(live_mode, "apply_solution", write_fails)
+    obj.ik_engine.constraints[0].target.location.x -= 0.05
+    assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"} and obj.ik_engine.live
+    obj.ik_engine.constraints[1].target.location.x += 0.05
+    bpy.context.view_layer.update()  # the handler, too
+    assert obj.ik_engine.message_is_error and type(failure).__name__ in obj.ik_engine.message
+    assert str(failure.args[0]) in obj.ik_engine.message
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_live_mode_solves_a_loaded_file_with_the_same_names_and_inputs(scene, tmp_path):
+    """What live mode solved in one file does not count in the next (same object names)."""
+    obj = add_smplx()
+    obj.ik_engine.move_root = True
+    live_mode = addon_module("live_mode")
+    item = obj.ik_engine.constraints[0]
+    item.target.location.x -= 0.1
+    path = tmp_path / "not_solved_yet.blend"
+    with live_mode.suspended():
+        obj.ik_engine.live = True
+        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    live_mode.start_live(obj, bpy.context)  # as the Live button does: solves at once
+    assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
+    bpy.ops.wm.open_mainfile(filepath=str(path))  # the same names and inputs, not solved
+    obj = bpy.data.objects["SMPL-X"]
+    item = obj.ik_engine.constraints[0]
+    bpy.data.objects.new("unrelated", None)
+    bpy.context.scene.collection.objects.link(bpy.data.objects["unrelated"])
+    bpy.context.view_layer.update()  # an update that changes none of the armature's inputs
+    assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
+    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
 
 
 def test_missing_engine_registers_explains_and_changes_nothing(scene, capfd, monkeypatch):

@@ -6,34 +6,57 @@ scene's armatures whose Live option is on. For each it takes the signature of th
 when that differs from the signature it last solved, it solves, warm-started from the current
 pose, and writes the pose bones. Its own writes cause one more depsgraph update, which finds the
 same signature and stops: no endless loop. A flag also refuses re-entry while the handler runs.
+The signatures are forgotten when a file loads (a ``load_pre`` handler: every update after it is
+the new file's), since a new file may hold objects of the same names.
 
 Never blocking: a constraint structure's first solve compiles a program (a second or more). In
 the interface that compile runs in a background thread (pure engine work: no Blender data is
 touched there) and a timer re-solves once it is ready; later solves of the structure take
-milliseconds inside the handler. Without an interface (``bpy.app.background``: scripts, tests)
-the compile runs in place.
+milliseconds inside the handler. While the thread holds a solver, solves that need it (live,
+Solve, Bake) do not wait: they say so and live mode solves again when the compile is done. A
+compile that fails shows its error in the panel. Without an interface (``bpy.app.background``:
+scripts, tests) the compile runs in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import dataclass, field
 
 import bpy
 from bpy.app.handlers import persistent
 
 from .errors import AddonError
-from .solving import apply_solution, is_compiled, read_problem, solve_problem, solver_for
+from .solving import SolverBusy, apply_solution, read_problem, solve_problem
 
 _in_handler = False
-# How many live solves have run in this session (the panel's and the tests' evidence that an
-# update without new inputs solves nothing).
+# How many live solves have run in the main thread in this session (the panel's and the tests'
+# evidence that an update without new inputs solves nothing).
 solve_count = 0
 # (scene name, armature name) -> signature of the inputs last solved (or failed on).
 _last_inputs: dict[tuple[str, str], tuple] = {}
-# structure key -> compiling thread
-_compiling: dict[tuple, threading.Thread] = {}
 TIMER_INTERVAL = 0.1
+
+
+@dataclass
+class CompileJob:
+    """A compile in a background thread.
+
+    Attributes:
+        thread: the thread; it holds its solver's lock until it is done.
+        waiting: (scene name, armature name) -> input signature of each live armature that asked
+            for this compile (a failure is reported to them, and not retried for those inputs).
+        error: the message of the thread's failure, None while running or after success.
+    """
+
+    thread: threading.Thread | None = None
+    waiting: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    error: str | None = None
+
+
+# (solver, constraint structure) -> its compile in flight
+_compiling: dict[tuple, CompileJob] = {}
 
 
 def set_message(settings, text: str, is_error: bool) -> None:
@@ -72,14 +95,23 @@ def live_armatures(scene):
     return [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.ik_engine.live]
 
 
+def show(settings, text: str, is_error: bool) -> None:
+    """``set_message`` for the handler: an armature deleted meanwhile has no panel to tell."""
+    with contextlib.suppress(ReferenceError):
+        set_message(settings, text, is_error)
+
+
 def update_live(armature_object, scene, depsgraph, force: bool = False) -> bool:
-    """Solve one live armature if its inputs changed; True when the pose was written."""
+    """Solve one live armature if its inputs changed; True when the pose was written.
+
+    Never raises: every problem goes to the panel's message.
+    """
     global solve_count
-    settings = armature_object.ik_engine
-    if armature_object.mode == "EDIT":
-        return False
     key = (scene.name, armature_object.name)
     try:
+        settings = armature_object.ik_engine
+        if armature_object.mode == "EDIT":
+            return False
         signature = inputs_signature(armature_object, depsgraph)
     except ReferenceError:  # an object removed while we look at it
         return False
@@ -88,22 +120,27 @@ def update_live(armature_object, scene, depsgraph, force: bool = False) -> bool:
     _last_inputs[key] = signature
     try:
         problem = read_problem(armature_object, scene, depsgraph)
-        if not is_compiled(problem.key) and compile_in_background():
-            start_compile(problem)
+        cached = problem.solver()
+        if not cached.is_compiled(problem.structure) and compile_in_background():
+            start_compile(cached, problem, key, signature)
             _last_inputs.pop(key, None)  # solve again once compiled
-            set_message(settings, "Live: compiling the solver for these constraints...", False)
+            show(settings, "Live: compiling the solver for these constraints...", False)
             return False
+        solution = solve_problem(problem, cached)
         solve_count += 1
-        solution = solve_problem(problem)
+        apply_solution(armature_object, solution)
+        show(settings, f"Live: {solution.summary()}", not solution.result.converged)
+        return True
+    except SolverBusy:
+        _last_inputs.pop(key, None)  # the timer solves again when the compile is done
+        show(settings, "Live: waiting for the solver to finish compiling...", False)
     except AddonError as exc:
-        set_message(settings, f"Live: {exc}", True)
-        return False
+        show(settings, f"Live: {exc}", True)
+    except (ReferenceError, KeyError) as exc:  # deleted or renamed while the pose was written
+        show(settings, f"Live: the armature changed while its pose was written ({type(exc).__name__}: {exc})", True)
     except Exception as exc:  # never let a handler raise into Blender
-        set_message(settings, f"Live: unexpected {type(exc).__name__}: {exc}", True)
-        return False
-    apply_solution(armature_object, solution)
-    set_message(settings, f"Live: {solution.summary()}", not solution.result.converged)
-    return True
+        show(settings, f"Live: unexpected {type(exc).__name__}: {exc}", True)
+    return False
 
 
 @persistent
@@ -118,9 +155,14 @@ def on_depsgraph_update(scene, depsgraph) -> None:
             update_live(obj, scene, depsgraph)
     finally:
         _in_handler = False
-# How many live solves have run in this session (the panel's and the tests' evidence that an
-# update without new inputs solves nothing).
-solve_count = 0
+
+
+@persistent
+def on_load_pre(*_args) -> None:
+    """A file is loading: its objects may have the names of the last file's, not their inputs."""
+    _last_inputs.clear()
+    for job in _compiling.values():
+        job.waiting.clear()
 
 
 def start_live(obj, context) -> None:
@@ -137,9 +179,6 @@ def start_live(obj, context) -> None:
         update_live(obj, scene, context.evaluated_depsgraph_get(), force=True)
     finally:
         _in_handler = False
-# How many live solves have run in this session (the panel's and the tests' evidence that an
-# update without new inputs solves nothing).
-solve_count = 0
 
 
 @contextlib.contextmanager
@@ -154,62 +193,86 @@ def suspended():
         _in_handler = previous
 
 
-def start_compile(problem) -> None:
-    """Compile (and once solve) a structure in a background thread; a timer picks it up."""
-    if problem.key in _compiling:
+def start_compile(cached, problem, requester: tuple[str, str], signature: tuple) -> None:
+    """Compile (and once solve) a structure in a background thread; a timer picks it up.
+
+    The solver's lock is taken here, in the main thread (SolverBusy if another compile holds
+    it), and released by the thread when it is done.
+    """
+    job = _compiling.get((cached, problem.structure))
+    if job is not None:
+        job.waiting[requester] = signature
         return
-    solver = solver_for(problem.model, problem.move_root)
+    cached.reserve(problem.armature_name)
+    job = CompileJob(waiting={requester: signature})
     constraints, init = problem.constraints.constraints, problem.init
 
     def work():
         try:
-            solver.solve(constraints, init=init)
-        except Exception:  # the main-thread solve reports it
-            pass
+            cached.solve_reserved(problem.structure, constraints, init)
+        except AddonError as exc:
+            job.error = str(exc)
+        except Exception as exc:  # reported by the timer, in the main thread
+            job.error = f"unexpected {type(exc).__name__}: {exc}"
 
-    thread = threading.Thread(target=work, name="ik-engine compile", daemon=True)
-    _compiling[problem.key] = thread
-    thread.start()
+    job.thread = threading.Thread(target=work, name="ik-engine compile", daemon=True)
+    _compiling[(cached, problem.structure)] = job
+    try:
+        job.thread.start()
+    except BaseException:
+        del _compiling[(cached, problem.structure)]
+        cached.release()
+        raise
     if not bpy.app.timers.is_registered(check_compiles):
-        bpy.app.timers.register(check_compiles, first_interval=TIMER_INTERVAL)
+        # Persistent: a file loaded meanwhile must not strand the compile's job.
+        bpy.app.timers.register(check_compiles, first_interval=TIMER_INTERVAL, persistent=True)
 
 
 def check_compiles():
-    """Timer: when a compile finished, solve the live armatures again (main thread)."""
-    from . import solving
-
-    finished = [key for key, thread in _compiling.items() if not thread.is_alive()]
-    for key in finished:
+    """Timer: when a compile finished, solve the live armatures waiting for it (main thread);
+    a failed compile's error goes to the panels of the armatures that asked for it."""
+    finished = [(key, job) for key, job in _compiling.items() if not job.thread.is_alive()]
+    for key, job in finished:
         del _compiling[key]
-        solving._COMPILED.add(key)
-    if finished:
-        context = bpy.context
-        scene = getattr(context, "scene", None)
-        if scene is not None:
-            depsgraph = context.evaluated_depsgraph_get()
-            for obj in live_armatures(scene):
-                update_live(obj, scene, depsgraph, force=True)
+        if job.error is None:
+            continue
+        for (scene_name, object_name), signature in job.waiting.items():
+            _last_inputs[(scene_name, object_name)] = signature  # not again for the same inputs
+            obj = bpy.data.objects.get(object_name)
+            if obj is not None and obj.type == "ARMATURE":
+                show(obj.ik_engine, f"Live: {job.error}", True)
+    scene = getattr(bpy.context, "scene", None)
+    if finished and scene is not None:
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        for obj in live_armatures(scene):
+            update_live(obj, scene, depsgraph)  # those whose inputs were not solved yet
     return TIMER_INTERVAL if _compiling else None
 
 
-def is_handler(function) -> bool:
-    """True for this module's handler, also from an earlier load of the add-on (a reload)."""
-    return getattr(function, "__name__", "") == on_depsgraph_update.__name__ and getattr(
-        function, "__module__", ""
-    ) == on_depsgraph_update.__module__
+def is_handler(function, handler=None) -> bool:
+    """True for this module's ``handler`` (default: the depsgraph one), also from an earlier
+    load of the add-on (a reload)."""
+    handler = on_depsgraph_update if handler is None else handler
+    name, module = getattr(function, "__name__", ""), getattr(function, "__module__", "")
+    return name == handler.__name__ and module == handler.__module__
+
+
+def _handlers():
+    """(handler list, our handler) pairs: register adds them, unregister removes them."""
+    return ((bpy.app.handlers.depsgraph_update_post, on_depsgraph_update), (bpy.app.handlers.load_pre, on_load_pre))
 
 
 def register() -> None:
-    handlers = bpy.app.handlers.depsgraph_update_post
-    for function in [f for f in handlers if is_handler(f)]:
-        handlers.remove(function)
-    handlers.append(on_depsgraph_update)
+    for handlers, handler in _handlers():
+        for function in [f for f in handlers if is_handler(f, handler)]:
+            handlers.remove(function)
+        handlers.append(handler)
 
 
 def unregister() -> None:
-    handlers = bpy.app.handlers.depsgraph_update_post
-    for function in [f for f in handlers if is_handler(f)]:
-        handlers.remove(function)
+    for handlers, handler in _handlers():
+        for function in [f for f in handlers if is_handler(f, handler)]:
+            handlers.remove(function)
     if bpy.app.timers.is_registered(check_compiles):
         bpy.app.timers.unregister(check_compiles)
     _last_inputs.clear()

@@ -128,7 +128,7 @@ class IK_ENGINE_OT_bake(ArmatureOperator, bpy.types.Operator):
                 keyframe_solution(obj, solution, bones, frame)
             scene.frame_set(original_frame)
             met = sum(s.result.converged for _, s in solutions)
-            worst = max(s.result.position_error for _, s in solutions)
+            worst = max(s.position_error for _, s in solutions)
             text = f"Baked frames {start}-{end}: {met}/{len(solutions)} met every target; largest position error {worst * 1e3:.2f} mm"
             set_message(obj.ik_engine, text, met < len(solutions))
             self.report({"INFO"} if met == len(solutions) else {"WARNING"}, text)

@@ -37,12 +37,15 @@ class SolveFrame:
         R_solve_world: (3, 3) rotation part (directions, orientations).
         scale: the armature object's (uniform) scale: world length = scale * solve length.
         uniform: whether the object's scale is uniform.
+        largest_scale: the largest of the object's axis scales: a solve-frame length times it
+            bounds the world length (equals ``scale`` when uniform).
     """
 
     T_solve_world: np.ndarray
     R_solve_world: np.ndarray
     scale: float
     uniform: bool
+    largest_scale: float
 
     def point(self, p_world) -> np.ndarray:
         p = np.asarray(p_world, dtype=np.float64)
@@ -59,7 +62,9 @@ def solve_frame(armature_object, model: ArmatureModel, depsgraph=None) -> SolveF
     T_solve_armature[:3, :3] = model.R_solve_armature
     T_solve_world = T_solve_armature @ np.linalg.inv(T_world_armature)
     uniform = bool(scale.max() / scale.min() - 1.0 <= UNIFORM_SCALE_TOLERANCE)
-    return SolveFrame(T_solve_world, model.R_solve_armature @ R_world_armature.T, float(scale.mean()), uniform)
+    return SolveFrame(
+        T_solve_world, model.R_solve_armature @ R_world_armature.T, float(scale.mean()), uniform, float(scale.max())
+    )
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,13 @@ class SceneConstraints:
         constraints: ik_engine constraints, in item order.
         items: index of the item each constraint came from.
         joints: skeleton indices named by the constraints.
+        frame: the world -> solve frame map the targets went through.
     """
 
     constraints: list
     items: list
     joints: tuple
+    frame: SolveFrame
 
 
 def label(index: int, item) -> str:
@@ -153,7 +160,7 @@ def scene_constraints(armature_object, model: ArmatureModel, scene, depsgraph=No
         else:  # an enum value from a newer version of the add-on
             raise AddonError(f"{label(i, item)}: unknown kind {item.kind!r}")
         joints.extend(model.skeleton.indices(constraints[-1].joints()))
-    return SceneConstraints(constraints, items, tuple(sorted(set(joints))))
+    return SceneConstraints(constraints, items, tuple(sorted(set(joints))), frame)
 
 
 def floor_constraint(i, item, model, frame: SolveFrame, scene, depsgraph, armature_object, j):

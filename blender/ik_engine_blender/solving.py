@@ -1,13 +1,24 @@
 """One solve of an armature: scene -> engine -> pose bones, with the compiled solvers cached.
 
-An ``IKSolver`` is kept per armature model (bones, rest pose, limits: ``ArmatureModel.fingerprint``)
-and root setting; it compiles one program per constraint structure (kinds, bones, priorities) and
-reuses it for every new target, so after the first solve of a structure a solve costs
-milliseconds. Nothing in the scene is written until the solve has succeeded.
+An ``IKSolver`` is kept per armature model (bones, rest pose, limits: ``ArmatureModel.fingerprint``),
+root setting and position tolerance; it compiles one program per constraint structure (kinds,
+bones, priorities) and reuses it for every new target, so after the first solve of a structure a
+solve costs milliseconds. Nothing in the scene is written until the solve has succeeded.
+
+Units: the engine works in the armature's solve frame, whose unit is the armature's own (one
+Blender unit before the object's scale). The position tolerance is scaled so that it means
+``POSITION_TOLERANCE`` metres in the world (object scale and the scene's Unit Scale), and errors
+are reported in metres of the world.
+
+Threads: Live mode compiles in a background thread (see live_mode). Every solve holds its cached
+solver's lock; a solve that finds it held (a compile in flight) does not wait, it raises
+SolverBusy, so the interface never freezes.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,10 +30,58 @@ from .dependencies import DependencyError, engine
 from .errors import AddonError
 from .scene_constraints import SceneConstraints, scene_constraints
 
-_SOLVERS: OrderedDict[tuple, object] = OrderedDict()
+# Metres in the world: a Position-like constraint within it is met.
+POSITION_TOLERANCE = 1e-4
+_SOLVERS: OrderedDict[tuple, "CachedSolver"] = OrderedDict()
 _SOLVER_CACHE_SIZE = 8
-# Structures (solver key, constraint structure) whose program is compiled.
-_COMPILED: set[tuple] = set()
+
+
+class SolverBusy(AddonError):
+    """The solver is compiling in another thread; the solve was not attempted."""
+
+
+class CachedSolver:
+    """A cached IKSolver, the constraint structures it has compiled, and the lock of its solves.
+
+    The compiled structures live here, with the solver, so a solver dropped from the cache takes
+    its record along: a new solver for the same armature starts with nothing compiled.
+    """
+
+    def __init__(self, solver) -> None:
+        self.solver = solver
+        self._engine_error = engine().IKError
+        self._lock = threading.Lock()
+        self._compiled: set[tuple] = set()
+
+    def is_compiled(self, structure: tuple) -> bool:
+        return structure in self._compiled
+
+    def reserve(self, armature_name: str) -> None:
+        """Take the solver's lock now, without waiting; SolverBusy while a compile holds it."""
+        if not self._lock.acquire(blocking=False):
+            raise SolverBusy(
+                f"the solver of armature {armature_name!r} is compiling in the background (Live mode): "
+                "try again in a moment"
+            )
+
+    def release(self) -> None:
+        """Give back the lock taken by ``reserve`` without solving."""
+        self._lock.release()
+
+    def solve_reserved(self, structure: tuple, constraints, init):
+        """Solve under the lock taken by ``reserve`` (in any thread), then release it.
+
+        The structure counts as compiled only after a solve of it succeeded. Engine errors
+        become AddonError.
+        """
+        try:
+            result = self.solver.solve(constraints, init=init)
+            self._compiled.add(structure)
+        except self._engine_error as exc:
+            raise AddonError(str(exc)) from None
+        finally:
+            self._lock.release()
+        return result
 
 
 @dataclass(frozen=True)
@@ -32,11 +91,12 @@ class Solution:
     Attributes:
         model: the armature model it belongs to.
         pose: the ik_engine.Pose (skeleton joint order).
-        result: the engine's IKResult.
+        result: the engine's IKResult (errors in solve-frame units and radians).
         joints: skeleton indices whose rotation the solve may have changed (the constrained
             joints and their ancestors that move).
         move_root: whether the root bone's location was solved for.
         seconds: wall time from reading the scene to the solved pose.
+        metres_per_unit: world metres per solve-frame unit (see ``Problem``).
     """
 
     model: ArmatureModel
@@ -45,42 +105,50 @@ class Solution:
     joints: tuple
     move_root: bool
     seconds: float
+    metres_per_unit: float
+
+    @property
+    def position_error(self) -> float:
+        """The largest position error in the world, metres."""
+        return self.result.position_error * self.metres_per_unit
 
     def summary(self) -> str:
         r = self.result
         text = f"{'solved' if r.converged else 'best effort (not all targets met)'} in {self.seconds * 1e3:.1f} ms"
         if r.position_error > 0:
-            text += f"; position error {r.position_error * 1e3:.2f} mm"
+            text += f"; position error {self.position_error * 1e3:.2f} mm"
         if r.orientation_error > 0:
             text += f"; orientation error {np.degrees(r.orientation_error):.2f} deg"
         return text
 
 
-def solver_for(model: ArmatureModel, move_root: bool):
-    """The cached IKSolver of an armature model (compiles nothing by itself)."""
+def position_tolerance(metres_per_unit: float) -> float:
+    """The engine's position tolerance (solve-frame units) that is at most ``POSITION_TOLERANCE``
+    metres in the world. The scale is rounded up to a power of two, so that an animated scale
+    makes few solvers (each compiles its structures anew), and a unit of one metre gives exactly
+    ``POSITION_TOLERANCE``."""
+    return POSITION_TOLERANCE / 2.0 ** math.ceil(math.log2(metres_per_unit) - 1e-9)
+
+
+def cached_solver(model: ArmatureModel, move_root: bool, tolerance: float) -> CachedSolver:
+    """The cached solver of an armature model, root setting and position tolerance (compiles
+    nothing by itself)."""
     ik = engine()
-    key = (model.fingerprint, move_root)
-    solver = _SOLVERS.get(key)
-    if solver is None:
+    key = (model.fingerprint, move_root, tolerance)
+    cached = _SOLVERS.get(key)
+    if cached is None:
         if not model.moving_bones and not move_root:
             raise AddonError("every bone is locked (IK locks on all three axes): nothing can move")
-        solver = ik.IKSolver(model.skeleton, joints=list(model.moving_bones), move_root=move_root)
-        _SOLVERS[key] = solver
+        solver = ik.IKSolver(
+            model.skeleton, joints=list(model.moving_bones), move_root=move_root, position_tolerance=tolerance
+        )
+        cached = CachedSolver(solver)
+        _SOLVERS[key] = cached
         while len(_SOLVERS) > _SOLVER_CACHE_SIZE:
             _SOLVERS.popitem(last=False)
     else:
         _SOLVERS.move_to_end(key)
-    return solver
-
-
-def structure_key(model: ArmatureModel, move_root: bool, constraints) -> tuple:
-    from ik_engine.problem import ResidualProblem
-
-    return (model.fingerprint, move_root, ResidualProblem.structure_key(model.skeleton, constraints))
-
-
-def is_compiled(key: tuple) -> bool:
-    return key in _COMPILED
+    return cached
 
 
 def affected_joints(model: ArmatureModel, constrained: tuple) -> tuple:
@@ -93,14 +161,25 @@ def affected_joints(model: ArmatureModel, constrained: tuple) -> tuple:
 
 @dataclass(frozen=True)
 class Problem:
-    """Everything a solve needs, read from the scene (no engine call yet)."""
+    """Everything a solve needs, read from the scene (no engine call yet).
 
+    Attributes:
+        structure: the constraint structure (what a compiled program is for).
+        metres_per_unit: world metres per solve-frame unit: the armature object's largest
+            scale times the scene's Unit Scale.
+    """
+
+    armature_name: str
     model: ArmatureModel
     constraints: SceneConstraints
     move_root: bool
     init: object
-    key: tuple
+    structure: tuple
+    metres_per_unit: float
     started: float
+
+    def solver(self) -> CachedSolver:
+        return cached_solver(self.model, self.move_root, position_tolerance(self.metres_per_unit))
 
 
 def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
@@ -110,6 +189,8 @@ def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
     """
     started = time.perf_counter()
     engine()
+    from ik_engine.problem import ResidualProblem
+
     if armature_object is None or armature_object.type != "ARMATURE":
         raise AddonError("select an armature object (the active object is not an armature)")
     if armature_object.mode == "EDIT":
@@ -123,23 +204,24 @@ def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
             "parent them to one bone or turn Move Root off"
         )
     constraints = scene_constraints(armature_object, model, scene, depsgraph)
+    metres_per_unit = constraints.frame.largest_scale * float(scene.unit_settings.scale_length)
+    if not (math.isfinite(metres_per_unit) and metres_per_unit > 0):
+        raise AddonError(f"the scene's Unit Scale ({scene.unit_settings.scale_length}) must be above zero")
     if init is None:
         init = model.read_pose(armature_object)
-    key = structure_key(model, move_root, constraints.constraints)
-    return Problem(model, constraints, move_root, init, key, started)
+    structure = ResidualProblem.structure_key(model.skeleton, constraints.constraints)
+    return Problem(armature_object.name, model, constraints, move_root, init, structure, metres_per_unit, started)
 
 
-def solve_problem(problem: Problem) -> Solution:
-    """Run the engine on a read problem; engine errors become AddonError."""
-    ik = engine()
-    solver = solver_for(problem.model, problem.move_root)
-    try:
-        result = solver.solve(problem.constraints.constraints, init=problem.init)
-    except ik.IKError as exc:
-        raise AddonError(str(exc)) from None
-    _COMPILED.add(problem.key)
+def solve_problem(problem: Problem, cached: CachedSolver | None = None) -> Solution:
+    """Run the engine on a read problem (with ``cached``, the problem's solver, if already
+    looked up). AddonError for engine errors, SolverBusy while a compile holds the solver."""
+    cached = problem.solver() if cached is None else cached
+    cached.reserve(problem.armature_name)
+    result = cached.solve_reserved(problem.structure, problem.constraints.constraints, problem.init)
     joints = affected_joints(problem.model, problem.constraints.joints)
-    return Solution(problem.model, result.pose, result, joints, problem.move_root, time.perf_counter() - problem.started)
+    return Solution(problem.model, result.pose, result, joints, problem.move_root,
+                    time.perf_counter() - problem.started, problem.metres_per_unit)
 
 
 def solve_armature(armature_object, scene, depsgraph=None, init=None) -> Solution:
@@ -182,5 +264,4 @@ def forget_solvers() -> None:
     from . import armature_skeleton
 
     _SOLVERS.clear()
-    _COMPILED.clear()
     armature_skeleton._MODEL_CACHE.clear()
