@@ -112,7 +112,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     """
     from ik_engine.backend import load_backend
 
-    from .random_draws import fingerprint, uniform_draws
+    from .random_draws import draw_key, fingerprint, uniform_run
     from .solve_start import start_solve
 
     backend = load_backend("jax") if backend is None else backend
@@ -258,11 +258,16 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # The second pass is needed only when the step crossed a bound.
             return xp.clip(backend.cond(xp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
 
-        # Every restart's random draw, made once (not in every iteration of the loop), from
-        # the seed and the problem's own data, so that problems differ in their restarts;
-        # the same numbers on every backend.
-        salt = fingerprint([inputs.params, q0], xp)
-        uniforms = uniform_draws(seed, salt, (options.restarts + 1, n), dtype, xp)
+        # Restart k draws row k of a (restarts + 1, n) uniform draw keyed by the seed and the
+        # problem's own data (so problems differ in their restarts; the same numbers on every
+        # backend), only when it restarts: most solves never do.
+        key = draw_key(seed, fingerprint([inputs.params, q0], xp), xp)
+
+        def restart_draw(row):
+            return uniform_run(key, row * np.uint32(n), n, dtype, xp)
+
+        def no_draw(row):
+            return xp.zeros((n,), dtype)
         K = num_levels
         inf_costs = xp.full((K,), xp.inf, dtype)
         no_levels_met = xp.zeros((K,), bool)
@@ -290,7 +295,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
 
         def body(s):
             first = s["it"] == 0
-            u = uniforms[xp.minimum(s["restarts"], options.restarts)]
+            row = xp.asarray(xp.minimum(s["restarts"], options.restarts), xp.uint32)
+            u = backend.cond(s["restart_pending"], restart_draw, no_draw, row)
             u_pose = sample_lower + u * (sample_upper - sample_lower)
             # Restart seeds alternate between a uniform draw inside the limits (a new basin)
             # and a pose part of the way from the best so far toward such a draw (keeps the

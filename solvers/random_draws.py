@@ -50,16 +50,28 @@ def threefry_2x32(key: tuple[Any, Any], x0: Any, x1: Any) -> tuple[Any, Any]:
     return x0, x1
 
 
-def uniform_draws(seed: Any, data: Any, shape: tuple[int, ...], dtype: Any, xp: Any) -> Any:
-    """Floats in [0, 1) of ``shape``, a function of the uint32 scalars ``seed`` and ``data``
-    (float32 precision: 23 random mantissa bits, also for float64)."""
+def draw_key(seed: Any, data: Any, xp: Any) -> tuple[Any, Any]:
+    """The key pair of the draws of ``seed`` (uint32 ()) and ``data`` (uint32 ())."""
     zero = xp.zeros((), xp.uint32)
-    key = threefry_2x32((zero, xp.asarray(seed, xp.uint32)), zero, xp.asarray(data, xp.uint32))
-    count = int(np.prod(shape))
-    high, low = threefry_2x32(key, xp.zeros((count,), xp.uint32), xp.asarray(np.arange(count, dtype=np.uint32)))
+    return threefry_2x32((zero, xp.asarray(seed, xp.uint32)), zero, xp.asarray(data, xp.uint32))
+
+
+def uniform_run(key: tuple[Any, Any], first: Any, count: int, dtype: Any, xp: Any) -> Any:
+    """(count,) floats in [0, 1): the draws of flat indices first .. first + count - 1 under
+    ``key`` (``first`` a uint32 scalar, may be traced; ``count`` static)."""
+    counters = xp.asarray(first, xp.uint32) + xp.asarray(np.arange(count, dtype=np.uint32))
+    high, low = threefry_2x32(key, xp.zeros((count,), xp.uint32), counters)
     mantissa = (high ^ low) >> np.uint32(9)
     floats = (mantissa | ONE_BITS).view(xp.float32) - np.float32(1.0)
-    return xp.reshape(floats.astype(dtype), shape)
+    return floats.astype(dtype)
+
+
+def uniform_draws(seed: Any, data: Any, shape: tuple[int, ...], dtype: Any, xp: Any) -> Any:
+    """Floats in [0, 1) of ``shape``, a function of the uint32 scalars ``seed`` and ``data``
+    (float32 precision: 23 random mantissa bits, also for float64); row-major, so row k of a
+    (rows, n) draw is ``uniform_run(key, k * n, n)``."""
+    count = int(np.prod(shape))
+    return xp.reshape(uniform_run(draw_key(seed, data, xp), 0, count, dtype, xp), shape)
 
 
 def fingerprint(arrays: list[Any], xp: Any) -> Any:
