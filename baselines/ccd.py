@@ -7,7 +7,7 @@ toward the root. Each joint in turn is given the rotation that best brings the e
 below it onto their targets with every other joint held still, then that rotation is
 clamped to the joint's limits, and the subtree below it moves rigidly with it.
 
-Our joints are ball joints (three axis-angle degrees of freedom), so "the best rotation" is
+Our joints are ball joints (three rotational degrees of freedom), so "the best rotation" is
 the weighted best-fit rotation about the joint's centre (Kabsch / Horn), with one point pair
 per position effector: (effector - joint, target - joint), weight = the constraint's weight.
 With a single point pair it is the smallest rotation taking one vector onto the other, the
@@ -19,11 +19,15 @@ orientation error of ``theta`` radians then weighs like a position error of abou
 ``orientation_length * theta * sqrt(2)`` metres. (0.15 m measured best of 0.05-0.3 m on the
 arm_pose and full_body scenarios.)
 
-Joint limits: the joint's new rotation is expressed as its local axis-angle (in the
-skeleton's convention ``R_parent_joint = R_rest @ exp(r)``) and clipped into the limit box,
-``np.clip(r, lower, upper)``. A clipped step can be worse than none (clipping axis-angle
-components is not a projection in rotation space); with ``monotone`` such a step is not
-taken, so the weighted error never grows and "no progress" is a meaningful stop.
+Joint limits: the joint's new rotation is expressed in its coordinates, the numbers its
+limits box (``ik_engine.joint_coordinates``): its local axis-angle (in the skeleton's
+convention ``R_parent_joint = R_rest @ exp(r)``), or for a joint with Euler coordinates (the
+SMPL-X elbows) its Euler angles (``R_parent_joint = R_rest @ R_i(c_i) R_j(c_j) R_k(c_k)``,
+middle angle within +-90 degrees), and clipped into the limit box,
+``np.clip(c, lower, upper)``. Like the variables of our solver, CCD's q holds these
+coordinates. A clipped step can be worse than none (clipping coordinates is not a
+projection in rotation space); with ``monotone`` such a step is not taken, so the weighted
+error never grows and "no progress" is a meaningful stop.
 
 With ``move_root`` the root translation is a prismatic degree of freedom: after each sweep
 the whole body moves by the weighted mean of the position errors (the least-squares
@@ -43,8 +47,9 @@ Cost: per joint step a 3x3 fit (closed form for one point pair, an SVD otherwise
 scalar rotation conversions and a rigid update of the slice of joints and effector points
 below it; joints are stored depth-first so every subtree is one contiguous slice. Forward
 kinematics runs once per solve; each step rebuilds the turned joint's frame exactly from
-its parent's frame and its clamped axis-angle, so rounding in the incremental updates
-never compounds. About 0.1 ms per sweep on the 4-joint arm, 1 ms on the 22-joint body.
+its parent's frame and its clamped coordinates, so rounding in the incremental updates
+never compounds. About 0.1 ms per sweep on the 4-joint arm, 1 ms on the 22-joint body; a
+joint with Euler coordinates adds about 5 us per step.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from ik_engine.constraints.base import Constraint
 from ik_engine.constraints.orientation import Orientation
 from ik_engine.constraints.position import Position
 from ik_engine.errors import SolverError
+from ik_engine.joint_coordinates import AXIS_ANGLE
 from ik_engine.kinematics import forward_kinematics, local_rotations
 from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
@@ -202,30 +208,32 @@ class _Chain:
             centred = row == 0 and self.move_root
             single = weighted_points[0] if len(weighted_points) == 1 and not weighted_frames and not centred else -1
             parent = parent_rows[row]
+            kind = prepared.skeleton.coordinates[int(problem.moving_joints[m])]
             self.steps.append(
                 _Step(
                     m, node, end, -1 if parent < 0 else int(node_of_row[parent]), None if rest is None else rest[row],
                     pa, pb, oa, ob, single, centred, tuple(lower[m].tolist()), tuple(upper[m].tolist()),
+                    None if kind == AXIS_ANGLE else tuple("xyz".index(a) for a in kind),
                 )
             )
         self.root_step = self.steps[-1] if self.steps and self.steps[-1].node == 0 else None
 
     # -------------------------------------------------------------- state
     def initial_state(self, q0: np.ndarray):
-        """(r_moving (M, 3), translation (3,), R_world (S, 3, 3), p_world (S, 3) in node
-        order, effector points (P, 3)) at variables ``q0`` (n,)."""
+        """(c_moving (M, 3) coordinates of the moving joints, translation (3,), R_world (S, 3, 3),
+        p_world (S, 3) in node order, effector points (P, 3)) at variables ``q0`` (n,)."""
         prepared = self.prepared
         problem = prepared.problem
         M = len(problem.moving_rows)
-        r_moving = np.array(q0[: 3 * M], dtype=np.float64).reshape(M, 3)
+        c_moving = np.array(q0[: 3 * M], dtype=np.float64).reshape(M, 3)
         translation = np.array(q0[3 * M : 3 * M + 3] if self.move_root else prepared.inputs.translation, dtype=np.float64)
-        rotations = np.array(prepared.inputs.fixed_rotations, dtype=np.float64)
-        rotations[problem.moving_rows] = r_moving
+        rotations = np.array(prepared.inputs.fixed_rotations, dtype=np.float64)  # (S, 3) axis-angles
+        rotations[problem.moving_rows] = prepared.pose(q0).rotations[problem.moving_joints]
         R_parent_joint = local_rotations(rotations, problem.rest_rotations, np)
         R_world, p_world = forward_kinematics(problem.levels, problem.offsets, R_parent_joint, problem.offsets[0] + translation, np)
         R_world, p_world = R_world[self.order], p_world[self.order]
         points = p_world[self.pos_node] + np.einsum("pij,pj->pi", R_world[self.pos_node], self.pos_offsets)
-        return r_moving, translation, R_world, p_world, points
+        return c_moving, translation, R_world, p_world, points
 
     def errors_and_cost(self, R_world: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, float]:
         """((C,) unweighted errors in constraint order, the weighted squared error CCD lowers)."""
@@ -238,8 +246,8 @@ class _Chain:
         errors[self.ori_constraint] = 2.0 * np.arcsin(np.minimum(np.sqrt(frame_sq / 8.0), 1.0))
         return errors, float(self.pos_weights @ position_sq + self.ori_weights @ frame_sq)
 
-    def variables(self, r_moving: np.ndarray, translation: np.ndarray) -> np.ndarray:
-        q = r_moving.reshape(-1)
+    def variables(self, c_moving: np.ndarray, translation: np.ndarray) -> np.ndarray:
+        q = c_moving.reshape(-1)
         return np.concatenate([q, translation]) if self.move_root else q.copy()
 
     # -------------------------------------------------------------- sweeps
@@ -247,28 +255,28 @@ class _Chain:
         """(final variables q (n,), sweeps done) from initial variables ``q0`` (n,)."""
         prepared = self.prepared
         options = prepared.options
-        r_moving, translation, R_world, p_world, points = self.initial_state(q0)
+        c_moving, translation, R_world, p_world, points = self.initial_state(q0)
         errors, cost = self.errors_and_cost(R_world, points)
         sweeps = 0
         while True:
             # The incremental state agrees with FK to rounding; the official measure decides.
-            if prepared.converged(errors) and prepared.converged(prepared.errors(self.variables(r_moving, translation))):
+            if prepared.converged(errors) and prepared.converged(prepared.errors(self.variables(c_moving, translation))):
                 break
             if sweeps >= options.max_iterations:
                 break
             if options.align_root and self.move_root:
                 if self.root_step is not None:
-                    self.turn_joint(self.root_step, r_moving, R_world, p_world, points)
+                    self.turn_joint(self.root_step, c_moving, R_world, p_world, points)
                 self.translate_root(translation, p_world, points)
             for step in self.steps:
-                self.turn_joint(step, r_moving, R_world, p_world, points)
+                self.turn_joint(step, c_moving, R_world, p_world, points)
             self.translate_root(translation, p_world, points)
             sweeps += 1
             previous = cost
             errors, cost = self.errors_and_cost(R_world, points)
             if previous - cost <= options.stall_tolerance * previous:
                 break
-        return self.variables(r_moving, translation), sweeps
+        return self.variables(c_moving, translation), sweeps
 
     def translate_root(self, translation, p_world, points) -> None:
         """With ``move_root``: move everything by the weighted mean position error, the
@@ -279,7 +287,7 @@ class _Chain:
             p_world += shift
             points += shift
 
-    def turn_joint(self, step: "_Step", r_moving, R_world, p_world, points) -> None:
+    def turn_joint(self, step: "_Step", c_moving, R_world, p_world, points) -> None:
         """One CCD step at one joint: best rotation, clamp, move its subtree (in place)."""
         k = step.node
         p_joint = p_world[k]
@@ -311,7 +319,7 @@ class _Chain:
         if R_turn is None:
             return
 
-        # The joint's rest frame in the world: R_world_joint = R_frame @ exp(r).
+        # The joint's rest frame in the world: R_world_joint = R_frame @ R_pose(c).
         R_world_joint = R_world[k]
         R_frame = None if step.parent < 0 else R_world[step.parent]
         if step.R_rest is not None:
@@ -319,13 +327,16 @@ class _Chain:
         R_pose = R_turn @ R_world_joint
         if R_frame is not None:
             R_pose = R_frame.T @ R_pose
-        r_wanted = _matrix_to_axis_angle(R_pose.tolist())
-        r_new = tuple(min(max(v, lo), hi) for v, lo, hi in zip(r_wanted, step.lower, step.upper))
-        # The joint's new frame, exactly from its parent's and r_new (so that rounding in
+        if step.euler is None:
+            c_wanted = _matrix_to_axis_angle(R_pose.tolist())
+        else:
+            c_wanted = _matrix_to_euler(R_pose.tolist(), step.euler)
+        c_new = tuple(min(max(v, lo), hi) for v, lo, hi in zip(c_wanted, step.lower, step.upper))
+        # The joint's new frame, exactly from its parent's and c_new (so that rounding in
         # the incremental updates never feeds back), and the turn it makes in the world.
-        R_pose = _axis_angle_to_matrix(r_new)
+        R_pose = _axis_angle_to_matrix(c_new) if step.euler is None else _euler_to_matrix(c_new, step.euler)
         R_world_new = R_pose if R_frame is None else R_frame @ R_pose
-        if r_new != r_wanted:
+        if c_new != c_wanted:
             R_turn = R_world_new @ R_world_joint.T
             if self.prepared.options.monotone:
                 if H is None:
@@ -333,7 +344,7 @@ class _Chain:
                 # trace(R H) - trace(H): how much the step lowers the weighted error, halved.
                 if np.vdot(R_turn, H.T) <= H[0, 0] + H[1, 1] + H[2, 2]:
                     return
-        r_moving[step.m] = r_new
+        c_moving[step.m] = c_new
         e = step.end
         R_world[k + 1 : e] = R_turn @ R_world[k + 1 : e]
         R_world[k] = R_world_new
@@ -350,7 +361,9 @@ class _Step:
     parent's node (-1 for the root); R_rest: its rest rotation (3, 3) or None; pa:pb, oa:ob:
     the position / orientation effectors below it; single: the one weighted position
     effector when it is alone (closed-form step), else -1; centred: the root of a body
-    whose translation moves (fit about the effectors' centroid); lower, upper: its limit box.
+    whose translation moves (fit about the effectors' centroid); lower, upper: its limit box
+    on its coordinates; euler: the axes (i, j, k) of its Euler coordinates in their order
+    (``"yzx"``: (1, 2, 0)), None for axis-angle coordinates.
     """
 
     m: int
@@ -366,6 +379,7 @@ class _Step:
     centred: bool
     lower: tuple[float, float, float]
     upper: tuple[float, float, float]
+    euler: tuple[int, int, int] | None
 
 
 # Below this, a vector or a cross product is treated as zero (metres, metres^2).
@@ -437,6 +451,46 @@ def _axis_angle_to_matrix(r: tuple[float, float, float]) -> np.ndarray:
             [b * x * z - a * y, b * y * z + a * x, 1.0 - b * (x * x + y * y)],
         ]
     )
+
+
+def _euler_to_matrix(c: tuple[float, float, float], axes: tuple[int, int, int]) -> np.ndarray:
+    """Rotation (3, 3) of one set of Euler coordinates ``c`` stored by axis (c_x, c_y, c_z),
+    turning about ``axes`` (i, j, k) in order: ``R_i(c_i) @ R_j(c_j) @ R_k(c_k)``, in scalar
+    arithmetic.
+
+    (ik_engine.joint_coordinates.euler_to_matrix and matrix_to_euler do the same batched
+    through an array namespace: about 50 and 13 us for one 3x3, against 5 and 0.5 us here
+    and in _matrix_to_euler, measured.)
+    """
+    R = None
+    for axis in axes:
+        cos, sin = math.cos(c[axis]), math.sin(c[axis])
+        turn = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+        # About this axis, the plane of the next two axes (b, d), in cyclic order, turns.
+        b, d = (axis + 1) % 3, (axis + 2) % 3
+        turn[b][b] = turn[d][d] = cos
+        turn[b][d], turn[d][b] = -sin, sin
+        R = np.array(turn) if R is None else R @ turn
+    return R
+
+
+def _matrix_to_euler(R: list[list[float]], axes: tuple[int, int, int]) -> tuple[float, float, float]:
+    """Euler coordinates, stored by axis, of one rotation (nested lists, 3x3) turning about
+    ``axes`` (i, j, k) in order, the middle angle in [-pi/2, pi/2], in scalar arithmetic (the
+    convention of ik_engine.joint_coordinates.matrix_to_euler, first angle 0 where only
+    first +- last is defined)."""
+    i, j, k = axes
+    sign = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for the cyclic orders (xyz, yzx, zxy)
+    # Row i of R_i R_j R_k is row i of R_j R_k: (cos_j cos_k, -+cos_j sin_k, +-sin_j) on (i, j, k).
+    middle = math.asin(min(max(sign * R[i][k], -1.0), 1.0))
+    if math.hypot(R[i][i], R[i][j]) > 1e-9:
+        first = math.atan2(-sign * R[j][k], R[k][k])
+        last = math.atan2(-sign * R[i][j], R[i][i])
+    else:  # gimbal lock: R = R_j R_k with first = 0, and row j of R is row j of R_k
+        first, last = 0.0, math.atan2(sign * R[j][i], R[j][j])
+    c = [0.0, 0.0, 0.0]
+    c[i], c[j], c[k] = first, middle, last
+    return (c[0], c[1], c[2])
 
 
 def _matrix_to_axis_angle(R: list[list[float]]) -> tuple[float, float, float]:

@@ -54,7 +54,9 @@ class PreparedProblem:
         init: the initial pose (rest pose when none was given).
         problem: the ``ResidualProblem`` (subtree, moving joints, bounds, constraint slots).
         inputs: its ``ProblemInputs`` in float64 numpy.
-        q0: (n,) initial variables, clipped into the limits.
+        q0: (n,) initial variables, clipped into the limits: the moving joints' coordinates
+            (axis-angle, or Euler angles where ``problem.euler_moving`` says so), then the
+            root translation when it moves.
         tolerances: (2,) metres, radians.
         options: the baseline's options.
     """
@@ -77,7 +79,7 @@ class PreparedProblem:
         return self.problem.moving_joints
 
     def pose(self, q: np.ndarray) -> Pose:
-        """The full pose of variables ``q`` (n,) (clipped into the limits)."""
+        """The full pose (axis-angles) of variables ``q`` (n,) (clipped into the limits)."""
         output = np.concatenate([np.asarray(q, dtype=np.float64), np.zeros(len(self.problem.slots) + 3)])
         rotations, translation = self._solver._pose_arrays(self.problem, self.init.rotations, self.init.translation, output)
         return Pose(rotations, translation)

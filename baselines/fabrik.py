@@ -34,10 +34,15 @@ weighted centroid (the paper's sub-base centroid). A branch counts with weight 1
 effector point with its constraint's weight.
 
 Joint limits (the papers' rotational constraints, applied in both passes of every iteration).
-A joint's limit is a box on its local axis-angle ``r`` (``R_parent_joint = R_rest @ exp(r)``).
-"Clamping" a rotation means: express it as local axis-angle, take whichever of its two
-axis-angle vectors (``r`` and ``r (1 - 2 pi / |r|)``) lies nearer the box, clip the
-components into the box.
+A joint's limit is a box on its coordinates (``ik_engine.joint_coordinates``): its local
+axis-angle ``r`` (``R_parent_joint = R_rest @ exp(r)``), or for a joint with Euler coordinates
+(the SMPL-X elbows) its Euler angles ``c`` (``R_parent_joint = R_rest @ R_i(c_i) R_j(c_j)
+R_k(c_k)``). "Clamping" a rotation means: express it in the joint's local coordinates, clip
+them into the box. For axis-angle, whichever of its two vectors (``r`` and
+``r (1 - 2 pi / |r|)``) lies nearer the box is clipped; Euler angles are taken with the middle
+angle within +-90 degrees (the other set, beyond, lies outside any box of a middle axis with
+a small range, as Euler coordinates are meant to be used). The rotations FABRIK keeps per
+body, and its q, are these coordinates.
 
 * Outward (backward reaching), where the paper keeps each new bone inside the cone its
   parent allows: each body's fitted rotation is clamped in its parent's (already placed)
@@ -47,14 +52,14 @@ components into the box.
 * Inward (forward reaching), where the paper places each joint toward the root inside the
   cone defined by the already placed bone below it (``inward_limits``): once a body's
   children have their new rotations, the body is re-turned so that each child's local
-  rotation is its clamped one (``R_body = R_child @ exp(r_clamped)^T @ (C @ R_rest)^T``); with
+  rotation is its clamped one (``R_body = R_child @ R(c_clamped)^T @ (C @ R_rest)^T``); with
   several children (or other points) it takes the weighted mean rotation of what each asks
   for. Its pivot then goes where that rotation puts it. This re-turn also hands the parent
   the twist the child's limits need (an elbow bends about one axis only: the upper arm is
   turned so that axis lies where the bend must happen), which a bone-only FABRIK has no way
   to express. The root, whose parent frame is the world, is clamped on its own.
 
-Clamping axis-angle components is not the nearest reachable bone direction, and FABRIK with
+Clamping coordinates is not the nearest reachable bone direction, and FABRIK with
 limits has fixed points short of the target (an elbow that set off bending the wrong way
 stays straight at its limit): what it cannot reach it leaves, as the papers' method does.
 (A projected Gauss-Newton "nearest direction" projection instead of the clamp was tried and
@@ -97,6 +102,7 @@ from ik_engine.constraints.base import Constraint
 from ik_engine.constraints.orientation import Orientation
 from ik_engine.constraints.position import Position
 from ik_engine.errors import SolverError
+from ik_engine.joint_coordinates import AXIS_ANGLE, matrix_to_euler
 from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
 from ik_engine.solver import IKResult
@@ -231,6 +237,7 @@ class _Level:
         self.child_frame = tree.C[children] @ tree.R_rest[children]  # (Vb, 3, 3) child rest frame in ours
         self.child_lower = tree.lower[children]
         self.child_upper = tree.upper[children]
+        self.child_coordinates = _Coordinates(tree.kinds[children])
         bounded = np.zeros(k, dtype=bool)
         bounded[voter_slot[self.bounding_voters]] = True
         voter_count = (votes > 0).sum(axis=1)
@@ -252,6 +259,7 @@ class _Level:
         self.R_rest = tree.R_rest[self.bodies]  # (k, 3, 3)
         self.lower = tree.lower[self.bodies]  # (k, 3)
         self.upper = tree.upper[self.bodies]  # (k, 3)
+        self.coordinates = _Coordinates(tree.kinds[self.bodies])
 
     def fitted_rotations(self, R_current: np.ndarray, pivots: np.ndarray, node_targets: np.ndarray) -> np.ndarray:
         """(k, 3, 3) world rotations of the bodies that bring their active points onto
@@ -324,6 +332,9 @@ class _BodyTree:
         self.upper = np.zeros((B, 3))
         self.lower[self.moving_body] = problem.lower[: 3 * M].reshape(M, 3)
         self.upper[self.moving_body] = problem.upper[: 3 * M].reshape(M, 3)
+        # Each body's kind of coordinates (the root's is axis-angle, as Skeleton demands).
+        self.kinds = np.array([skeleton.coordinates[int(problem.joints[row])] for row in body_rows])  # (B,)
+        # Local rotations: coordinates of the moving bodies (q), the root's initial axis-angle.
         self.r_initial = np.array(inputs.fixed_rotations, dtype=np.float64)[body_rows]  # (B, 3)
         self.r_initial[self.moving_body] = prepared.q0[: 3 * M].reshape(M, 3)
         self.R_world_initial = R_world[body_rows]  # (B, 3, 3)
@@ -409,8 +420,8 @@ class _BodyTree:
                 R_new = self._bounded_by_children(level, R_new, R_in)
             if self.options.inward_limits and level.is_root_level and self.rotates[0]:
                 # The root's own frame is the world's: its limits apply here as well.
-                r_root = _clamped_axis_angle(np.swapaxes(level.R_rest, -1, -2) @ R_new, level.lower, level.upper)
-                R_new = level.R_rest @ _exp(r_root)
+                r_root = level.coordinates.clamped(np.swapaxes(level.R_rest, -1, -2) @ R_new, level.lower, level.upper)
+                R_new = level.R_rest @ level.coordinates.matrices(r_root)
             if level.has_active.any():
                 proposals = nodes_in[level.active_node] - np.einsum("aij,aj->ai", R_new[level.active_slot], level.active_d)
                 pivots = np.where(level.has_active[:, None], level.centroid @ proposals, pivots)
@@ -426,9 +437,10 @@ class _BodyTree:
         wanted = R_new[level.voter_slot]  # (V, 3, 3)
         R_child = R_in[level.bounding_child]
         R_frame = wanted[level.bounding_voters] @ level.child_frame  # each child's rest frame in the world
-        r_child = _clamped_axis_angle(np.swapaxes(R_frame, -1, -2) @ R_child, level.child_lower, level.child_upper)
+        coordinates = level.child_coordinates
+        c_child = coordinates.clamped(np.swapaxes(R_frame, -1, -2) @ R_child, level.child_lower, level.child_upper)
         wanted[level.bounding_voters] = (
-            R_child @ np.swapaxes(_exp(r_child), -1, -2) @ np.swapaxes(level.child_frame, -1, -2)
+            R_child @ np.swapaxes(coordinates.matrices(c_child), -1, -2) @ np.swapaxes(level.child_frame, -1, -2)
         )
         R_new = R_new.copy()
         if len(level.bounded_one):
@@ -439,7 +451,8 @@ class _BodyTree:
 
     def outward(self, R_world: np.ndarray, r: np.ndarray, nodes: np.ndarray, nodes_in: np.ndarray, R_in: np.ndarray) -> None:
         """Backward reaching: root -> effectors, with the joint limits. Updates the pose
-        (``R_world`` (B, 3, 3), local rotations ``r`` (B, 3), ``nodes`` (B + E, 3)) in place."""
+        (``R_world`` (B, 3, 3), local rotations ``r`` (B, 3) as coordinates, ``nodes``
+        (B + E, 3)) in place."""
         for level in self.levels:
             if level.static:
                 continue
@@ -454,16 +467,12 @@ class _BodyTree:
             R_wanted = level.fitted_rotations(R_in[bodies], pivots, nodes_in)
             r_level = r[bodies]
             if level.all_rotate:
-                r_new = _clamped_axis_angle(np.swapaxes(R_parent, -1, -2) @ R_wanted, level.lower, level.upper)
-            else:
+                r_new = level.coordinates.clamped(np.swapaxes(R_parent, -1, -2) @ R_wanted, level.lower, level.upper)
+            else:  # only the root body may not turn, and it is alone on its level
                 r_new = r_level.copy()
-                moving = level.rotates
-                r_new[moving] = _clamped_axis_angle(
-                    np.swapaxes(R_parent[moving], -1, -2) @ R_wanted[moving], level.lower[moving], level.upper[moving]
-                )
             if len(level.keep):
                 r_new[level.keep] = r_level[level.keep]
-            R_new = R_parent @ _exp(r_new)
+            R_new = R_parent @ level.coordinates.matrices(r_new)
             r[bodies] = r_new
             R_world[bodies] = R_new
             nodes[level.place_node] = pivots[level.place_slot] + np.einsum(
@@ -574,6 +583,27 @@ def _exp(r: np.ndarray) -> np.ndarray:
     return R.reshape(-1, 3, 3)
 
 
+def _euler(c: np.ndarray, order: str) -> np.ndarray:
+    """Euler coordinates (n, 3), stored by axis (c_x, c_y, c_z), -> rotation matrices (n, 3, 3)
+    in ``order`` (``"yzx"``: ``R_y(c_y) @ R_z(c_z) @ R_x(c_x)``).
+
+    (``ik_engine.joint_coordinates.euler_to_matrix`` computes the same through an array
+    namespace: about 50 us against 10 us here on two rows, measured.)
+    """
+    cos, sin = np.cos(c), np.sin(c)
+    R = None
+    for axis in ("xyz".index(a) for a in order):
+        # About this axis, the plane of the next two axes (b, d), in cyclic order, turns.
+        b, d = (axis + 1) % 3, (axis + 2) % 3
+        turn = np.zeros((len(c), 3, 3))
+        turn[:, axis, axis] = 1.0
+        turn[:, b, b] = turn[:, d, d] = cos[:, axis]
+        turn[:, b, d] = -sin[:, axis]
+        turn[:, d, b] = sin[:, axis]
+        R = turn if R is None else R @ turn
+    return R
+
+
 def _log(R: np.ndarray) -> np.ndarray:
     """Rotation matrices (n, 3, 3) -> axis-angle (n, 3), angle in [0, pi]."""
     flat = R.reshape(-1, 9)
@@ -633,6 +663,42 @@ def _best_rotation(H: np.ndarray) -> np.ndarray:
     sign = np.sign(np.linalg.det(U @ Vt))
     U[:, :, 2] *= np.where(sign == 0, 1.0, sign)[:, None]
     return U @ Vt
+
+
+class _Coordinates:
+    """The kinds of coordinates of k bodies' local rotations (``"axis_angle"`` or an Euler
+    order each): their conversions from and to rotation matrices, with the Euler work done
+    only for the Euler rows (none, on most skeletons)."""
+
+    def __init__(self, kinds: np.ndarray) -> None:
+        self.axis_angle_rows = np.flatnonzero(kinds == AXIS_ANGLE)  # (k_aa,)
+        # (order, (k_order,) rows) per Euler order present.
+        self.euler = [(order, np.flatnonzero(kinds == order)) for order in sorted(set(kinds.tolist()) - {AXIS_ANGLE})]
+
+    def clamped(self, R_pose: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """(k, 3) coordinates of local rotations ``R_pose`` (k, 3, 3) clamped into boxes
+        [lower, upper] (k, 3)."""
+        if not self.euler:
+            return _clamped_axis_angle(R_pose, lower, upper)
+        c = np.empty((len(R_pose), 3))
+        rows = self.axis_angle_rows
+        if len(rows):
+            c[rows] = _clamped_axis_angle(R_pose[rows], lower[rows], upper[rows])
+        for order, rows in self.euler:
+            c[rows] = np.clip(matrix_to_euler(R_pose[rows], order), lower[rows], upper[rows])
+        return c
+
+    def matrices(self, c: np.ndarray) -> np.ndarray:
+        """(k, 3, 3) local rotations of coordinates ``c`` (k, 3)."""
+        if not self.euler:
+            return _exp(c)
+        R = np.empty((len(c), 3, 3))
+        rows = self.axis_angle_rows
+        if len(rows):
+            R[rows] = _exp(c[rows])
+        for order, rows in self.euler:
+            R[rows] = _euler(c[rows], order)
+        return R
 
 
 def _clamped_axis_angle(R_pose: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

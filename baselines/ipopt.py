@@ -1,9 +1,10 @@
 """IPOPT baseline: inverse kinematics as a bound-constrained nonlinear program.
 
-The variables are those of our solver, ``q`` (n,): the axis-angle components of each moving
-joint (3 each, in ``problem.moving_joints`` order), then the root translation (3) when the
-root moves. The joint limits are the variable bounds (infinite for components whose range
-spans a full turn, as in ``ResidualProblem``). The objective is
+The variables are those of our solver, ``q`` (n,): the coordinates of each moving joint (3
+each, in ``problem.moving_joints`` order: the axis-angle components, or the Euler angles of a
+joint whose limits use Euler coordinates, see ``ik_engine.joint_coordinates``), then the root
+translation (3) when the root moves. The joint limits are the variable bounds (infinite for
+components whose range spans a full turn, as in ``ResidualProblem``). The objective is
 
     f(q) = sum_c weight_c * e_c(q)
     Position:    e = |p_world_point - p_world_target|^2                     (metres^2)
@@ -11,8 +12,10 @@ spans a full turn, as in ``ResidualProblem``). The objective is
                  (~ angle^2 for small angles, smooth everywhere)
 
 written as a CasADi symbolic expression of the skeleton's own forward kinematics
-(``R_parent_joint = R_rest @ exp(r)``, Rodrigues' formula with a series branch near zero,
-chained from the root over the subtree the constraints need), so IPOPT gets exact gradients
+(``R_parent_joint = R_rest @ exp(r)``, Rodrigues' formula with a series branch near zero; for
+a joint with Euler coordinates ``R_rest @ R_i(c_i) @ R_j(c_j) @ R_k(c_k)`` in its order, from
+sines and cosines of its three variables; chained from the root over the subtree the
+constraints need), so IPOPT gets exact gradients
 and an exact Hessian of the Lagrangian (or L-BFGS, as an option). Constraint priorities are
 not expressed: every constraint enters the one weighted sum.
 
@@ -214,13 +217,37 @@ def casadi_axis_angle_to_matrix(r: Any) -> Any:
     return casadi.SX.eye(3) + a * K + b * (K @ K)
 
 
+def casadi_elementary_rotation(axis: int, angle: Any) -> Any:
+    """(3, 3) CasADi rotation by the scalar expression ``angle`` about coordinate axis
+    ``axis`` (0, 1, 2 for x, y, z)."""
+    casadi = _casadi()
+    c, s = casadi.cos(angle), casadi.sin(angle)
+    if axis == 0:
+        rows = ((1, 0, 0), (0, c, -s), (0, s, c))
+    elif axis == 1:
+        rows = ((c, 0, s), (0, 1, 0), (-s, 0, c))
+    else:
+        rows = ((c, -s, 0), (s, c, 0), (0, 0, 1))
+    return casadi.vertcat(*(casadi.horzcat(*row) for row in rows))
+
+
+def casadi_euler_to_matrix(c: Any, order: str) -> Any:
+    """(3, 3) rotation of Euler coordinates ``c`` (3, 1), stored by axis (c_x, c_y, c_z), in
+    ``order`` (intrinsic: ``"yzx"`` is ``R_y(c_y) @ R_z(c_z) @ R_x(c_x)``), as
+    ``ik_engine.joint_coordinates.euler_to_matrix`` defines them. Smooth everywhere."""
+    axes = ["xyz".index(a) for a in order]
+    first, middle, last = (casadi_elementary_rotation(axis, c[axis]) for axis in axes)
+    return first @ middle @ last
+
+
 def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: Sequence[Any], translation: Any):
     """World transforms of the problem's subtree as CasADi expressions.
 
     Args:
         problem: the residual problem (subtree rows ``problem.joints``, moving rows, offsets).
-        q: (n, 1) CasADi variables (moving joints' axis-angles, then the root translation
-            when the root moves).
+        q: (n, 1) CasADi variables (moving joints' coordinates: axis-angles, or Euler angles
+            for the joints in ``problem.euler_moving``; then the root translation when the
+            root moves).
         R_parent_fixed: one (3, 3) expression per subtree row that does not move, in row
             order: its ``R_parent_joint`` (rest rotation included).
         translation: (3, 1) root translation used when the root does not move.
@@ -231,6 +258,7 @@ def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: 
     casadi = _casadi()
     M = len(problem.moving_joints)
     moving_index = {int(row): m for m, row in enumerate(problem.moving_rows)}
+    euler_order = dict(problem.euler_moving)  # m -> Euler order, for Euler joints only
     fixed = iter(R_parent_fixed)
     offsets = problem.offsets
     parents = problem.skeleton.parents
@@ -239,7 +267,11 @@ def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: 
     for row, joint in enumerate(problem.joints):
         if row in moving_index:
             m = moving_index[row]
-            R_local = casadi_axis_angle_to_matrix(q[3 * m : 3 * m + 3])
+            coordinates = q[3 * m : 3 * m + 3]
+            if m in euler_order:
+                R_local = casadi_euler_to_matrix(coordinates, euler_order[m])
+            else:
+                R_local = casadi_axis_angle_to_matrix(coordinates)
             if problem.rest_rotations is not None:
                 R_local = casadi.DM(problem.rest_rotations[row]) @ R_local
         else:

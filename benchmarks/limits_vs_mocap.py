@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import ik_engine as ik
+from ik_engine.joint_coordinates import axis_angle_to_coordinates
 from ik_engine.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 CMU_UNIT = 0.056444  # metres per CMU unit (1/0.45 inch)
@@ -67,14 +68,16 @@ for _joint, (_frame, _bone, _end) in _LEFT.items():
     SEGMENTS[_joint] = (_frame, _bone, _end)
     SEGMENTS[_mirror(_joint)] = (_mirror(_frame), None if _bone is None else tuple(map(_mirror, _bone)), None if _end is None else _mirror(_end))
 
-# (segment, hinge joint, SMPL-X flexion axis in the T-pose)
+# (segment, hinge joint, SMPL-X flexion axis in the T-pose, whether the segment may tilt)
 HINGES = (
-    ("left_shoulder", "left_elbow", (0.0, -1.0, 0.0)),
-    ("right_shoulder", "right_elbow", (0.0, 1.0, 0.0)),
-    ("left_hip", "left_knee", (1.0, 0.0, 0.0)),
-    ("right_hip", "right_knee", (1.0, 0.0, 0.0)),
+    ("left_shoulder", "left_elbow", (0.0, -1.0, 0.0), False),
+    ("right_shoulder", "right_elbow", (0.0, 1.0, 0.0), False),
+    ("left_hip", "left_knee", (1.0, 0.0, 0.0), True),
+    ("right_hip", "right_knee", (1.0, 0.0, 0.0), True),
 )
 BODY_JOINTS = tuple(j for j in SEGMENTS if j != "pelvis")
+SPINE = ("spine1", "spine2", "spine3")
+NECK = ("neck", "head")
 
 
 def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -93,9 +96,48 @@ def _twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return 2.0 * np.arctan2(np.sin(angle / 2) * (unit @ axis), np.cos(angle / 2))
 
 
+def _frame_from(up: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation whose columns are x = y cross z, y = ``up``, z = ``forward`` made
+    perpendicular to ``up``: it maps a frame's own up (+Y) and forward (+Z) onto them."""
+    y = up / np.linalg.norm(up)
+    z = forward - (forward @ y) * y
+    z /= np.linalg.norm(z)
+    return np.stack([np.cross(y, z), y, z], axis=-1)
+
+
+def stance_frames(p_world_heel: np.ndarray, p_world_ball: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) bool: frames where a foot stands flat: its heel (ankle) and ball (toe joint) points
+    (T, 3) both at most 1.5 cm above their usual ground level (the 20th percentile of their
+    heights, robust to a few tiptoe frames) and both slower than 0.3 m/s."""
+    flat = np.ones(len(p_world_heel), dtype=bool)
+    for p in (p_world_heel, p_world_ball):
+        height = p[:, 1]
+        speed = np.linalg.norm(np.gradient(p, axis=0), axis=-1) * fps
+        flat &= (height <= np.percentile(height, 20) + 0.015) & (speed < 0.3)
+    return flat
+
+
+def split_over_region(R_total: np.ndarray, joints: tuple[str, ...], target: ik.Skeleton) -> dict[str, np.ndarray]:
+    """{joint: (T, 3) axis-angle}: a region's total rotation R_total (T, 3, 3) shared out over
+    its chain of joints (parent first), each component in proportion to the joints' ranges on
+    that side (the clinical totals the limits were split from); the last joint takes what is
+    left, so the chain's product is R_total exactly."""
+    r = matrix_to_axis_angle(R_total, np)
+    rows = target.indices(joints)
+    upper, lower = target.upper[rows], target.lower[rows]
+    share = np.where(r[:, None, :] >= 0, upper / upper.sum(axis=0), lower / lower.sum(axis=0))  # (T, k, 3)
+    out, R_so_far = {}, np.eye(3)
+    for k, joint in enumerate(joints[:-1]):
+        R_k = axis_angle_to_matrix(share[:, k] * r, np)
+        out[joint] = matrix_to_axis_angle(R_k, np)
+        R_so_far = R_so_far @ R_k
+    out[joints[-1]] = matrix_to_axis_angle(np.swapaxes(R_so_far, -1, -2) @ R_total, np)
+    return out
+
+
 def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Skeleton) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """({SMPL-X joint: (T, 3) local axis-angle}, {segment: hinge calibration, radians})."""
-    W_world_source, _ = motion.world_transforms(source)
+    """({SMPL-X joint: (T, 3) local axis-angle}, {calibration: angle, radians})."""
+    W_world_source, p_world_source = motion.world_transforms(source)
     rest_source, rest_target = source.rest_positions(), target.rest_positions()
 
     def bone(skeleton_rest, names, a, b):
@@ -119,21 +161,44 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
         return np.swapaxes(W[parent], -1, -2) @ W[joint]
 
     calibration = {}
-    for segment, hinge, flexion_axis in HINGES:
+    # 2. Hinge axes: the axis fitted to the clip's elbow / knee becomes the SMPL-X flexion axis.
+    for segment, hinge, flexion_axis, tilt in HINGES:
         r = matrix_to_axis_angle(local(world(C), hinge), np)
         bent = r[np.linalg.norm(r, axis=1) > np.radians(20)]
         axis = np.linalg.eigh(bent.T @ bent)[1][:, -1]
         flexion_axis = np.array(flexion_axis)
         axis = axis if axis @ flexion_axis >= 0 else -axis
-        d = bone(rest_target, target.index, segment, hinge)
-        d /= np.linalg.norm(d)
-        a_perp, t_perp = axis - (axis @ d) * d, flexion_axis - (flexion_axis @ d) * d
-        phi = float(np.arctan2(np.cross(a_perp, t_perp) @ d, a_perp @ t_perp))
-        turn = axis_angle_to_matrix(-phi * d, np)
+        if tilt:
+            turn = _rotation_between(flexion_axis, axis)  # turn @ flexion_axis = axis
+        else:
+            d = bone(rest_target, target.index, segment, hinge)
+            d /= np.linalg.norm(d)
+            a_perp, t_perp = axis - (axis @ d) * d, flexion_axis - (flexion_axis @ d) * d
+            turn = axis_angle_to_matrix(np.arctan2(np.cross(t_perp, a_perp) @ d, t_perp @ a_perp) * d, np)
         C[segment] = C[segment] @ turn
         C[hinge] = C[hinge] @ turn
-        calibration[segment] = phi
+        calibration[f"{hinge} axis"] = float(np.arccos(np.clip(axis @ flexion_axis, -1.0, 1.0)))
+    # 3. Feet and toes: flat on the ground whenever they stand on it (the clip's own foot
+    # frames are tilted), pointing along the clip's foot / toe bone.
+    fps = motion.fps
+    for side, Side in (("left", "Left"), ("right", "Right")):
+        heel, ball = (p_world_source[:, source.index(f"{Side}{j}")] for j in ("Ankle", "Toe"))
+        stance = stance_frames(heel, ball, fps)
+        for joint, frame, forward_bone in (
+            (f"{side}_ankle", f"{Side}Ankle", (f"{Side}Ankle", f"{Side}Toe")),
+            (f"{side}_foot", f"{Side}Toe", None),
+        ):
+            k = source.index(frame)
+            # World up and the foot's forward direction, in the clip's foot frame.
+            up = np.mean(W_world_source[stance, k, 1, :], axis=0)  # rows of R^T e_y
+            if forward_bone is None:
+                forward = source.rest_offsets[[c for c in range(source.num_joints) if source.parents[c] == k][0]]
+            else:
+                forward = bone(rest_source, source.index, *forward_bone)
+            C[joint] = _frame_from(up, forward)
+            calibration[f"{joint} stance frames"] = float(stance.mean())
     W = world(C)
+    # 4. Pronation: the clip turns the hand at the wrist, SMPL-X at the elbow.
     for side in ("left", "right"):
         elbow, wrist = f"{side}_elbow", f"{side}_wrist"
         d = bone(rest_target, target.index, elbow, wrist)
@@ -141,6 +206,11 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
         twist = _twist_angle(local(W, wrist), d)
         W[elbow] = W[elbow] @ axis_angle_to_matrix(twist[:, None] * d, np)
     rotations = {j: matrix_to_axis_angle(local(W, j), np) for j in BODY_JOINTS}
+    # 5. Regions the two skeletons cut differently: the lumbar and thoracic spine (pelvis to
+    # thorax) and the neck (thorax to head) are shared out over the SMPL-X joints.
+    for parent, joints in (("pelvis", SPINE), ("spine3", NECK)):
+        R_total = np.swapaxes(W[parent], -1, -2) @ W[joints[-1]]
+        rotations.update(split_over_region(R_total, joints, target))
     return rotations, calibration
 
 
@@ -149,6 +219,7 @@ def inside_limits(target: ik.Skeleton, rotations: dict[str, np.ndarray]) -> dict
     out = {}
     for joint, r in rotations.items():
         j = target.index(joint)
+        r = axis_angle_to_coordinates(r, target.coordinates[j])  # Euler angles where the limits use them
         inside = ((r >= target.lower[j] - 1e-9) & (r <= target.upper[j] + 1e-9)).all(axis=-1)
         out[joint] = {
             "inside": float(inside.mean()),
@@ -173,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         rotations, calibration = transferred_rotations(source, motion, target)
         per_clip[Path(path).name] = {
             "frames": motion.num_frames,
-            "hinge_calibration_deg": {k: round(float(np.degrees(v)), 1) for k, v in calibration.items()},
+            "calibration": {k: round(float(np.degrees(v)), 1) if "axis" in k else round(v, 3) for k, v in calibration.items()},
             "joints": inside_limits(target, rotations),
         }
     names = list(per_clip)

@@ -22,7 +22,8 @@ import numpy as np
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
-from .rotations import left_jacobian, skew
+from .joint_coordinates import AXIS_ANGLE, axis_angle_to_coordinates, body_jacobian, coordinates_to_matrix
+from .rotations import axis_angle_to_matrix, left_jacobian, skew
 from .skeleton import Skeleton
 
 TOLERANCE_KINDS = ("position", "orientation")
@@ -63,7 +64,8 @@ class KinematicState:
     Attributes:
         problem: the ResidualProblem (static structure).
         q: (n,) the variables.
-        r_moving: (M, 3) axis-angle rotations of the moving joints.
+        r_moving: (M, 3) coordinates of the moving joints (their axis-angle rotations, or
+            Euler angles for joints whose limits use Euler coordinates).
         R_world_joint: (S, 3, 3) world rotations of the problem's joints.
         p_world_joint: (S, 3) world positions.
         initial: the state at the initial variables (or None).
@@ -76,7 +78,7 @@ class KinematicState:
         self.R_world_joint = R_world_joint
         self.p_world_joint = p_world_joint
         # (M, 3, 3): column k of block m is the world angular velocity per unit change of
-        # moving joint m's k-th axis-angle component.
+        # moving joint m's k-th coordinate.
         self.W_world_dof = W_world_dof
         self.xp = xp
         self.initial = initial
@@ -100,7 +102,7 @@ class KinematicState:
         return self._append_translation(J, xp.eye(3, dtype=J.dtype))
 
     def rotation_variables_jacobian(self) -> Any:
-        """(3M, n) Jacobian of the moving joints' axis-angle components (flattened) in q."""
+        """(3M, n) Jacobian of the moving joints' coordinates (flattened) in q."""
         n = self.problem.num_variables
         M3 = 3 * len(self.problem.moving_joints)
         return self.xp.asarray(np.eye(M3, n), dtype=self.q.dtype)
@@ -145,6 +147,10 @@ class ResidualProblem:
         moving = sorted(moving_set & set(needed))
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
         self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
+        # (position among the moving joints, Euler order) of moving joints with Euler coordinates.
+        self.euler_moving = tuple(
+            (m, skeleton.coordinates[j]) for m, j in enumerate(moving) if skeleton.coordinates[j] != AXIS_ANGLE
+        )
         self.ancestor_mask = np.zeros((len(needed), len(moving)))  # (S, M)
         for r, j in enumerate(needed):
             chain = set(skeleton.ancestors[j])
@@ -285,7 +291,10 @@ class ResidualProblem:
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
         """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""
-        q = rotations[..., self.moving_joints, :].reshape(rotations.shape[:-2] + (-1,))
+        moving = rotations[..., self.moving_joints, :]
+        for m, kind in self.euler_moving:  # (fancy indexing made ``moving`` a copy)
+            moving[..., m, :] = axis_angle_to_coordinates(moving[..., m, :], kind)
+        q = moving.reshape(rotations.shape[:-2] + (-1,))
         if self.move_root:
             q = np.concatenate([q, translation], axis=-1)
         return np.clip(q, self.lower, self.upper)
@@ -305,12 +314,36 @@ class ResidualProblem:
         else:
             rotations = fixed_rotations
         translation = q[3 * M : 3 * M + 3] if self.move_root else inputs.translation
-        R_parent_joint = local_rotations(rotations, self.rest_rotations, xp)
+        # Angular velocity of each moving joint's own frame per unit change of its coordinates:
+        # J_r(r) = J_l(r)^T for axis-angle joints.
+        body_jacobians = xp.swapaxes(left_jacobian(r_moving, xp), -1, -2)
+        if self.euler_moving:
+            # Joints with Euler coordinates: their rotation matrices and Jacobians replace the
+            # axis-angle ones computed for every row (static masks; one kind at a time).
+            R_pose = axis_angle_to_matrix(rotations, xp)
+            for kind in sorted({kind for _, kind in self.euler_moving}):
+                rows = np.array([m for m, k in self.euler_moving if k == kind])
+                c = xp.take(r_moving, rows, axis=0)
+                R_kind = coordinates_to_matrix(c, kind, xp)
+                mask_rows = np.zeros(len(self.joints), dtype=bool)
+                mask_rows[self.moving_rows[rows]] = True
+                gather_rows = np.zeros(len(self.joints), dtype=np.int64)
+                gather_rows[self.moving_rows[rows]] = np.arange(len(rows))
+                R_pose = xp.where(mask_rows[:, None, None], xp.take(R_kind, gather_rows, axis=0), R_pose)
+                mask_moving = np.zeros(M, dtype=bool)
+                mask_moving[rows] = True
+                gather_moving = np.zeros(M, dtype=np.int64)
+                gather_moving[rows] = np.arange(len(rows))
+                E_kind = body_jacobian(c, kind, xp)
+                body_jacobians = xp.where(mask_moving[:, None, None], xp.take(E_kind, gather_moving, axis=0), body_jacobians)
+            R_parent_joint = R_pose if self.rest_rotations is None else self.rest_rotations @ R_pose
+        else:
+            R_parent_joint = local_rotations(rotations, self.rest_rotations, xp)
         p_world_root = self.offsets[0] + translation
         R_world_joint, p_world_joint = forward_kinematics(self.levels, self.offsets, R_parent_joint, p_world_root, xp)
-        # World angular velocity basis of each moving joint: R_world_joint @ J_r(r), J_r(r) = J_l(r)^T.
+        # World angular velocity basis of each moving joint: R_world_joint @ (body Jacobian).
         R_world_moving = xp.take(R_world_joint, self.moving_rows, axis=0)
-        W_world_dof = R_world_moving @ xp.swapaxes(left_jacobian(r_moving, xp), -1, -2)
+        W_world_dof = R_world_moving @ body_jacobians
         return KinematicState(self, q, r_moving, R_world_joint, p_world_joint, W_world_dof, xp, inputs.initial)
 
     def residuals(self, q: Any, inputs: ProblemInputs, xp: Any):

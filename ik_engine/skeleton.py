@@ -5,8 +5,11 @@ parent's frame; with ``rest_rotations`` (formats whose bones have their own rest
 the rotation acts in the joint's rest frame, ``R_parent_joint = R_rest @ exp(r)``.
 Units: metres and radians.
 
-A joint limit is a box on the axis-angle components: ``lower[j, i] <= r[j, i] <= upper[j, i]``.
-A component with ``lower == upper`` is a locked degree of freedom.
+A joint limit is a box on the joint's coordinates: ``lower[j, i] <= c[j, i] <= upper[j, i]``.
+The coordinates of most joints are the axis-angle components themselves (``c = r``); a joint
+whose motions a box on those would couple (an elbow that flexes and pronates) may use Euler
+coordinates instead (``coordinates[j]``, see ``joint_coordinates``). Poses always hold
+axis-angles. A component with ``lower == upper`` is a locked degree of freedom.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import PoseError, SkeletonError, UnknownJointError
+from .joint_coordinates import AXIS_ANGLE, axis_angle_to_coordinates, check_kind, coordinates_to_axis_angle
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
 from .pose import Pose
 
 # Violations smaller than this are rounding, not a broken limit (radians).
 LIMIT_TOLERANCE = 1e-9
+
+
+def _wrapped(angle: float) -> float:
+    """``angle`` moved into (-pi, pi]."""
+    return float(np.pi - np.mod(np.pi - angle, 2.0 * np.pi))
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -53,8 +62,11 @@ class Skeleton:
             comes before its children.
         rest_offsets: (J, 3) position of each joint in its parent's rest frame, metres; the
             root's entry is its world position at rest.
-        lower, upper: (J, 3) joint limits on the axis-angle components, radians
+        lower, upper: (J, 3) joint limits on each joint's coordinates, radians
             (default: unlimited, [-pi, pi]).
+        coordinates: optional J kinds of joint coordinates that the limits box:
+            ``"axis_angle"`` (the default for every joint) or an Euler order such as
+            ``"yzx"`` (see ``ik_engine.joint_coordinates``). The root must use axis-angle.
         rest_rotations: optional (J, 3, 3) rest orientation of each joint in its parent's
             frame; None means every rest frame is aligned with its parent (SMPL-X, BVH).
         radii: optional (J,) capsule radius of the segment ending at each joint, metres.
@@ -71,6 +83,7 @@ class Skeleton:
         rest_rotations=None,
         radii=None,
         name: str = "skeleton",
+        coordinates=None,
     ) -> None:
         names = tuple(joint_names)
         if not names:
@@ -132,7 +145,24 @@ class Skeleton:
             if (radii_array < 0).any():
                 raise SkeletonError(f"radii must be >= 0; joint {names[int(np.argmin(radii_array))]!r} has {radii_array.min()}")
 
+        if coordinates is None:
+            kinds = (AXIS_ANGLE,) * J
+        else:
+            if isinstance(coordinates, str):
+                raise SkeletonError("coordinates must be a sequence of one kind per joint, not a single string")
+            kinds = tuple(coordinates)
+            if len(kinds) != J:
+                raise SkeletonError(f"coordinates must name one kind per joint ({J}), got {len(kinds)}")
+            for j, kind in enumerate(kinds):
+                try:
+                    check_kind(kind, f"joint {names[j]!r}")
+                except ValueError as exc:
+                    raise SkeletonError(str(exc)) from None
+            if kinds[0] != AXIS_ANGLE:
+                raise SkeletonError(f"the root joint {names[0]!r} must use axis_angle coordinates, not {kinds[0]!r}")
+
         self._names = names
+        self._coordinates = kinds
         self._index = seen
         self._parents = _readonly(parent_array)
         self._offsets = _readonly(offsets)
@@ -170,13 +200,35 @@ class Skeleton:
 
     @property
     def lower(self) -> np.ndarray:
-        """(J, 3) lower joint limits on the axis-angle components, radians (read-only)."""
+        """(J, 3) lower joint limits on each joint's coordinates, radians (read-only)."""
         return self._lower
 
     @property
     def upper(self) -> np.ndarray:
-        """(J, 3) upper joint limits on the axis-angle components, radians (read-only)."""
+        """(J, 3) upper joint limits on each joint's coordinates, radians (read-only)."""
         return self._upper
+
+    @property
+    def coordinates(self) -> tuple[str, ...]:
+        """The kind of coordinates each joint's limits box: "axis_angle" or an Euler order."""
+        return self._coordinates
+
+    def to_coordinates(self, rotations) -> np.ndarray:
+        """(..., J, 3) joint coordinates of axis-angle rotations (..., J, 3)."""
+        return self._converted(rotations, axis_angle_to_coordinates)
+
+    def from_coordinates(self, coordinates) -> np.ndarray:
+        """(..., J, 3) axis-angle rotations of joint coordinates (..., J, 3)."""
+        return self._converted(coordinates, coordinates_to_axis_angle)
+
+    def _converted(self, values, convert) -> np.ndarray:
+        """A float64 copy of ``values`` (..., J, 3) with ``convert(rows, kind)`` applied to
+        the rows of joints whose coordinates are not axis-angle."""
+        out = np.array(values, dtype=np.float64)
+        for j, kind in enumerate(self._coordinates):
+            if kind != AXIS_ANGLE:
+                out[..., j, :] = convert(out[..., j, :], kind)
+        return out
 
     @property
     def radii(self) -> np.ndarray | None:
@@ -185,7 +237,7 @@ class Skeleton:
 
     @property
     def free_dofs(self) -> np.ndarray:
-        """(J, 3) bool: which axis-angle components can move (lower < upper)."""
+        """(J, 3) bool: which coordinates can move (lower < upper)."""
         return self._upper > self._lower
 
     def index(self, joint: str | int) -> int:
@@ -256,23 +308,35 @@ class Skeleton:
         """
         rng = np.random.default_rng(rng)
         selected = range(self.num_joints) if joints is None else self.indices(joints)
-        rotations = np.zeros((self.num_joints, 3))
+        coordinates = np.zeros((self.num_joints, 3))
         lo = np.maximum(self._lower, -np.pi)
         hi = np.minimum(self._upper, np.pi)
         for j in selected:
-            rotations[j] = rng.uniform(lo[j], hi[j])
-        return Pose(rotations, np.zeros(3))
+            coordinates[j] = rng.uniform(lo[j], hi[j])
+        return Pose(self.from_coordinates(coordinates), np.zeros(3))
 
     def joint_limit_excess(self, pose: Pose) -> np.ndarray:
-        """(J,) radians by which each joint's rotation lies outside its limit box.
+        """(J,) radians by which each joint's coordinates lie outside its limit box.
 
         An axis-angle vector and its equivalent going the other way round
         (``r * (1 - 2 pi / |r|)``) are the same rotation; the one closer to the box counts.
+        Euler coordinates have two equivalent sets too (the middle angle in [-pi/2, pi/2]
+        or beyond); again the one closer to the box counts.
         """
         self.check_pose(pose)
         r = pose.rotations
         theta = np.linalg.norm(r, axis=-1, keepdims=True)
         alternative = np.where(theta > 1e-12, r * (1.0 - 2.0 * np.pi / np.maximum(theta, 1e-12)), r)
+        if any(kind != AXIS_ANGLE for kind in self._coordinates):
+            r, alternative = self.to_coordinates(r), alternative.copy()
+            for j, kind in enumerate(self._coordinates):
+                if kind != AXIS_ANGLE:
+                    i, m, k = ("xyz".index(a) for a in kind)
+                    c = r[j]
+                    other = np.empty(3)
+                    other[i], other[k] = _wrapped(c[i] + np.pi), _wrapped(c[k] + np.pi)
+                    other[m] = np.copysign(np.pi, c[m]) - c[m]
+                    alternative[j] = other
         excess = [
             np.max(np.maximum(self._lower - v, 0.0) + np.maximum(v - self._upper, 0.0), axis=-1)
             for v in (r, alternative)
@@ -285,9 +349,22 @@ class Skeleton:
         return excess if excess > LIMIT_TOLERANCE else 0.0
 
     def clamp(self, pose: Pose) -> Pose:
-        """The pose with every joint rotation component clipped into its limits."""
+        """The pose with every joint's coordinates clipped into its limits."""
         self.check_pose(pose)
-        return Pose(np.clip(pose.rotations, self._lower, self._upper), pose.translation)
+        return Pose(self.clamped_rotations(pose.rotations), pose.translation)
+
+    def clamped_rotations(self, rotations, joints=None) -> np.ndarray:
+        """Axis-angle rotations (..., K, 3) of ``joints`` (indices, default all J) with their
+        coordinates clipped into the limits."""
+        joints = np.arange(self.num_joints) if joints is None else np.asarray(joints, dtype=np.int64)
+        r = np.array(rotations, dtype=np.float64)
+        out = np.clip(r, self._lower[joints], self._upper[joints])
+        for row, j in enumerate(joints):
+            kind = self._coordinates[j]
+            if kind != AXIS_ANGLE:
+                c = np.clip(axis_angle_to_coordinates(r[..., row, :], kind), self._lower[j], self._upper[j])
+                out[..., row, :] = coordinates_to_axis_angle(c, kind)
+        return out
 
     def __repr__(self) -> str:
         return f"Skeleton({self.name!r}, {self.num_joints} joints)"

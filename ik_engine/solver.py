@@ -18,6 +18,7 @@ from .backend import check_backend, load_backend
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .pose import Pose
+from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
@@ -267,8 +268,10 @@ class IKSolver:
         # into their limits like every moving joint; joints that do not move pass through.
         others = problem.other_moving_joints
         if len(others):
-            rotations[..., others, :] = np.clip(rotations[..., others, :], self.skeleton.lower[others], self.skeleton.upper[others])
+            rotations[..., others, :] = self.skeleton.clamped_rotations(rotations[..., others, :], others)
         moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
+        for m, kind in problem.euler_moving:  # Euler coordinates -> the pose's axis-angles
+            moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind)
         # Joints without limits may have turned past pi: hand out the same rotation as the
         # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
         unlimited = problem.unlimited_moving_joints

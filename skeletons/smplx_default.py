@@ -41,6 +41,12 @@ def joint_limits_radians(joint_names: list[str], limits: dict[str, Any]) -> tupl
     return lower, upper
 
 
+def joint_coordinate_kinds(joint_names: list[str], limits: dict[str, Any]) -> list[str]:
+    """The kind of coordinates each joint's limits box ("axis_angle" where the file names none)."""
+    table = limits.get("joints", {})
+    return [table[n].get("coordinates", "axis_angle") for n in joint_names]
+
+
 @functools.lru_cache(maxsize=1)
 def load_smplx_default() -> Skeleton:
     """The 55-joint SMPL-X skeleton in a T-pose (Y up, +Z forward, +X left; metres), with limits."""
@@ -49,5 +55,7 @@ def load_smplx_default() -> Skeleton:
     parents = np.array(data["parents"], dtype=np.int64)
     positions = np.array(data["rest_positions"], dtype=np.float64)
     offsets = positions - np.where(parents[:, None] >= 0, positions[np.maximum(parents, 0)], 0.0)
-    lower, upper = joint_limits_radians(names, read_data_file(LIMITS_FILE))
-    return Skeleton(names, parents, offsets, lower, upper, radii=data.get("radii"), name="smplx")
+    limits = read_data_file(LIMITS_FILE)
+    lower, upper = joint_limits_radians(names, limits)
+    return Skeleton(names, parents, offsets, lower, upper, radii=data.get("radii"), name="smplx",
+                    coordinates=joint_coordinate_kinds(names, limits))

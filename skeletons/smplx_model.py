@@ -39,7 +39,14 @@ from ik_engine.errors import PoseError, SkeletonFileError
 from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
 
-from .smplx_default import LIMITS_FILE, SKELETON_FILE, joint_limits_radians, load_smplx_default, read_data_file
+from .smplx_default import (
+    LIMITS_FILE,
+    SKELETON_FILE,
+    joint_coordinate_kinds,
+    joint_limits_radians,
+    load_smplx_default,
+    read_data_file,
+)
 from .smplx_params import pose_to_smplx
 
 NUM_JOINTS = 55
@@ -461,7 +468,8 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
         )
 
     offsets = joints - np.where(parents[:, None] >= 0, joints[np.maximum(parents, 0)], 0.0)
-    lower, upper = joint_limits_radians(names, read_data_file(LIMITS_FILE))
+    limits = read_data_file(LIMITS_FILE)
+    lower, upper = joint_limits_radians(names, limits)
     default = load_smplx_default()
     radii = None
     if default.radii is not None:
@@ -469,7 +477,8 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
         # A degenerate model (or one not Y-up) gives a meaningless ratio: keep the default radii.
         scale = ratio if np.isfinite(ratio) and 0.2 <= ratio <= 5.0 else 1.0
         radii = default.radii * scale
-    return Skeleton(names, parents, offsets, lower, upper, radii=radii, name=f"smplx:{model.file_name}")
+    return Skeleton(names, parents, offsets, lower, upper, radii=radii, name=f"smplx:{model.file_name}",
+                    coordinates=joint_coordinate_kinds(names, limits))
 
 
 def smplx_forward(path_or_module, pose: Pose, betas=None, expression=None,

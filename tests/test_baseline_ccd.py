@@ -7,9 +7,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 import ik_engine as ik
-from ik_engine.baselines.ccd import CCDOptions, ccd
+from ik_engine.baselines.ccd import CCDOptions, _euler_to_matrix, _matrix_to_euler, ccd
 from ik_engine.baselines.common import BaselineOptions
 from ik_engine.benchmarks import scenarios
+from ik_engine.joint_coordinates import EULER_ORDERS, euler_to_matrix, matrix_to_euler
 from reference import reference_fk, reference_world
 
 ARM = ["left_collar", "left_shoulder", "left_elbow", "left_wrist"]
@@ -108,10 +109,28 @@ def test_orientation_targets_are_reached_on_most_arm_poses(smplx):
     assert reached >= 11  # measured: 14 of 20
 
 
+def to_coordinates(R, kind):
+    """A local rotation (3, 3) as the coordinates its joint's limits box, through scipy: its
+    axis-angle, or its intrinsic Euler angles (upper-case sequence) stored by axis."""
+    if kind == "axis_angle":
+        return Rotation.from_matrix(R).as_rotvec()
+    c = np.empty(3)
+    c[["xyz".index(a) for a in kind]] = Rotation.from_matrix(R).as_euler(kind.upper())
+    return c
+
+
+def from_coordinates(c, kind):
+    """The local rotation (3, 3) of one joint's coordinates (3,), through scipy."""
+    if kind == "axis_angle":
+        return Rotation.from_rotvec(c).as_matrix()
+    return Rotation.from_euler(kind.upper(), c[["xyz".index(a) for a in kind]]).as_matrix()
+
+
 def reference_ccd(skel, joints, effector, target, sweeps):
     """Textbook CCD with limits, written plainly: full FK before every joint step, the smallest
-    rotation taking (effector - joint) onto (target - joint), clamped axis-angle, and a clamped
-    step that would move the effector away skipped."""
+    rotation taking (effector - joint) onto (target - joint), clamped coordinates (axis-angle,
+    or Euler angles for the joints whose limits use them), and a clamped step that would move
+    the effector away skipped."""
     rotations = np.zeros((skel.num_joints, 3))
     order = sorted((skel.index(j) for j in joints), reverse=True)
     e = skel.index(effector)
@@ -122,13 +141,15 @@ def reference_ccd(skel, joints, effector, target, sweeps):
             axis = np.cross(a, b)
             turn = Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle_between(a, b)).as_matrix()
             R_parent = R[skel.parents[j]]
-            wanted = Rotation.from_matrix(R_parent.T @ turn @ R[j]).as_rotvec()
+            kind = skel.coordinates[j]
+            wanted = to_coordinates(R_parent.T @ turn @ R[j], kind)
             clamped = np.clip(wanted, skel.lower[j], skel.upper[j])
+            R_local = from_coordinates(clamped, kind)
             if not np.array_equal(clamped, wanted):
-                turn = R_parent @ Rotation.from_rotvec(clamped).as_matrix() @ R[j].T
+                turn = R_parent @ R_local @ R[j].T
                 if b @ turn @ a <= b @ a:
                     continue
-            rotations[j] = clamped
+            rotations[j] = Rotation.from_matrix(R_local).as_rotvec()
     return rotations
 
 
@@ -197,3 +218,65 @@ def test_bad_input_gets_clear_errors(smplx):
         ccd(smplx, [ik.Position(HAND, target)], joints=ARM, options=CCDOptions(orientation_length=-0.1))
     with pytest.raises(ik.SolverError):
         ccd(smplx, [], joints=ARM)
+
+
+# ------------------------------------------------------------------ Euler joint coordinates
+def test_an_elbow_turned_past_its_pronation_limit_stops_on_it_in_euler_coordinates(smplx):
+    """The elbow alone turns the wrist frame toward a target pronated 120 and flexed 60 degrees.
+    CCD's fit asks for exactly that local rotation; its Euler coordinates (pronation x, flexion
+    y, play z; order yzx) clip to (-85, -60, 0) degrees, leaving 35 degrees of pronation."""
+    elbow, wrist = smplx.index("left_elbow"), smplx.index("left_wrist")
+    assert smplx.coordinates[elbow] == "yzx"
+    rotations = np.zeros((smplx.num_joints, 3))
+    rotations[elbow] = Rotation.from_matrix(from_coordinates(np.radians([-120.0, -60.0, 0.0]), "yzx")).as_rotvec()
+    target = reference_world(smplx, rotations, np.zeros(3))[0][wrist]
+    result = ccd(smplx, [ik.Orientation("left_wrist", target)], joints=["left_elbow"])
+    expected = np.radians([-85.0, -60.0, 0.0])
+    R_elbow = Rotation.from_rotvec(np.array(result.pose.rotations[elbow])).as_matrix()
+    # (to about 1e-9 rad: the Kabsch fit's tie-breaking pull, see _best_rotation)
+    np.testing.assert_allclose(to_coordinates(R_elbow, "yzx"), expected, atol=1e-8)
+    np.testing.assert_allclose(smplx.to_coordinates(result.pose.rotations)[elbow], expected, atol=1e-8)
+    assert smplx.limit_violation(result.pose) == 0.0
+    angle = Rotation.from_matrix(reference_world(smplx, result.pose.rotations, result.pose.translation)[0][wrist] @ target.T).magnitude()
+    assert result.orientation_error == pytest.approx(angle, abs=1e-9)
+    assert angle == pytest.approx(np.radians(35.0), abs=1e-8)
+    assert not result.converged
+
+
+def test_a_flexed_and_pronated_elbow_is_reached_inside_its_euler_box(smplx):
+    """The wrist's position and frame with the wrist held still: the elbow must flex and
+    pronate, which only its Euler box allows (an axis-angle box with the same numbers would
+    refuse the elbow's rotation: its z component is far beyond 5 degrees)."""
+    moving = ["left_collar", "left_shoulder", "left_elbow"]
+    elbow, wrist = smplx.index("left_elbow"), smplx.index("left_wrist")
+    truth = np.zeros((smplx.num_joints, 3))
+    truth[smplx.index("left_shoulder")] = np.radians([20.0, -30.0, 10.0])
+    truth[elbow] = Rotation.from_matrix(from_coordinates(np.radians([-50.0, -100.0, 0.0]), "yzx")).as_rotvec()
+    R, p = reference_world(smplx, truth, np.zeros(3))
+    constraints = [ik.Position("left_wrist", p[wrist]), ik.Orientation("left_wrist", R[wrist])]
+    result = ccd(smplx, constraints, joints=moving, options=CCDOptions(max_iterations=300))
+    R_got, p_got = reference_world(smplx, result.pose.rotations, result.pose.translation)
+    assert result.converged  # measured: after 166 sweeps
+    assert smplx.limit_violation(result.pose) == 0.0
+    expected_errors = [np.linalg.norm(p_got[wrist] - p[wrist]), Rotation.from_matrix(R_got[wrist] @ R[wrist].T).magnitude()]
+    np.testing.assert_allclose(result.errors, expected_errors, atol=1e-9)
+    r = np.array(result.pose.rotations[elbow])
+    c = to_coordinates(Rotation.from_rotvec(r).as_matrix(), "yzx")
+    assert np.all((smplx.lower[elbow] - 1e-9 <= c) & (c <= smplx.upper[elbow] + 1e-9))
+    assert not np.all((smplx.lower[elbow] <= r) & (r <= smplx.upper[elbow]))
+
+
+def test_scalar_euler_conversions_match_the_library_in_every_order():
+    """CCD's scalar Euler helpers against ik_engine.joint_coordinates (batched) and scipy."""
+    rng = np.random.default_rng(4)
+    for order in EULER_ORDERS:
+        axes = tuple("xyz".index(a) for a in order)
+        c = rng.uniform(-3.0, 3.0, (20, 3))
+        c[:, axes[1]] = rng.uniform(-1.5, 1.5, 20)  # the middle angle within +-90 degrees
+        c[0, axes[1]] = np.pi / 2  # gimbal lock: only first +- last is defined
+        for ci in c:
+            R = _euler_to_matrix(tuple(ci), axes)
+            np.testing.assert_allclose(R, from_coordinates(ci, order), atol=1e-14)
+            np.testing.assert_allclose(R, euler_to_matrix(ci, order, np), atol=1e-14)
+            np.testing.assert_allclose(_matrix_to_euler(R.tolist(), axes), matrix_to_euler(R, order), atol=1e-12)
+            np.testing.assert_allclose(_euler_to_matrix(_matrix_to_euler(R.tolist(), axes), axes), R, atol=1e-12)

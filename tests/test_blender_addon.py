@@ -22,6 +22,7 @@ import addon_utils  # noqa: E402  (ships with bpy)
 from scipy.spatial.transform import Rotation  # noqa: E402
 
 import ik_engine as ik  # noqa: E402
+from ik_engine.joint_coordinates import axis_angle_to_coordinates  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 ADDON = "ik_engine_blender"
@@ -185,8 +186,10 @@ def assert_targets_met(obj, targets, tolerance=MM):
 def assert_smplx_within_limits(obj):
     skeleton = ik.load_skeleton("smplx")
     names = skeleton.joint_names[1:22]
-    r = smplx_local_rotations(obj, names)
     idx = skeleton.indices(names)
+    # Blender's local rotations, in each joint's coordinates (Euler angles at the elbows).
+    r = np.array([axis_angle_to_coordinates(v, skeleton.coordinates[j])
+                  for v, j in zip(smplx_local_rotations(obj, names), idx)])
     lower, upper = skeleton.lower[idx], skeleton.upper[idx]
     assert (r >= lower - ANGLE_TOLERANCE).all() and (r <= upper + ANGLE_TOLERANCE).all(), np.argwhere(
         (r < lower - ANGLE_TOLERANCE) | (r > upper + ANGLE_TOLERANCE)

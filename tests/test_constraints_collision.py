@@ -439,7 +439,9 @@ def test_solved_poses_keep_every_inequality(smplx, body_solver):
         assert smplx.limit_violation(res.pose) == 0.0
         worst = check_pose(smplx, res.pose, obstacle)
         assert all(v <= CHECK_TOLERANCE for v in worst.values()), (trial, kind, worst)
-        np.testing.assert_array_equal(res.errors[len(targets):], 0.0)
+        # Priority 0 is met: every inequality within the solver's tolerance (met exactly
+        # most of the time; a level counts as met within its tolerance).
+        assert (res.errors[len(targets):] <= body_solver.position_tolerance).all(), (trial, res.errors)
         if kind == 1:
             # The wrist must stay 15.5 cm (chest + forearm radii + margin) from the chest's
             # axis, the target is 10 cm from spine2: hand and torso pin share the shortfall.

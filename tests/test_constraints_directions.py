@@ -80,9 +80,12 @@ def make_problem(skel, constraints, moving, move_root, seed):
 
 
 def full_pose(problem, q, rotations, translation):
-    rotations = rotations.copy()
+    """The axis-angle pose that variables q stand for (q holds joint coordinates: Euler
+    angles for the shipped skeleton's elbows)."""
+    coordinates = problem.skeleton.to_coordinates(rotations)
     M = len(problem.moving_joints)
-    rotations[problem.moving_joints] = q[: 3 * M].reshape(M, 3)
+    coordinates[problem.moving_joints] = q[: 3 * M].reshape(M, 3)
+    rotations = problem.skeleton.from_coordinates(coordinates)
     if problem.move_root:
         translation = q[3 * M : 3 * M + 3]
     return rotations, translation

@@ -97,7 +97,7 @@ def test_root_is_unlimited(joints):
 def test_knee_bends_one_way(joints):
     for side in ("left", "right"):
         knee = joints[f"{side}_knee"]
-        assert knee["lower"][X] >= -5, side  # at most a few degrees of hyperextension
+        assert knee["lower"][X] >= -10, side  # at most 10 degrees of hyperextension
         assert knee["upper"][X] >= 130, side  # flexion is +rx on both sides
 
 
@@ -150,7 +150,10 @@ def test_spine_and_cervical_totals_match_the_clinical_figures(joints):
     assert sum(j["upper"][Z] for j in spine) == 30  # lateral flexion, each side
     assert sum(j["upper"][Y] for j in spine) == 30  # rotation, each side
     cervical = [joints["neck"], joints["head"]]
-    assert sum(j["upper"][X] for j in cervical) == 45
+    # Flexion 60 instead of 38 CFR's 45: healthy adults and the CMU clips go further (the
+    # neck's source says why).
+    assert sum(j["upper"][X] for j in cervical) == 60
+    assert "Youdas" in joints["neck"]["source"]
     assert sum(-j["lower"][X] for j in cervical) == 45
     assert sum(j["upper"][Z] for j in cervical) == 45
     assert sum(j["upper"][Y] for j in cervical) == 80
@@ -170,3 +173,9 @@ def test_doc_table_matches_the_json():
     match = re.search(r"<!-- BEGIN joint table -->\n(.*?)<!-- END joint table -->", text, re.S)
     assert match, "docs/joint-limits.md lacks the generated joint table"
     assert match.group(1) == result.stdout
+
+
+def test_elbows_box_euler_angles_and_every_other_joint_axis_angle(joints):
+    for name, limit in joints.items():
+        expected = "yzx" if name.endswith("_elbow") else "axis_angle"
+        assert limit["coordinates"] == expected, name

@@ -347,6 +347,7 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
     lower = np.full((n, 3), -np.pi)
     upper = np.full((n, 3), np.pi)
     source = ["none"] * n
+    coordinates = ["axis_angle"] * n  # what each joint's limits box (SMPL-X joints: the shipped kinds)
     R_armature_joint = R_armature_bone.copy()
 
     uses_ik = ik_settings["use_ik_limit_"] | ik_settings["lock_ik_"]
@@ -367,6 +368,7 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
                 continue
             k = smplx.index(name)
             lower[j], upper[j] = smplx.lower[k], smplx.upper[k]
+            coordinates[j] = smplx.coordinates[k]
             R_armature_joint[j] = R_armature_smplx
             source[j] = "smplx"
     for j in np.flatnonzero(has_ik):
@@ -397,6 +399,7 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
         R_bone_joint = np.concatenate([np.eye(3)[None], R_bone_joint])
         lengths = np.concatenate([[0.0], lengths])
         source = ["none"] + source
+        coordinates = ["axis_angle"] + coordinates
     J = len(bones)
     R_rest = np.empty((J, 3, 3))
     offsets = np.empty((J, 3))
@@ -410,7 +413,8 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
     if EXTRA_ROOT in names:
         raise AddonError(f"a bone is called {EXTRA_ROOT!r}, a name the add-on reserves: rename it")
     joint_names = [EXTRA_ROOT if b is None else b for b in bones]
-    skeleton = ik.Skeleton(joint_names, parents, offsets, lower, upper, rest_rotations=R_rest, name="armature")
+    skeleton = ik.Skeleton(joint_names, parents, offsets, lower, upper, rest_rotations=R_rest, name="armature",
+                           coordinates=coordinates)
     root_bone = names[roots[0]] if len(roots) == 1 else None
     return ArmatureModel(
         skeleton=skeleton,

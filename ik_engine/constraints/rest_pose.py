@@ -18,12 +18,13 @@ class RestPose(Constraint):
         weights: per-joint weights, a mapping {joint name: weight} (others 1.0) or a (J,)
             array; None: 1.0 for every joint.
         reference: the Pose to pull toward (default: the rest pose).
-        weight: overall weight (multiplies the squared axis-angle differences).
+        weight: overall weight (multiplies the squared differences of the joint coordinates:
+            axis-angle components, or Euler angles for joints whose limits use them).
         priority: default: below every other level, so the pull only uses the freedom
             that the targets leave.
 
     A regulariser: never "met"; once the targets are met the solver keeps improving it until
-    it stalls. Error: root-mean-square axis-angle difference over the moving joints, radians.
+    it stalls. Error: root-mean-square joint-coordinate difference over the moving joints, radians.
     """
 
     tolerance_kind = None
@@ -73,7 +74,8 @@ class RestPose(Constraint):
     def parameters(self, skeleton: Any) -> np.ndarray:
         reference = self._reference(skeleton)
         sqrt_w = np.sqrt(self._per_joint_weights(skeleton))
-        return np.concatenate([reference.rotations.reshape(-1), sqrt_w, reference.translation])
+        # The residual compares joint coordinates (Euler angles where the limits use them).
+        return np.concatenate([skeleton.to_coordinates(reference.rotations).reshape(-1), sqrt_w, reference.translation])
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
