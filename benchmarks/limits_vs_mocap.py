@@ -2,26 +2,34 @@
 
     python benchmarks/limits_vs_mocap.py tests/data/cmu/*.bvh [--out benchmarks/results]
 
-Each CMU clip's joint rotations are transferred onto the SMPL-X skeleton segment by segment
-(no IK, so the limits play no part): every SMPL-X body segment follows the world frame of the
-CMU segment that covers the same body part, with three calibrations that express the clip's
-rest frames in the SMPL-X convention:
+Each CMU clip's joint rotations are transferred onto the SMPL-X skeleton (no IK, so the
+limits play no part): every SMPL-X body segment follows the world frame of the CMU segment
+that covers the same body part, with calibrations that express the clip's rest frames in the
+SMPL-X convention:
 
 1. swing: each segment's rest direction (toward its child) is turned onto the clip's rest
    direction of the same bone (the clip's rest pose has the arms hanging and the legs apart;
    a segment whose two rest layouts differ only by where the skeletons put their joints,
    the collar, keeps the clip's frame);
 2. hinge axes (functional calibration): the elbows and knees of the clip rotate about fixed
-   axes; the upper arm/forearm and thigh/shank frames are twisted about the bone so that the
-   axis fitted to the clip (principal axis of the joint's rotation vectors) becomes the
-   SMPL-X flexion axis;
-3. pronation: the clip turns the hand about the forearm at the wrist, SMPL-X at the elbow;
-   the twist of the hand about the forearm axis is moved from the wrist to the elbow.
+   axes; the frames on both sides of the joint are turned so that the axis fitted to the clip
+   (principal axis of the joint's rotation vectors) becomes the SMPL-X flexion axis: about the
+   bone for the elbow (a twist of the upper arm), fully for the knee (a few degrees of tilt
+   of the thigh, reported as "<side>_knee axis");
+3. feet: the foot and toe frames are set so that the feet stand flat (world up is the frame's
+   +Y on average) over the frames where the clip's heel and ball rest on the ground, and point
+   along the clip's foot / toe bone (the CMU foot frames are tilted);
+4. pronation: the clip turns the hand about the forearm at the wrist, SMPL-X at the elbow;
+   the twist of the hand about the forearm axis is moved from the wrist to the elbow;
+5. regions: the two skeletons cut the spine and the neck at different places, so the rotation
+   from the pelvis to the thorax and from the thorax to the head is shared out over SMPL-X's
+   spine1-3 and neck / head, each component in proportion to the joints' ranges on that side
+   (the clinical totals the limits were split from); the product equals the clip's exactly.
 
-Then each joint's local rotation is compared with its limit box. Prints, per body joint,
-the share of frames inside the limits and the range of each axis-angle component. The
-figures measure the limits *and* this transfer: where the two skeletons define a joint
-differently (e.g. where the neck bends), the transfer itself puts rotations in odd places.
+Then each joint's local rotation, in the joint's coordinates (Euler angles for the elbows),
+is compared with its limit box. Prints, per body joint, the share of frames inside the limits
+and the range of each coordinate. The figures measure the limits *and* this transfer, and
+the clip's data: see docs/joint-limits.md for what falls short and why.
 """
 
 from __future__ import annotations
@@ -268,8 +276,9 @@ def main(argv: list[str] | None = None) -> None:
         (out / "limits_vs_mocap.md").write_text(
             "# Real motion against the shipped joint limits\n\n"
             "`python benchmarks/limits_vs_mocap.py tests/data/cmu/*.bvh --out benchmarks/results`\n\n"
-            "Share of frames whose transferred rotation lies inside the joint's limit box (see the script's\n"
-            "docstring for the transfer and its calibrations).\n\n" + table + "\n"
+            "Share of frames whose transferred rotation lies inside the joint's limit box, in the joint's\n"
+            "coordinates (see the script's docstring for the transfer and its calibrations, and\n"
+            "docs/joint-limits.md for what falls short and why).\n\n" + table + "\n"
         )
 
 
