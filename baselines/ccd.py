@@ -65,6 +65,7 @@ from ik_engine.constraints.orientation import Orientation
 from ik_engine.constraints.position import Position
 from ik_engine.errors import SolverError
 from ik_engine.joint_coordinates import AXIS_ANGLE
+from ik_engine.scalar_rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
 from ik_engine.kinematics import forward_kinematics, local_rotations
 from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
@@ -328,13 +329,13 @@ class _Chain:
         if R_frame is not None:
             R_pose = R_frame.T @ R_pose
         if step.euler is None:
-            c_wanted = _matrix_to_axis_angle(R_pose.tolist())
+            c_wanted = matrix_to_axis_angle(R_pose.tolist())
         else:
-            c_wanted = _matrix_to_euler(R_pose.tolist(), step.euler)
+            c_wanted = matrix_to_euler(R_pose.tolist(), step.euler)
         c_new = tuple(min(max(v, lo), hi) for v, lo, hi in zip(c_wanted, step.lower, step.upper))
         # The joint's new frame, exactly from its parent's and c_new (so that rounding in
         # the incremental updates never feeds back), and the turn it makes in the world.
-        R_pose = _axis_angle_to_matrix(c_new) if step.euler is None else _euler_to_matrix(c_new, step.euler)
+        R_pose = axis_angle_to_matrix(c_new) if step.euler is None else euler_to_matrix(c_new, step.euler)
         R_world_new = R_pose if R_frame is None else R_frame @ R_pose
         if c_new != c_wanted:
             R_turn = R_world_new @ R_world_joint.T
@@ -405,9 +406,9 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         # Opposite directions: half a turn about an axis perpendicular to a.
         ux, uy, uz = (0.0, az, -ay) if abs(ax) < 0.9 * a_norm else (-az, 0.0, ax)  # a x e_x or a x e_y
         scale = math.pi / math.sqrt(ux * ux + uy * uy + uz * uz)
-        return _axis_angle_to_matrix((ux * scale, uy * scale, uz * scale))
+        return axis_angle_to_matrix((ux * scale, uy * scale, uz * scale))
     scale = angle / sin_norm
-    return _axis_angle_to_matrix((cx * scale, cy * scale, cz * scale))
+    return axis_angle_to_matrix((cx * scale, cy * scale, cz * scale))
 
 
 def _best_rotation(H: np.ndarray) -> np.ndarray | None:
@@ -429,90 +430,3 @@ def _best_rotation(H: np.ndarray) -> np.ndarray | None:
     return R
 
 
-def _axis_angle_to_matrix(r: tuple[float, float, float]) -> np.ndarray:
-    """Rodrigues' formula for one axis-angle vector -> (3, 3), in scalar arithmetic.
-
-    (ik_engine.rotations does the same batched through an array namespace; for the one
-    3x3 of a CCD step, plain floats are several times faster.)
-    """
-    x, y, z = r
-    theta_sq = x * x + y * y + z * z
-    if theta_sq < 1e-8:
-        a, b = 1.0 - theta_sq / 6.0, 0.5 - theta_sq / 24.0
-    else:
-        theta = math.sqrt(theta_sq)
-        a = math.sin(theta) / theta
-        half = math.sin(0.5 * theta)
-        b = 2.0 * half * half / theta_sq
-    return np.array(
-        [
-            [1.0 - b * (y * y + z * z), b * x * y - a * z, b * x * z + a * y],
-            [b * x * y + a * z, 1.0 - b * (x * x + z * z), b * y * z - a * x],
-            [b * x * z - a * y, b * y * z + a * x, 1.0 - b * (x * x + y * y)],
-        ]
-    )
-
-
-def _euler_to_matrix(c: tuple[float, float, float], axes: tuple[int, int, int]) -> np.ndarray:
-    """Rotation (3, 3) of one set of Euler coordinates ``c`` stored by axis (c_x, c_y, c_z),
-    turning about ``axes`` (i, j, k) in order: ``R_i(c_i) @ R_j(c_j) @ R_k(c_k)``, in scalar
-    arithmetic.
-
-    (ik_engine.joint_coordinates.euler_to_matrix and matrix_to_euler do the same batched
-    through an array namespace: about 50 and 13 us for one 3x3, against 5 and 0.5 us here
-    and in _matrix_to_euler, measured.)
-    """
-    R = None
-    for axis in axes:
-        cos, sin = math.cos(c[axis]), math.sin(c[axis])
-        turn = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-        # About this axis, the plane of the next two axes (b, d), in cyclic order, turns.
-        b, d = (axis + 1) % 3, (axis + 2) % 3
-        turn[b][b] = turn[d][d] = cos
-        turn[b][d], turn[d][b] = -sin, sin
-        R = np.array(turn) if R is None else R @ turn
-    return R
-
-
-def _matrix_to_euler(R: list[list[float]], axes: tuple[int, int, int]) -> tuple[float, float, float]:
-    """Euler coordinates, stored by axis, of one rotation (nested lists, 3x3) turning about
-    ``axes`` (i, j, k) in order, the middle angle in [-pi/2, pi/2], in scalar arithmetic (the
-    convention of ik_engine.joint_coordinates.matrix_to_euler, first angle 0 where only
-    first +- last is defined)."""
-    i, j, k = axes
-    sign = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for the cyclic orders (xyz, yzx, zxy)
-    # Row i of R_i R_j R_k is row i of R_j R_k: (cos_j cos_k, -+cos_j sin_k, +-sin_j) on (i, j, k).
-    middle = math.asin(min(max(sign * R[i][k], -1.0), 1.0))
-    if math.hypot(R[i][i], R[i][j]) > 1e-9:
-        first = math.atan2(-sign * R[j][k], R[k][k])
-        last = math.atan2(-sign * R[i][j], R[i][i])
-    else:  # gimbal lock: R = R_j R_k with first = 0, and row j of R is row j of R_k
-        first, last = 0.0, math.atan2(sign * R[j][i], R[j][j])
-    c = [0.0, 0.0, 0.0]
-    c[i], c[j], c[k] = first, middle, last
-    return (c[0], c[1], c[2])
-
-
-def _matrix_to_axis_angle(R: list[list[float]]) -> tuple[float, float, float]:
-    """Logarithm of one rotation (nested lists, 3x3) -> axis-angle, angle in [0, pi], in
-    scalar arithmetic, through the quaternion with Shepperd's best-conditioned formula (as
-    ik_engine.rotations.matrix_to_axis_angle does batched)."""
-    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = R
-    trace = m00 + m11 + m22
-    candidates = (1.0 + trace, 1.0 + 2.0 * m00 - trace, 1.0 + 2.0 * m11 - trace, 1.0 + 2.0 * m22 - trace)
-    best = max(range(4), key=candidates.__getitem__)
-    if best == 0:
-        w, x, y, z = candidates[0], m21 - m12, m02 - m20, m10 - m01
-    elif best == 1:
-        w, x, y, z = m21 - m12, candidates[1], m01 + m10, m02 + m20
-    elif best == 2:
-        w, x, y, z = m02 - m20, m01 + m10, candidates[2], m12 + m21
-    else:
-        w, x, y, z = m10 - m01, m02 + m20, m12 + m21, candidates[3]
-    if w < 0:
-        w, x, y, z = -w, -x, -y, -z
-    v = math.sqrt(x * x + y * y + z * z)  # the quaternion is (w, x, y, z) times a positive factor
-    if v == 0.0:
-        return (0.0, 0.0, 0.0)
-    scale = 2.0 * math.atan2(v, w) / v
-    return (x * scale, y * scale, z * scale)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scalar_rotations as scalar
 from .rotations import axis_angle_to_matrix, left_jacobian, matrix_to_axis_angle
 
 AXIS_ANGLE = "axis_angle"
@@ -123,10 +124,20 @@ def matrix_to_coordinates(R: np.ndarray, kind: str) -> np.ndarray:
 def axis_angle_to_coordinates(r: np.ndarray, kind: str) -> np.ndarray:
     """Coordinates (..., 3) of axis-angle vectors r (..., 3) (numpy; axis-angle passes through)."""
     r = np.asarray(r, dtype=np.float64)
-    return r if kind == AXIS_ANGLE else matrix_to_euler(axis_angle_to_matrix(r, np), kind)
+    if kind == AXIS_ANGLE:
+        return r
+    if r.shape == (3,):  # one rotation (every single solve): plain floats, ~20x faster
+        axes = tuple(_AXIS[a] for a in kind)
+        return np.array(scalar.axis_angle_to_euler(tuple(r.tolist()), axes))
+    return matrix_to_euler(axis_angle_to_matrix(r, np), kind)
 
 
 def coordinates_to_axis_angle(c: np.ndarray, kind: str) -> np.ndarray:
     """Axis-angle vectors (..., 3) of coordinates c (..., 3) (numpy; axis-angle passes through)."""
     c = np.asarray(c, dtype=np.float64)
-    return c if kind == AXIS_ANGLE else matrix_to_axis_angle(euler_to_matrix(c, kind, np), np)
+    if kind == AXIS_ANGLE:
+        return c
+    if c.shape == (3,):
+        axes = tuple(_AXIS[a] for a in kind)
+        return np.array(scalar.euler_to_axis_angle(tuple(c.tolist()), axes))
+    return matrix_to_axis_angle(euler_to_matrix(c, kind, np), np)

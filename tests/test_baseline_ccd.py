@@ -7,7 +7,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 import ik_engine as ik
-from ik_engine.baselines.ccd import CCDOptions, _euler_to_matrix, _matrix_to_euler, ccd
+from ik_engine.baselines.ccd import CCDOptions, ccd
+from ik_engine.scalar_rotations import euler_to_matrix as _euler_to_matrix
+from ik_engine.scalar_rotations import matrix_to_euler as _matrix_to_euler
 from ik_engine.baselines.common import BaselineOptions
 from ik_engine.benchmarks import scenarios
 from ik_engine.joint_coordinates import EULER_ORDERS, euler_to_matrix, matrix_to_euler
@@ -161,7 +163,9 @@ def test_sweeps_match_a_plain_step_by_step_ccd(smplx):
         result = ccd(smplx, [ik.Position(HAND, target)], joints=ARM, options=options)
         expected = reference_ccd(smplx, ARM, HAND, target, result.iterations)
         assert result.iterations == 8
-        np.testing.assert_allclose(result.pose.rotations, expected, atol=1e-9)
+        # Equal to rounding, except where a clamped step changes the error by rounding only:
+        # one may take it and the other skip it (seen: a 2e-8 rad step in sweep 7).
+        np.testing.assert_allclose(result.pose.rotations, expected, atol=1e-7)
 
 
 def test_a_rigidly_moved_body_is_matched_by_root_rotation_and_translation(smplx):

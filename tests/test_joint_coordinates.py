@@ -192,3 +192,21 @@ def test_solver_reaches_a_hand_that_needs_a_flexed_pronated_elbow(smplx):
     # A RestPose reference with that elbow is met exactly: the regulariser compares coordinates.
     pulled = ik.IKSolver(smplx, joints=["left_elbow"]).solve([ik.RestPose(reference=goal)])
     np.testing.assert_allclose(smplx.to_coordinates(pulled.pose.rotations)[elbow], np.radians([60, -100, 0]), atol=2e-3)
+
+
+@pytest.mark.parametrize("order", EULER_ORDERS)
+def test_one_rotation_converts_as_a_batch_does(order):
+    """A single (3,) vector takes the plain-float path (every single solve does); it must give
+    what the batched path and scipy give."""
+    rng = np.random.default_rng(7)
+    c = rng.uniform(-1.5, 1.5, size=(50, 3))
+    r = coordinates_to_axis_angle(c, order)  # batched
+    np.testing.assert_allclose(r, Rotation.from_matrix(_scipy_matrix(c, order)).as_rotvec(), atol=1e-12)
+    for k in range(len(c)):
+        np.testing.assert_allclose(coordinates_to_axis_angle(c[k], order), r[k], atol=1e-13)
+        np.testing.assert_allclose(axis_angle_to_coordinates(r[k], order), c[k], atol=1e-12)
+    # A half turn and no turn at all.
+    np.testing.assert_allclose(coordinates_to_axis_angle(np.zeros(3), order), np.zeros(3), atol=0)
+    half = np.zeros(3)
+    half["xyz".index(order[0])] = np.pi
+    np.testing.assert_allclose(np.abs(coordinates_to_axis_angle(half, order)), np.abs(half), atol=1e-12)
