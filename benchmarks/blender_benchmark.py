@@ -58,11 +58,13 @@ def target_sets(ik, obj, rng, count: int, motion: str) -> list[dict]:
     M = np.array(obj.matrix_world)
 
     def random_pose():
+        # Joint coordinates (what the limits box; Euler angles at the elbows) at SPREAD of
+        # an in-limit draw: in limits, and blends of two such poses are too.
         pose = skeleton.random_pose(rng, body)
-        return pose.rotations * SPREAD, rng.uniform(-0.1, 0.1, 3)
+        return skeleton.to_coordinates(pose.rotations) * SPREAD, rng.uniform(-0.1, 0.1, 3)
 
-    def targets(rotations, translation):
-        R, p = skeleton.world_transforms(ik.Pose(rotations, translation))
+    def targets(coordinates, translation):
+        R, p = skeleton.world_transforms(ik.Pose(skeleton.from_coordinates(coordinates), translation))
         to_world = lambda x: (M @ np.append(x, 1.0))[:3]  # noqa: E731
         out = {b: to_world(p[skeleton.index(b)]) for b in REACH_BONES}
         h = skeleton.index("head")

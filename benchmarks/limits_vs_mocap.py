@@ -192,6 +192,11 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
     for side, Side in (("left", "Left"), ("right", "Right")):
         heel, ball = (p_world_source[:, source.index(f"{Side}{j}")] for j in ("Ankle", "Toe"))
         stance = stance_frames(heel, ball, fps)
+        if not stance.any():
+            raise ValueError(
+                f"the clip's {Side.lower()} foot never stands still on the ground (no stance frames): "
+                "the flat-foot calibration needs some (a clip of walking or standing)"
+            )
         for joint, frame, forward_bone in (
             (f"{side}_ankle", f"{Side}Ankle", (f"{Side}Ankle", f"{Side}Toe")),
             (f"{side}_foot", f"{Side}Toe", None),

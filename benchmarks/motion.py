@@ -13,14 +13,15 @@ UPPER_BODY = (
 
 
 def smooth_upper_body_motion(skeleton: ik.Skeleton, frames: int, fps: float = 30.0, seed: int = 0) -> np.ndarray:
-    """(T, J, 3) joint rotations: each upper-body component a sum of two slow sinusoids
-    around the middle of its range, using up to a third of the range; legs at rest.
+    """(T, J, 3) joint rotations (axis-angle): each upper-body joint coordinate (the numbers
+    its limits box, see ``Skeleton.coordinates``) a sum of two slow sinusoids around the middle
+    of its range, using up to a third of the range; legs at rest.
 
     The motion stays inside the limits by construction.
     """
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / fps
-    rotations = np.zeros((frames, skeleton.num_joints, 3))
+    coordinates = np.zeros((frames, skeleton.num_joints, 3))
     for name in UPPER_BODY:
         j = skeleton.index(name)
         lo, hi = skeleton.lower[j], skeleton.upper[j]
@@ -29,8 +30,8 @@ def smooth_upper_body_motion(skeleton: ik.Skeleton, frames: int, fps: float = 30
             freq = rng.uniform(0.1, 0.4, 2)  # Hz
             phase = rng.uniform(0, 2 * np.pi, 2)
             wave = 0.6 * np.sin(2 * np.pi * freq[0] * t + phase[0]) + 0.4 * np.sin(2 * np.pi * freq[1] * t + phase[1])
-            rotations[:, j, axis] = np.clip(middle[axis] + wave * half[axis] / 3.0, lo[axis], hi[axis])
-    return rotations
+            coordinates[:, j, axis] = np.clip(middle[axis] + wave * half[axis] / 3.0, lo[axis], hi[axis])
+    return skeleton.from_coordinates(coordinates)
 
 
 def mean_acceleration(rotations: np.ndarray, joints: list[int]) -> float:

@@ -12,7 +12,7 @@ rest frame, each about the axis as already turned by the ones before (intrinsic)
 ``c = (c_x, c_y, c_z)``, so that a rotation about one axis has the same three numbers in
 every kind (the angle on that axis, zeros elsewhere) and a limit file reads the same.
 The middle axis should be one with a small range: the coordinates are singular where the
-middle angle reaches +-90 degrees.
+middle angle reaches +-90 degrees, so a Skeleton requires its limits there to stay within.
 
 Everything here is batched over leading axes; functions taking ``xp`` run in numpy, JAX or
 TensorFlow alike. Radians throughout.

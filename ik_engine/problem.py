@@ -8,8 +8,9 @@ problem never needs recompiling for new targets.
 Only the joints the constraints depend on (their ancestors) are evaluated, so an arm
 problem on a 55-joint body runs forward kinematics on 9 joints.
 
-Variables ``q`` (n,): the axis-angle components of each moving joint (3 each, in
-``moving_joints`` order), then the root translation (3) when the root moves.
+Variables ``q`` (n,): the coordinates of each moving joint (3 each, in ``moving_joints``
+order): its axis-angle components, or its Euler angles where the skeleton's limits use them
+(``Skeleton.coordinates``); then the root translation (3) when the root moves.
 """
 
 from __future__ import annotations

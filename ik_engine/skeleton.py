@@ -160,6 +160,19 @@ class Skeleton:
                     raise SkeletonError(str(exc)) from None
             if kinds[0] != AXIS_ANGLE:
                 raise SkeletonError(f"the root joint {names[0]!r} must use axis_angle coordinates, not {kinds[0]!r}")
+            for j, kind in enumerate(kinds):
+                if kind == AXIS_ANGLE:
+                    continue
+                # Euler angles are singular at a middle angle of +-90 degrees, and beyond it a
+                # rotation has a second set: a limited middle range must stay strictly inside
+                # (a full turn, no limit at all, is fine).
+                m = "xyz".index(kind[1])
+                unlimited = upper_array[j, m] - lower_array[j, m] >= 2 * np.pi - 1e-9
+                if not unlimited and not -np.pi / 2 < lower_array[j, m] <= upper_array[j, m] < np.pi / 2:
+                    raise SkeletonError(
+                        f"joint {names[j]!r} uses Euler coordinates {kind!r}: its middle axis ({kind[1]}) must keep "
+                        f"within +-90 degrees (or have no limit), got {np.degrees(lower_array[j, m]):.6g} .. {np.degrees(upper_array[j, m]):.6g}"
+                    )
 
         self._names = names
         self._coordinates = kinds

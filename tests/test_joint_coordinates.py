@@ -210,3 +210,12 @@ def test_one_rotation_converts_as_a_batch_does(order):
     half = np.zeros(3)
     half["xyz".index(order[0])] = np.pi
     np.testing.assert_allclose(np.abs(coordinates_to_axis_angle(half, order)), np.abs(half), atol=1e-12)
+
+
+def test_skeleton_rejects_an_euler_middle_axis_range_that_reaches_90_degrees(smplx):
+    names, parents, offsets = smplx.joint_names, smplx.parents, smplx.rest_offsets
+    lower, upper = smplx.lower.copy(), smplx.upper.copy()
+    elbow = smplx.index("left_elbow")
+    upper[elbow, 2] = np.radians(120)  # "yzx": z is the middle axis
+    with pytest.raises(SkeletonError, match=r"'left_elbow' uses Euler coordinates 'yzx': its middle axis \(z\)"):
+        ik.Skeleton(names, parents, offsets, lower, upper, coordinates=smplx.coordinates)

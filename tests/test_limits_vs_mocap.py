@@ -134,3 +134,11 @@ def test_inside_limits_counts_frames_in_each_joints_coordinates():
     sideways = np.array([0.0, 0.0, np.radians(20)])
     counts = inside_limits(target, {"left_elbow": np.stack([flexed_pronated, sideways])})
     assert counts["left_elbow"]["inside"] == 0.5
+
+
+def test_a_clip_whose_foot_never_lands_is_refused_clearly():
+    source, motion = ik.load_bvh(CLIP, scale=CMU_UNIT)
+    # The whole body sliding sideways at 6 m/s: no foot is ever still.
+    lifted = ik.Motion(motion.rotations, motion.translations + np.arange(motion.num_frames)[:, None] * np.array([0.05, 0, 0]), motion.fps)
+    with pytest.raises(ValueError, match="left foot never stands still on the ground"):
+        transferred_rotations(source, lifted, ik.load_skeleton("smplx"))

@@ -13,8 +13,10 @@ Frames (``R_a_b`` turns vectors of frame b into frame a):
 * joint: the engine joint's frame, ``R_armature_joint = R_armature_bone @ R_bone_joint`` with a
   constant ``R_bone_joint``: the identity (the joint's axis-angle is then exactly the pose bone's
   rotation) except for bones whose limits come from the SMPL-X table, whose joint frame is the
-  SMPL-X body frame, so that the table's box on the axis-angle components applies as it is. The
-  conversion ``Q = R_bone_joint exp(r) R_bone_joint^T`` is exact either way.
+  SMPL-X body frame, so that the table's box applies as it is (on the axis-angle components, or
+  on the Euler angles of the joints whose coordinates are Euler, the elbows; the skeleton gets
+  the table's coordinates too). The conversion ``Q = R_bone_joint exp(r) R_bone_joint^T`` is
+  exact either way.
 
 Joint limits, per bone, first that applies:
 

@@ -23,7 +23,8 @@ class Smoothness(RestPose):
         weight: overall weight.
         priority: default: below every other level.
 
-    Error: root-mean-square axis-angle change over the moving joints, radians.
+    Error: root-mean-square change of the joint coordinates (axis-angle components, or Euler
+    angles where the limits use them) over the moving joints, radians.
     """
 
     def __init__(self, previous: Pose, weights=None, weight: float = 1.0, priority: int = LOWEST_PRIORITY) -> None:
