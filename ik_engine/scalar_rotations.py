@@ -66,8 +66,8 @@ def matrix_to_axis_angle(R: list[list[float]]) -> tuple[float, float, float]:
 def euler_to_matrix(c: tuple[float, float, float], axes: tuple[int, int, int]) -> np.ndarray:
     """Rotation (3, 3) of one set of Euler coordinates ``c`` stored by axis (c_x, c_y, c_z),
     turning about ``axes`` (i, j, k) in order: ``R_i(c_i) @ R_j(c_j) @ R_k(c_k)``, in scalar
-    arithmetic (about 5 us; ik_engine.joint_coordinates.euler_to_matrix takes about 50 for
-    one 3x3, matrix_to_euler 13 against 0.5 here, measured).
+    arithmetic (about 5 us, measured; the batched numpy paths of ik_engine.joint_coordinates
+    take about twice that for one 3x3, and matrix_to_euler about 13 us against 0.5 here).
     """
     R = None
     for axis in axes:
