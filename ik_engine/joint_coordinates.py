@@ -135,11 +135,6 @@ def body_jacobian(c: Any, kind: str, xp: Any) -> Any:
     return euler_body_jacobian(c, kind, xp)
 
 
-def matrix_to_coordinates(R: np.ndarray, kind: str) -> np.ndarray:
-    """Coordinates (..., 3) of one kind of rotation matrices R (..., 3, 3) (numpy)."""
-    return matrix_to_axis_angle(np.asarray(R, dtype=np.float64), np) if kind == AXIS_ANGLE else matrix_to_euler(R, kind)
-
-
 def axis_angle_to_coordinates(r: np.ndarray, kind: str) -> np.ndarray:
     """Coordinates (..., 3) of axis-angle vectors r (..., 3) (numpy; axis-angle passes through)."""
     r = np.asarray(r, dtype=np.float64)

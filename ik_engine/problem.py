@@ -152,6 +152,21 @@ class ResidualProblem:
         self.euler_moving = tuple(
             (m, skeleton.coordinates[j]) for m, j in enumerate(moving) if skeleton.coordinates[j] != AXIS_ANGLE
         )
+        # Per Euler order present, the static indices ``state`` needs to put its rotations and
+        # Jacobians in place: (order, positions among the moving joints (k,), subtree-row mask
+        # (S,) and gather (S,), moving-joint mask (M,) and gather (M,)).
+        self.euler_groups = []
+        for kind in sorted({kind for _, kind in self.euler_moving}):
+            rows = np.array([m for m, k in self.euler_moving if k == kind])
+            mask_rows = np.zeros(len(needed), dtype=bool)
+            mask_rows[self.moving_rows[rows]] = True
+            gather_rows = np.zeros(len(needed), dtype=np.int64)
+            gather_rows[self.moving_rows[rows]] = np.arange(len(rows))
+            mask_moving = np.zeros(len(moving), dtype=bool)
+            mask_moving[rows] = True
+            gather_moving = np.zeros(len(moving), dtype=np.int64)
+            gather_moving[rows] = np.arange(len(rows))
+            self.euler_groups.append((kind, rows, mask_rows, gather_rows, mask_moving, gather_moving))
         self.ancestor_mask = np.zeros((len(needed), len(moving)))  # (S, M)
         for r, j in enumerate(needed):
             chain = set(skeleton.ancestors[j])
@@ -322,19 +337,10 @@ class ResidualProblem:
             # Joints with Euler coordinates: their rotation matrices and Jacobians replace the
             # axis-angle ones computed for every row (static masks; one kind at a time).
             R_pose = axis_angle_to_matrix(rotations, xp)
-            for kind in sorted({kind for _, kind in self.euler_moving}):
-                rows = np.array([m for m, k in self.euler_moving if k == kind])
+            for kind, rows, mask_rows, gather_rows, mask_moving, gather_moving in self.euler_groups:
                 c = xp.take(r_moving, rows, axis=0)
                 R_kind = coordinates_to_matrix(c, kind, xp)
-                mask_rows = np.zeros(len(self.joints), dtype=bool)
-                mask_rows[self.moving_rows[rows]] = True
-                gather_rows = np.zeros(len(self.joints), dtype=np.int64)
-                gather_rows[self.moving_rows[rows]] = np.arange(len(rows))
                 R_pose = xp.where(mask_rows[:, None, None], xp.take(R_kind, gather_rows, axis=0), R_pose)
-                mask_moving = np.zeros(M, dtype=bool)
-                mask_moving[rows] = True
-                gather_moving = np.zeros(M, dtype=np.int64)
-                gather_moving[rows] = np.arange(len(rows))
                 E_kind = body_jacobian(c, kind, xp)
                 body_jacobians = xp.where(mask_moving[:, None, None], xp.take(E_kind, gather_moving, axis=0), body_jacobians)
             R_parent_joint = R_pose if self.rest_rotations is None else self.rest_rotations @ R_pose

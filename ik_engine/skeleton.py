@@ -176,6 +176,7 @@ class Skeleton:
 
         self._names = names
         self._coordinates = kinds
+        self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
         self._index = seen
         self._parents = _readonly(parent_array)
         self._offsets = _readonly(offsets)
@@ -238,9 +239,8 @@ class Skeleton:
         """A float64 copy of ``values`` (..., J, 3) with ``convert(rows, kind)`` applied to
         the rows of joints whose coordinates are not axis-angle."""
         out = np.array(values, dtype=np.float64)
-        for j, kind in enumerate(self._coordinates):
-            if kind != AXIS_ANGLE:
-                out[..., j, :] = convert(out[..., j, :], kind)
+        for j, kind in self._euler_joints:
+            out[..., j, :] = convert(out[..., j, :], kind)
         return out
 
     @property
@@ -340,16 +340,15 @@ class Skeleton:
         r = pose.rotations
         theta = np.linalg.norm(r, axis=-1, keepdims=True)
         alternative = np.where(theta > 1e-12, r * (1.0 - 2.0 * np.pi / np.maximum(theta, 1e-12)), r)
-        if any(kind != AXIS_ANGLE for kind in self._coordinates):
+        if self._euler_joints:
             r, alternative = self.to_coordinates(r), alternative.copy()
-            for j, kind in enumerate(self._coordinates):
-                if kind != AXIS_ANGLE:
-                    i, m, k = ("xyz".index(a) for a in kind)
-                    c = r[j]
-                    other = np.empty(3)
-                    other[i], other[k] = _wrapped(c[i] + np.pi), _wrapped(c[k] + np.pi)
-                    other[m] = np.copysign(np.pi, c[m]) - c[m]
-                    alternative[j] = other
+            for j, kind in self._euler_joints:
+                i, m, k = ("xyz".index(a) for a in kind)
+                c = r[j]
+                other = np.empty(3)
+                other[i], other[k] = _wrapped(c[i] + np.pi), _wrapped(c[k] + np.pi)
+                other[m] = np.copysign(np.pi, c[m]) - c[m]
+                alternative[j] = other
         excess = [
             np.max(np.maximum(self._lower - v, 0.0) + np.maximum(v - self._upper, 0.0), axis=-1)
             for v in (r, alternative)
