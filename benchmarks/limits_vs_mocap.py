@@ -12,10 +12,12 @@ SMPL-X convention:
    a segment whose two rest layouts differ only by where the skeletons put their joints,
    the collar, keeps the clip's frame);
 2. hinge axes (functional calibration): the elbows and knees of the clip rotate about fixed
-   axes; the frames on both sides of the joint are turned so that the axis fitted to the clip
-   (principal axis of the joint's rotation vectors) becomes the SMPL-X flexion axis: about the
-   bone for the elbow (a twist of the upper arm), fully for the knee (a few degrees of tilt
-   of the thigh, reported as "<side>_knee axis");
+   axes; the limb below the hinge's parent joint is turned as one piece so that the axis
+   fitted to the clip (principal axis of the joint's rotation vectors) becomes the SMPL-X
+   flexion axis: about the bone for the arm (a twist of the upper arm, which the forearm and
+   the hand follow, so the hand keeps the clip's rest relation to the forearm), fully for the
+   leg (a few degrees of tilt of the thigh, reported as "<side>_knee axis"; the foot frames
+   are set by 3.);
 3. feet: the foot and toe frames are set so that the feet stand flat (world up is the frame's
    +Y on average) over the frames where the clip's heel and ball rest on the ground, and point
    along the clip's foot / toe bone (the CMU foot frames are tilted);
@@ -76,12 +78,13 @@ for _joint, (_frame, _bone, _end) in _LEFT.items():
     SEGMENTS[_joint] = (_frame, _bone, _end)
     SEGMENTS[_mirror(_joint)] = (_mirror(_frame), None if _bone is None else tuple(map(_mirror, _bone)), None if _end is None else _mirror(_end))
 
-# (segment, hinge joint, SMPL-X flexion axis in the T-pose, whether the segment may tilt)
+# (segment, hinge joint, SMPL-X flexion axis in the T-pose, whether the segment may tilt,
+# segments below the hinge that turn with it)
 HINGES = (
-    ("left_shoulder", "left_elbow", (0.0, -1.0, 0.0), False),
-    ("right_shoulder", "right_elbow", (0.0, 1.0, 0.0), False),
-    ("left_hip", "left_knee", (1.0, 0.0, 0.0), True),
-    ("right_hip", "right_knee", (1.0, 0.0, 0.0), True),
+    ("left_shoulder", "left_elbow", (0.0, -1.0, 0.0), False, ("left_wrist",)),
+    ("right_shoulder", "right_elbow", (0.0, 1.0, 0.0), False, ("right_wrist",)),
+    ("left_hip", "left_knee", (1.0, 0.0, 0.0), True, ()),
+    ("right_hip", "right_knee", (1.0, 0.0, 0.0), True, ()),
 )
 BODY_JOINTS = tuple(j for j in SEGMENTS if j != "pelvis")
 SPINE = ("spine1", "spine2", "spine3")
@@ -170,7 +173,7 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
 
     calibration = {}
     # 2. Hinge axes: the axis fitted to the clip's elbow / knee becomes the SMPL-X flexion axis.
-    for segment, hinge, flexion_axis, tilt in HINGES:
+    for segment, hinge, flexion_axis, tilt, below in HINGES:
         r = matrix_to_axis_angle(local(world(C), hinge), np)
         bent = r[np.linalg.norm(r, axis=1) > np.radians(20)]
         axis = np.linalg.eigh(bent.T @ bent)[1][:, -1]
@@ -183,8 +186,8 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
             d /= np.linalg.norm(d)
             a_perp, t_perp = axis - (axis @ d) * d, flexion_axis - (flexion_axis @ d) * d
             turn = axis_angle_to_matrix(np.arctan2(np.cross(t_perp, a_perp) @ d, t_perp @ a_perp) * d, np)
-        C[segment] = C[segment] @ turn
-        C[hinge] = C[hinge] @ turn
+        for turned in (segment, hinge, *below):
+            C[turned] = C[turned] @ turn
         calibration[f"{hinge} axis"] = float(np.arccos(np.clip(axis @ flexion_axis, -1.0, 1.0)))
     # 3. Feet and toes: flat on the ground whenever they stand on it (the clip's own foot
     # frames are tilted), pointing along the clip's foot / toe bone.

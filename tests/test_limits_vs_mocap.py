@@ -17,6 +17,7 @@ from ik_engine.benchmarks.limits_vs_mocap import (
     stance_frames,
     transferred_rotations,
 )
+from ik_engine.joint_coordinates import axis_angle_to_coordinates
 from ik_engine.rotations import matrix_to_axis_angle
 
 CLIP = Path(__file__).parent / "data" / "cmu" / "131_01.bvh"
@@ -142,3 +143,24 @@ def test_a_clip_whose_foot_never_lands_is_refused_clearly():
     lifted = ik.Motion(motion.rotations, motion.translations + np.arange(motion.num_frames)[:, None] * np.array([0.05, 0, 0]), motion.fps)
     with pytest.raises(ValueError, match="left foot never stands still on the ground"):
         transferred_rotations(source, lifted, ik.load_skeleton("smplx"))
+
+
+def test_a_hand_held_in_the_clips_rest_relation_to_the_forearm_has_no_wrist_or_pronation():
+    """The elbow's hinge calibration twists the whole arm below the shoulder: a clip whose hands
+    never move against their forearms (wrist channels zero) transfers as a straight, unbent
+    wrist and a neutral forearm, frame by frame (before, the calibration's twist of the
+    forearm alone came out as a constant pronation)."""
+    source, motion = ik.load_bvh(CLIP, scale=CMU_UNIT)
+    rotations = motion.rotations.copy()
+    wrists = [source.index(name) for name in ("LeftWrist", "RightWrist", "lhand", "rhand")]
+    rotations[:, wrists] = 0.0
+    still_hands = ik.Motion(rotations, motion.translations, motion.fps)
+    target = ik.load_skeleton("smplx")
+    transferred, calibration = transferred_rotations(source, still_hands, target)
+    for side in ("left", "right"):
+        assert calibration[f"{side}_elbow axis"] > np.radians(10), side  # the calibration does turn the arm
+        np.testing.assert_allclose(transferred[f"{side}_wrist"], 0.0, atol=1e-9, err_msg=side)
+        pronation = axis_angle_to_coordinates(transferred[f"{side}_elbow"], "yzx")[:, 0]
+        # Up to 1e-5 rad: the calibration turns the arm about the bone, and the clip's hinge
+        # axis is not exactly perpendicular to it.
+        np.testing.assert_allclose(pronation, 0.0, atol=1e-5, err_msg=side)
