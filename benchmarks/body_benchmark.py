@@ -8,6 +8,7 @@ Prints the figures and writes ``body_benchmark.json`` / ``body_benchmark.md`` un
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -21,10 +22,26 @@ from ik_engine.benchmarks.motion import mean_acceleration, smooth_upper_body_mot
 from ik_engine.benchmarks.scenarios import ARM_JOINTS, BODY_JOINTS, HAND_POINT, arm_reach
 
 
-def priorities(skel: ik.Skeleton, n: int, seed: int) -> dict:
+PATIENT = 12  # creep_iterations of the "patient restarts" variants (the default is 6)
+
+
+def _solver(skel: ik.Skeleton, creep_iterations: int | None) -> ik.IKSolver:
+    """The whole-body solver with default settings, or restarting only after
+    ``creep_iterations`` iterations without halving the cost."""
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    if creep_iterations is not None:
+        solver.options = dataclasses.replace(solver.options, creep_iterations=creep_iterations)
+    return solver
+
+
+def _patience(creep_iterations: int | None) -> str:
+    return "" if creep_iterations is None else f"; patient restarts (creep_iterations={creep_iterations})"
+
+
+def priorities(skel: ik.Skeleton, n: int, seed: int, creep_iterations: int | None = None) -> dict:
     """Feet pinned at priority 0, an unreachable hand target at priority 1, from random poses."""
     rng = np.random.default_rng(seed)
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = _solver(skel, creep_iterations)
     upper = [j for j in BODY_JOINTS if j not in ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee",
                                                   "left_ankle", "right_ankle", "left_foot", "right_foot")]
     feet = [skel.index("left_foot"), skel.index("right_foot"), skel.index("left_ankle"), skel.index("right_ankle")]
@@ -57,7 +74,7 @@ def priorities(skel: ik.Skeleton, n: int, seed: int) -> dict:
     return {
         "scenario": "priorities",
         "description": "Pin on both feet and ankles at priority 0; right hand 2-3 m away (unreachable) at priority 1; "
-                       "pelvis translation + 22 body joints; init: random upper-body pose",
+                       "pelvis translation + 22 body joints; init: random upper-body pose" + _patience(creep_iterations),
         "n": n,
         "feet_within_1mm": float(np.mean(feet_err <= 1e-3)),
         "feet_max_error_mm": float(feet_err.max() * 1e3),
@@ -191,14 +208,14 @@ def safety(skel: ik.Skeleton, n: int, seed: int) -> dict:
     return out
 
 
-def multi_constraint(skel: ik.Skeleton, n: int, seed: int) -> dict:
+def multi_constraint(skel: ik.Skeleton, n: int, seed: int, creep_iterations: int | None = None) -> dict:
     """Hands (position + orientation), head look-at, feet pinned, rest-pose regulariser.
 
     Targets from random in-limit upper-body poses (legs at rest, so all are feasible);
     every solve starts at the rest pose; success measured with float64 FK.
     """
     rng = np.random.default_rng(seed)
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = _solver(skel, creep_iterations)
     hands, wrists = ("left_middle1", "right_middle1"), ("left_wrist", "right_wrist")
     head = skel.index("head")
     feet = ("left_foot", "right_foot", "left_ankle", "right_ankle")
@@ -225,7 +242,8 @@ def multi_constraint(skel: ik.Skeleton, n: int, seed: int) -> dict:
     return {
         "scenario": "multi_constraint",
         "description": "hands: position (middle1) + wrist orientation, head LookAt (+Z), at priority 1; Pin on feet and "
-                       "ankles at priority 0; RestPose (weight 0.1) lowest; targets from random upper-body poses; cold start",
+                       "ankles at priority 0; RestPose (weight 0.1) lowest; targets from random upper-body poses; cold start"
+                       + _patience(creep_iterations),
         "n": n,
         "success_1mm_1deg": float(np.mean(ok)),
         "feet_within_1mm": float(np.mean(np.array(feet_err) <= 1e-3)),
@@ -305,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--safety-n", type=int, default=200, help="safety cases (default 200)")
-    names = ["multi_constraint", "priorities", "animation_loop", "sequence", "batch", "safety"]
+    names = ["multi_constraint", "multi_constraint_patient", "priorities", "priorities_patient", "animation_loop", "sequence",
+             "batch", "safety"]
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
@@ -315,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     results = {}
     runners = {"multi_constraint": lambda: multi_constraint(skel, args.safety_n, args.seed),
+               "multi_constraint_patient": lambda: multi_constraint(skel, args.safety_n, args.seed, PATIENT),
                "priorities": lambda: priorities(skel, args.n, args.seed),
+               "priorities_patient": lambda: priorities(skel, args.n, args.seed, PATIENT),
                "animation_loop": lambda: animation_loop(skel, args.frames, args.seed),
                "sequence": lambda: sequence(skel, min(args.frames, 300), args.seed),
                "batch": lambda: batch(skel, args.batch, args.seed),
