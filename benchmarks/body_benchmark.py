@@ -22,19 +22,19 @@ from ik_engine.benchmarks.motion import mean_acceleration, smooth_upper_body_mot
 from ik_engine.benchmarks.scenarios import ARM_JOINTS, BODY_JOINTS, HAND_POINT, arm_reach
 
 
-PATIENT = 12  # creep_iterations of the "patient restarts" variants (the default is 6)
+PATIENT_CREEP_ITERATIONS = 12  # creep_iterations of the "patient restarts" variants (the default is 6)
 
 
 def _solver(skel: ik.Skeleton, creep_iterations: int | None) -> ik.IKSolver:
-    """The whole-body solver with default settings, or restarting only after
-    ``creep_iterations`` iterations without halving the cost."""
+    """The whole-body solver with default settings, or with ``creep_iterations`` (iterations
+    without halving the cost before a restart; stalls still restart it) changed."""
     solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
     if creep_iterations is not None:
         solver.options = dataclasses.replace(solver.options, creep_iterations=creep_iterations)
     return solver
 
 
-def _patience(creep_iterations: int | None) -> str:
+def _patience_note(creep_iterations: int | None) -> str:
     return "" if creep_iterations is None else f"; patient restarts (creep_iterations={creep_iterations})"
 
 
@@ -74,7 +74,7 @@ def priorities(skel: ik.Skeleton, n: int, seed: int, creep_iterations: int | Non
     return {
         "scenario": "priorities",
         "description": "Pin on both feet and ankles at priority 0; right hand 2-3 m away (unreachable) at priority 1; "
-                       "pelvis translation + 22 body joints; init: random upper-body pose" + _patience(creep_iterations),
+                       "pelvis translation + 22 body joints; init: random upper-body pose" + _patience_note(creep_iterations),
         "n": n,
         "feet_within_1mm": float(np.mean(feet_err <= 1e-3)),
         "feet_max_error_mm": float(feet_err.max() * 1e3),
@@ -243,7 +243,7 @@ def multi_constraint(skel: ik.Skeleton, n: int, seed: int, creep_iterations: int
         "scenario": "multi_constraint",
         "description": "hands: position (middle1) + wrist orientation, head LookAt (+Z), at priority 1; Pin on feet and "
                        "ankles at priority 0; RestPose (weight 0.1) lowest; targets from random upper-body poses; cold start"
-                       + _patience(creep_iterations),
+                       + _patience_note(creep_iterations),
         "n": n,
         "success_1mm_1deg": float(np.mean(ok)),
         "feet_within_1mm": float(np.mean(np.array(feet_err) <= 1e-3)),
@@ -334,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     results = {}
     runners = {"multi_constraint": lambda: multi_constraint(skel, args.safety_n, args.seed),
-               "multi_constraint_patient": lambda: multi_constraint(skel, args.safety_n, args.seed, PATIENT),
+               "multi_constraint_patient": lambda: multi_constraint(skel, args.safety_n, args.seed, PATIENT_CREEP_ITERATIONS),
                "priorities": lambda: priorities(skel, args.n, args.seed),
-               "priorities_patient": lambda: priorities(skel, args.n, args.seed, PATIENT),
+               "priorities_patient": lambda: priorities(skel, args.n, args.seed, PATIENT_CREEP_ITERATIONS),
                "animation_loop": lambda: animation_loop(skel, args.frames, args.seed),
                "sequence": lambda: sequence(skel, min(args.frames, 300), args.seed),
                "batch": lambda: batch(skel, args.batch, args.seed),

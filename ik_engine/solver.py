@@ -124,19 +124,39 @@ class IKSolver:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
             raise SolverError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         self._seed = int(seed)
-        self.options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
-        if method == "gradient":
-            self.options = GradientOptions()
         self._compiled: dict[tuple, tuple[ResidualProblem, Any]] = {}
         self._compilations = 0
+        lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
+        self.options = GradientOptions() if method == "gradient" else lm_options
 
-    # Settings are fixed at construction (compiled programs depend on them): read-only.
+    # Settings other than ``options`` are fixed at construction (compiled programs depend on
+    # them): read-only.
     move_root = property(lambda self: self._move_root, doc="Whether the root translation is solved for.")
     method = property(lambda self: self._method, doc="The numerical method.")
     max_iterations = property(lambda self: self._max_iterations, doc="Iteration budget per solve.")
     position_tolerance = property(lambda self: self._position_tolerance, doc="Metres.")
     orientation_tolerance = property(lambda self: self._orientation_tolerance, doc="Radians.")
     seed = property(lambda self: self._seed, doc="Seed of the restarts.")
+
+    @property
+    def options(self):
+        """The method's static settings: an ``LMOptions`` ("lm") or a ``GradientOptions``
+        ("gradient"). Assign a changed copy, e.g. ``solver.options =
+        dataclasses.replace(solver.options, creep_iterations=12)``; the next solve of each
+        constraint structure then compiles a new program (assigning equal settings keeps
+        the compiled ones)."""
+        return self._options
+
+    @options.setter
+    def options(self, options) -> None:
+        from ik_engine.solvers import GradientOptions, LMOptions
+
+        kind = GradientOptions if self._method == "gradient" else LMOptions
+        if not isinstance(options, kind):
+            raise SolverError(f"options of the {self._method!r} method must be a {kind.__name__}, got {type(options).__name__}")
+        if options != getattr(self, "_options", None):
+            self._compiled.clear()
+        self._options = options
 
     @property
     def compilations(self) -> int:

@@ -39,11 +39,13 @@ class LMOptions:
         restarts: how many times a stalled solve may restart from a random in-limit pose.
         stall_iterations: consecutive iterations that lower the cost by less than
             ``min_decrease`` (relative) before a restart.
-        creep_iterations: iterations without halving the cost before a restart. A trade-off
-            (benchmarks/body_benchmark.py, the "_patient" rows use 12): more patience lets
-            cold starts with many reachable targets on several priority levels finish the
-            descent they are on (more of them met, in less time), while fewer lets a solve
-            whose target is out of reach try more poses (it ends closer to the best one).
+        creep_iterations: iterations without halving the cost before a restart (after half
+            of them, the levels above the one moving must be met exactly rather than nearly).
+            A trade-off (benchmarks/body_benchmark.py, the "_patient" rows use 12): more
+            patience lets cold starts with many reachable targets on several priority levels
+            finish the descent they are on (more of them met, in less time), while fewer lets
+            a solve whose target is out of reach try more poses (it ends closer to the best
+            one).
         lambda_min: damping floor; keeps steps finite at singular (stretched) poses.
         min_decrease: relative cost decrease that counts as a real step.
         step_slack: during the iterations, a level within this many tolerances counts as
@@ -69,8 +71,10 @@ class LMOptions:
 
         if isinstance(self.restarts, bool) or not (isinstance(self.restarts, (int, np.integer)) and self.restarts >= 0):
             raise SolverError(f"restarts must be an integer >= 0, got {self.restarts!r}")
-        if not (isinstance(self.stall_iterations, int) and self.stall_iterations >= 1):
-            raise SolverError(f"stall_iterations must be an integer >= 1, got {self.stall_iterations!r}")
+        for name in ("stall_iterations", "creep_iterations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise SolverError(f"{name} must be an integer >= 1, got {value!r}")
         if not (np.isfinite(self.lambda_min) and self.lambda_min > 0):
             raise SolverError(f"lambda_min must be finite and > 0, got {self.lambda_min!r}")
 

@@ -103,3 +103,32 @@ def test_pins_in_a_warm_round_still_hold_the_callers_pose(smplx):
         drift = max(np.linalg.norm(p[smplx.index(j)] - rest[smplx.index(j)]) for j in feet)
         assert drift <= 1e-3
         assert batch.errors[b, :2].max() == pytest.approx(drift, abs=2e-5)  # reported against the caller's pose
+
+
+def test_changed_options_compile_a_new_program_and_take_effect(smplx):
+    """``solver.options`` may be replaced after solves: the next solve compiles with the new
+    settings (it once kept running the program compiled with the old ones)."""
+    import dataclasses
+
+    solver = ik.IKSolver(smplx, joints=ARM)
+    far = [ik.Position("left_middle1", [3.0, 1.5, 0.0])]  # out of reach: stalls, so it restarts
+    assert solver.solve(far).restarts > 0
+    solver.options = dataclasses.replace(solver.options)  # equal settings: nothing to recompile
+    solver.solve(far)
+    assert solver.compilations == 1
+    solver.options = dataclasses.replace(solver.options, restarts=0)
+    res = solver.solve(far)
+    assert res.restarts == 0 and not res.converged
+    assert solver.compilations == 2
+
+
+def test_options_of_the_wrong_kind_or_range_are_refused(smplx):
+    from ik_engine.solvers import GradientOptions, LMOptions
+
+    with pytest.raises(ik.SolverError, match="'lm' method must be a LMOptions, got GradientOptions"):
+        ik.IKSolver(smplx, joints=ARM).options = GradientOptions()
+    with pytest.raises(ik.SolverError, match="'gradient' method must be a GradientOptions, got LMOptions"):
+        ik.IKSolver(smplx, joints=ARM, method="gradient").options = LMOptions()
+    for bad in (dict(creep_iterations=0), dict(creep_iterations=True), dict(stall_iterations=2.5)):
+        with pytest.raises(ik.SolverError, match=next(iter(bad))):
+            LMOptions(**bad)
