@@ -39,9 +39,7 @@ class LMOptions:
         restarts: how many times a stalled solve may restart from a random in-limit pose.
         stall_iterations: consecutive iterations that lower the cost by less than
             ``min_decrease`` (relative) before a restart.
-        creep_iterations: iterations without halving the cost before a restart (after half
-            of them, the levels above the one moving must be met exactly rather than nearly).
-            A trade-off (benchmarks/body_benchmark.py, the "_patient" rows use 12): more
+        creep_iterations: iterations without halving the cost before a restart. A trade-off (benchmarks/body_benchmark.py, the "_patient" rows use 12): more
             patience lets cold starts with many reachable targets on several priority levels
             finish the descent they are on (more of them met, in less time), while fewer lets
             a solve whose target is out of reach try more poses (it ends closer to the best
@@ -317,9 +315,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # and regularisers only once every level above them is met.
             above_near = xp.concatenate([xp.ones((1,), bool), xp.cumprod(s["near"][:-1].astype(xp.int32)) > 0])
             above_met = xp.concatenate([xp.ones((1,), bool), xp.cumprod(s["met"][:-1].astype(xp.int32)) > 0])
-            # Near the end of the budget or when progress slows, levels above must be met
+            # Near the end of the budget or when progress stalls, levels above must be met
             # (not just near), so that the iterates, and so the best pose, meet them exactly.
-            strict = (s["stall"] >= 2) | (s["creep"] >= options.creep_iterations // 2) | (s["it"] >= max_iterations - 3)
+            # Not on a slow creep: a lower level still on its way would then wait for every
+            # level above to be met exactly, and creep slower still (multi-constraint cold
+            # starts: 75 % met with that rule, 84 % without; unreachable targets end closer).
+            strict = (s["stall"] >= 2) | (s["it"] >= max_iterations - 3)
             active = xp.where(xp.asarray(level_is_soft) | strict, above_met, above_near)
             q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active)
             fresh = first | s["restart_pending"]
