@@ -153,7 +153,8 @@ class IKSolver:
 
         kind = GradientOptions if self._method == "gradient" else LMOptions
         if not isinstance(options, kind):
-            raise SolverError(f"options of the {self._method!r} method must be a {kind.__name__}, got {type(options).__name__}")
+            article = "an" if kind is LMOptions else "a"
+            raise SolverError(f"options of the {self._method!r} method must be {article} {kind.__name__}, got {type(options).__name__}")
         if options != getattr(self, "_options", None):
             self._compiled.clear()
         self._options = options

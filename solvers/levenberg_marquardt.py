@@ -39,10 +39,11 @@ class LMOptions:
         restarts: how many times a stalled solve may restart from a random in-limit pose.
         stall_iterations: consecutive iterations that lower the cost by less than
             ``min_decrease`` (relative) before a restart.
-        creep_iterations: iterations without halving the cost before a restart. A trade-off (benchmarks/body_benchmark.py, the "_patient" rows use 12): more
-            patience lets cold starts with many reachable targets on several priority levels
-            finish the descent they are on (in about half the time), while fewer lets a solve
-            whose target is out of reach try more poses (it ends closer to the best one).
+        creep_iterations: iterations without halving the cost before a restart. A trade-off
+            (benchmarks/body_benchmark.py, the "_patient" rows use 12): more patience lets
+            cold starts with many reachable targets on several priority levels finish the
+            descent they are on (in about half the time), while fewer lets a solve whose
+            target is out of reach try more poses (it ends closer to the best one).
         lambda_min: damping floor; keeps steps finite at singular (stretched) poses.
         min_decrease: relative cost decrease that counts as a real step.
         step_slack: during the iterations, a level within this many tolerances counts as

@@ -125,7 +125,7 @@ def test_changed_options_compile_a_new_program_and_take_effect(smplx):
 def test_options_of_the_wrong_kind_or_range_are_refused(smplx):
     from ik_engine.solvers import GradientOptions, LMOptions
 
-    with pytest.raises(ik.SolverError, match="'lm' method must be a LMOptions, got GradientOptions"):
+    with pytest.raises(ik.SolverError, match="'lm' method must be an LMOptions, got GradientOptions"):
         ik.IKSolver(smplx, joints=ARM).options = GradientOptions()
     with pytest.raises(ik.SolverError, match="'gradient' method must be a GradientOptions, got LMOptions"):
         ik.IKSolver(smplx, joints=ARM, method="gradient").options = LMOptions()
