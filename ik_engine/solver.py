@@ -1,8 +1,11 @@
-"""IKSolver and ik.solve: compile cache, solve, IKResult.
+"""IKSolver and ik.solve: solve, solve_batch, solve_clip, IKResult.
 
 A solver fixes a skeleton, the joints that may move and the static settings. Each new
-constraint *structure* (kinds and joints) compiles one program, cached; new targets,
-weights, initial poses and tolerances reuse it. ``IKSolver.compilations`` counts them.
+constraint *structure* (kinds, joints, priorities) gets its own programs
+(``ik_engine.programs``): its first solves are interpreted at once (numpy), and a structure
+solved again is compiled in a background thread and switched to when ready, so a new
+structure never freezes the caller. New targets, weights, initial poses and tolerances
+reuse the programs. ``IKSolver.compilations`` counts compiled programs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .errors import ConstraintError, SolverError
 from .pose import Pose
 from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
+from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
 from .validation import finite_number
@@ -79,6 +83,13 @@ class IKSolver:
         restarts: how many times a stalled solve may restart from a random in-limit pose
             ("lm" only; the gradient method does not restart).
         seed: seed of those restarts (solves are deterministic).
+        compilation: when a constraint structure's program is compiled: "background"
+            (default: its first solve is interpreted, at once; from its second solve on it
+            compiles in a background thread, and solves switch to the compiled program when
+            it is ready), "blocking" (compile on the first solve, in the caller's thread:
+            seconds, then steady-state speed from the first answer) or "never" (always
+            interpreted: no compile, about 10 times slower per iteration). Batches
+            (``solve_batch``) compile at once unless "never". See docs/compilation.md.
     """
 
     def __init__(
@@ -94,6 +105,7 @@ class IKSolver:
         orientation_tolerance: float = 1e-3,
         restarts: int = 8,
         seed: int = 0,
+        compilation: str = "background",
     ) -> None:
         from ik_engine.solvers import GradientOptions, LMOptions
 
@@ -124,7 +136,10 @@ class IKSolver:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
             raise SolverError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         self._seed = int(seed)
-        self._compiled: dict[tuple, tuple[ResidualProblem, Any]] = {}
+        if compilation not in POLICIES:
+            raise SolverError(f"compilation must be one of {', '.join(map(repr, POLICIES))}, got {compilation!r}")
+        self._compilation = compilation
+        self._compiled: dict[tuple, StructurePrograms] = {}
         self._compilations = 0
         lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
         self.options = GradientOptions() if method == "gradient" else lm_options
@@ -137,6 +152,7 @@ class IKSolver:
     position_tolerance = property(lambda self: self._position_tolerance, doc="Metres.")
     orientation_tolerance = property(lambda self: self._orientation_tolerance, doc="Radians.")
     seed = property(lambda self: self._seed, doc="Seed of the restarts.")
+    compilation = property(lambda self: self._compilation, doc='"background", "blocking" or "never".')
 
     @property
     def options(self):
@@ -162,8 +178,46 @@ class IKSolver:
     @property
     def compilations(self) -> int:
         """How many programs this solver has compiled (one per constraint structure and
-        kind of call: single, batch of B, clip of T frames)."""
+        kind of call: single, batch of B, clip of T frames), background compiles included."""
         return self._compilations
+
+    def _count_compilation(self) -> None:
+        self._compilations += 1
+
+    @property
+    def compile_errors(self) -> list[BaseException]:
+        """Errors of background compiles (their structures keep being interpreted)."""
+        return [p.compile_error for p in self._compiled.values() if p.compile_error is not None]
+
+    def is_compiled(self, constraints: Sequence[Constraint], clip: bool = False) -> bool:
+        """Whether solves of this constraint structure run a compiled program now: single
+        solves, or with ``clip=True`` ``solve_clip`` of as many frames as the targets carry."""
+        programs = self._compiled.get(self._program_key(self._checked_constraints(constraints), "clip" if clip else "single"))
+        return programs is not None and programs.compiled is not None
+
+    def compile(self, constraints: Sequence[Constraint], clip: bool = False, wait: bool = True) -> None:
+        """Compile the program of this constraint structure (for ``solve_clip`` with
+        ``clip=True``: of that many frames) so that its solves run at steady-state speed from
+        the first: now, in this thread (``wait=True``, e.g. while a game loads), or in the
+        background thread (``wait=False``; solves interpret until it is ready)."""
+        constraints = self._checked_constraints(constraints)
+        if self._compilation == "never":
+            raise SolverError('this solver was made with compilation="never": it does not compile')
+        kind = "clip" if clip else "single"
+        if clip and len({c.batch_size for c in constraints} - {None}) != 1:
+            raise ConstraintError("compile(..., clip=True) needs targets with one leading frame axis T")
+        programs = self._program(constraints, kind)
+        init = self.skeleton.rest_pose()
+        for c in constraints:
+            c.validate(self.skeleton, init)
+        size = _leading_size(constraints)
+        rotations = init.rotations if size is None else np.broadcast_to(init.rotations, (size,) + init.rotations.shape)
+        translation = init.translation if size is None else np.broadcast_to(init.translation, (size, 3))
+        example = self._inputs(programs.problem, constraints, _PoseBatch(rotations, translation), batch=size)
+        if wait:
+            programs.compile_now(example, 1, self.seed)  # one iteration: compiles, hardly solves
+        else:
+            programs.compile_in_background(example, 1, self.seed)
 
     @property
     def _ops(self):
@@ -208,57 +262,33 @@ class IKSolver:
             c.validate(self.skeleton, init)
         return constraints, init
 
-    def _program(self, constraints: Sequence[Constraint], batched: bool | str = False) -> tuple[ResidualProblem, Any]:
-        """The compiled program of a constraint structure: single (False), "batch" (True) or "clip"."""
-        key = (ResidualProblem.structure_key(self.skeleton, constraints), batched)
-        cached = self._compiled.get(key)
-        if cached is not None:
-            return cached
+    def _program_key(self, constraints: Sequence[Constraint], kind: str, size: int | None = None) -> tuple:
+        """A compiled program is specialised to the structure, the kind of call and, for
+        batches and clips, their size (default: the constraints' leading size)."""
+        if kind != "single" and size is None:
+            size = _leading_size(constraints)
+        return ResidualProblem.structure_key(self.skeleton, constraints), kind, None if kind == "single" else size
+
+    def _program(self, constraints: Sequence[Constraint], kind: str = "single", size: int | None = None) -> StructurePrograms:
+        """The programs of a constraint structure for a kind of call: "single", "batch" or "clip"."""
+        key = self._program_key(constraints, kind, size)
+        programs = self._compiled.get(key)
+        if programs is not None:
+            return programs
         from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
 
-        from .problem import ProblemInputs
-
-        backend = self._ops
-        xp = backend.xp
         problem = self._problem(constraints)
         build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
-        solve = build(problem, self.options, backend)
-        S, n, P, C = len(problem.joints), problem.num_variables, problem.num_parameters, len(problem.slots)
-        # Packed input segments; the last is the caller's initial variables (what Pin-like
-        # constraints hold), which differs from the first (the start) in warm-started rounds.
-        sizes = (n, 3 * S, 3, P, C, 2, n)
-        offsets = [int(o) for o in np.cumsum((0,) + sizes)]
+        options, method = self.options, self._method
 
-        def packed(inputs, max_iterations, seed):
-            q0, fixed, translation, params, sqrt_weights, tolerances, q_reference = (
-                inputs[offsets[i] : offsets[i + 1]] for i in range(len(sizes))
-            )
-            problem_inputs = ProblemInputs(xp.reshape(fixed, (S, 3)), translation, params, sqrt_weights)
-            q, errors, iterations, converged, restarts = solve(
-                q0, problem_inputs, tolerances, max_iterations, seed, q_reference
-            )
-            flags = xp.stack([iterations, converged, restarts]).astype(q.dtype)
-            return xp.concatenate([q, errors, flags])
+        def make_program(backend):
+            packed = packed_solve(problem, build, options, backend)
+            return program_for_kind(packed, kind, problem, backend, method)
 
-        if batched == "clip":
-            function = _scanned_clip(packed, n, backend)
-        elif batched and backend.name == "jax" and self._method == "lm":
-            # The compacting second round restarts unfinished problems from their best pose:
-            # all LM needs, but a first-order method would lose its moment estimates.
-            function = _compacting_batch(packed, n, C)
-        elif batched:
-            function = backend.map_problems(packed)
-        else:
-            function = packed
-
-        def counted(inputs, max_iterations, seed):
-            # Traced once per compilation: this side effect counts compilations.
-            self._compilations += 1
-            return function(inputs, max_iterations, seed)
-
-        program = (problem, backend.compile(counted))
-        self._compiled[key] = program
-        return program
+        programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
+                                     self._compilation)
+        self._compiled[key] = programs
+        return programs
 
     def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
         """The packed input vector (or (B, ...) matrix) of the compiled program."""
@@ -272,8 +302,9 @@ class IKSolver:
         parts = [q0, fixed, translation, params, sqrt_weights, tolerances, q0]
         if batch is not None:
             parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
-        # float32, or float64 where the user turned on JAX's 64-bit mode.
-        return np.concatenate(parts, axis=-1).astype(self._ops.float_dtype())
+        # float64; each program casts to its own precision (the compiled ones: float32 unless
+        # the user turned on JAX's 64-bit mode).
+        return np.concatenate(parts, axis=-1).astype(np.float64)
 
     def _pose_arrays(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
                      output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -327,7 +358,8 @@ class IKSolver:
         limits is clipped into them first.
         """
         constraints, init = self._checked_single(constraints, init)
-        problem, program = self._program(constraints)
+        program = self._program(constraints)
+        problem = program.problem
         inputs = self._inputs(problem, constraints, init)
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
@@ -359,7 +391,8 @@ class IKSolver:
         first = Pose(rotations[0], translation[0])
         for c in constraints:
             c.validate(self.skeleton, first)
-        problem, program = self._program(constraints, batched=True)
+        program = self._program(constraints, "batch", B)
+        problem = program.problem
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
         output = program(inputs, self.max_iterations, self.seed)
         return BatchResult(self, problem, rotations, translation, output)
@@ -387,7 +420,8 @@ class IKSolver:
             c.validate(self.skeleton, init)
         rotations = np.broadcast_to(init.rotations, (T,) + init.rotations.shape)
         translation = np.broadcast_to(init.translation, (T, 3))
-        problem, program = self._program(constraints, batched="clip")
+        program = self._program(constraints, "clip", T)
+        problem = program.problem
         inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=T)
         output = program(inputs, self.max_iterations, self.seed)
         return BatchResult(self, problem, rotations, translation, output)
@@ -413,6 +447,12 @@ class IKSolver:
         if not poses:
             raise ConstraintError("init is an empty list of poses")
         return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
+
+
+def _leading_size(constraints: Sequence[Constraint]) -> int | None:
+    """The batch size (or frame count) of batched constraints, None if there are none."""
+    sizes = {c.batch_size for c in constraints} - {None}
+    return max(sizes) if sizes else None
 
 
 @dataclass(frozen=True)
@@ -459,70 +499,6 @@ class BatchResult:
         """(rotations (B, J, 3), translations (B, 3)) of all problems at once (the same poses
         as ``result[b].pose``, without building B Pose objects)."""
         return self._solver._pose_arrays(self._problem, self._init_rotations, self._init_translation, self._output)
-
-
-def _scanned_clip(packed: Any, n: int, backend: Any) -> Any:
-    """Frames solved in order inside one compiled program (the backend's ``scan``): each
-    frame starts from the pose its two predecessors predict at constant velocity."""
-    xp = backend.xp
-
-    def clip(inputs, max_iterations, seed):
-        def frame(carry, frame_inputs):
-            q_previous, q_before = carry
-            start = xp.concatenate([2 * q_previous - q_before, frame_inputs[n:]])
-            out = packed(start, max_iterations, seed)
-            return (out[:n], q_previous), out
-
-        q_first = inputs[0, :n]
-        _, outputs = backend.scan(frame, (q_first, q_first), inputs)
-        return outputs
-
-    return clip
-
-
-def _compacting_batch(packed: Any, n: int, C: int) -> Any:
-    """Batch version of a packed single-problem solve that does not wait on stragglers.
-
-    A vmapped loop runs until its slowest problem is done, every problem paying for every
-    iteration. So: all problems first get a budget of ``FIRST_ROUND`` iterations; those that
-    have not converged continue, warm-started from their best pose (Pin-like constraints
-    still hold the caller's initial pose), with the rest of the budget: in an eight times
-    smaller batch when they fit in it, else all together.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    all_problems = jax.vmap(packed, in_axes=(0, None, None))
-    iterations, converged_flag, restarts = n + C, n + C + 1, n + C + 2
-
-    def second_round(out, inputs, slots, budget, seed):
-        warm = inputs[slots].at[:, :n].set(out[slots, :n])  # start: the best pose so far
-        more = all_problems(warm, budget, seed + 1)
-        more = more.at[:, iterations].add(out[slots, iterations] + 1)  # both rounds' iterations
-        more = more.at[:, restarts].add(out[slots, restarts])
-        keep = (out[slots, converged_flag] > 0.5)[:, None]  # converged problems filling spare slots
-        return out.at[slots].set(jnp.where(keep, out[slots], more))
-
-    def batched(inputs, max_iterations, seed):
-        B = inputs.shape[0]
-        if B <= 16:
-            return all_problems(inputs, max_iterations, seed)
-        small = max(1, B // 8)
-        out = all_problems(inputs, jnp.minimum(max_iterations, FIRST_ROUND), seed)
-        unconverged = out[:, converged_flag] < 0.5
-        budget = jnp.maximum(max_iterations - FIRST_ROUND - 1, 0)
-        slots = jnp.argsort(~unconverged)[:small]  # unconverged first
-        return jax.lax.cond(
-            jnp.sum(unconverged) <= small,
-            lambda o: second_round(o, inputs, slots, budget, seed),
-            lambda o: second_round(o, inputs, jnp.arange(B), budget, seed),
-            out,
-        )
-
-    return batched
-
-
-FIRST_ROUND = 20
 
 
 _solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()

@@ -49,6 +49,7 @@ class TensorFlowBackend:
         settings: dict[tuple[int, int], tuple[tf.Tensor, tf.Tensor]] = {}
 
         def run(inputs: np.ndarray, max_iterations: int, seed: int) -> np.ndarray:
+            inputs = np.asarray(inputs, dtype=np.float32)  # packed inputs come as float64
             program = programs.get(inputs.shape)
             if program is None:
                 signature = (

@@ -125,9 +125,14 @@ class TrackingResult:
     Attributes:
         motion: the solved clip on the target skeleton.
         errors: {effector: (T,) distance to its track, metres}.
-        solve_seconds: total time spent in ``solve`` calls (compilation excluded).
+        solve_seconds: total time spent solving the clip's frames (with
+            ``compilation="background"``: interpreted chunks included; with "blocking": the
+            compiled chunks only).
         clip_seconds: the clip's duration.
-        compile_seconds: the first solve, which compiles (not in ``solve_seconds``).
+        compile_seconds: with ``compilation="blocking"``, the time of the compile (not in
+            ``solve_seconds``); with "background", the time until the compiled program took
+            over (frames were being solved meanwhile).
+        interpreted_frames: frames solved by the interpreter while the program compiled.
     """
 
     motion: Motion
@@ -135,6 +140,7 @@ class TrackingResult:
     solve_seconds: float
     clip_seconds: float
     compile_seconds: float = 0.0
+    interpreted_frames: int = 0
 
     @property
     def mean_error(self) -> float:
@@ -147,6 +153,12 @@ class TrackingResult:
 
 
 CHUNK = 256  # frames per compiled clip call: one compilation serves clips of any length
+# Frames per interpreted call while the chunk program compiles: small, so that progress shows.
+INTERPRETED_CHUNK = 16
+# Seconds of interpreted solving before waiting for the compile: the interpreter (about 50
+# frames/s for a body) competes with the compile for the CPU and the interpreter lock, which
+# on 2 cores made a 7 s compile take 16 s when interpreting throughout (131_01, 994 frames).
+INTERPRET_SECONDS = 2.0
 
 
 def track(
@@ -159,6 +171,8 @@ def track(
     guide_weight: float = 0.05,
     max_iterations: int = 3,
     progress: Callable[[int, int], None] | None = None,
+    compilation: str = "background",
+    status: Callable[[str], None] | None = None,
 ) -> TrackingResult:
     """Solve ``skeleton`` frame by frame to follow ``tracks`` (name -> (T, 3) world points).
 
@@ -167,6 +181,13 @@ def track(
     Frames are solved in order inside compiled chunks (``IKSolver.solve_clip``), each frame
     starting from the pose its predecessors predict at constant velocity; at capture rates
     (100+ Hz) ``max_iterations`` = 3 follows the tracks to about a millimetre.
+
+    ``compilation="background"`` (default): the chunk program compiles in a background
+    thread while the first frames are solved by the interpreter, in chunks of
+    ``INTERPRETED_CHUNK`` frames, so frames are solved from the first second on (for at most
+    ``INTERPRET_SECONDS``; then it waits for the compiled program, which is faster); "blocking":
+    compile first, then solve every chunk compiled. ``progress(done, T)`` is called after
+    each chunk, ``status(text)`` when the solving mode changes.
     """
     names = [n for n in effectors if n in tracks]
     guide_names = [n for n in guides if n in tracks]
@@ -177,42 +198,75 @@ def track(
         chains = {a for n in names + guide_names for a in skeleton.ancestors[skeleton.index(n)]}
         free = skeleton.free_dofs.any(axis=1)  # fully locked joints (BVH end sites) never move
         joints = [skeleton.joint_names[j] for j in sorted(chains) if free[j]]
-    solver = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=max_iterations, restarts=0)
+    if compilation not in ("background", "blocking"):
+        raise SkeletonError(f'compilation must be "background" or "blocking", got {compilation!r}')
+    settings = dict(joints=joints, move_root=True, max_iterations=max_iterations, restarts=0)
+    solver = IKSolver(skeleton, compilation=compilation, **settings)
+    interpreter = IKSolver(skeleton, compilation="never", **settings)
     # Start from the first frame's root position, so the first solve is a local one.
     root = skeleton.joint_names[0]
     pose = skeleton.rest_pose()
     if root in tracks:
         pose = Pose(pose.rotations, tracks[root][0] - skeleton.rest_offsets[0])
 
-    def chunk_constraints(first: int) -> list:
-        """The constraints of frames first .. first + CHUNK (the last frame repeated past T)."""
-        frames = np.minimum(np.arange(first, first + CHUNK), T - 1)
+    def chunk_constraints(first: int, size: int = CHUNK) -> list:
+        """The constraints of frames first .. first + size (the last frame repeated past T)."""
+        frames = np.minimum(np.arange(first, first + size), T - 1)
         constraints = [Position(n, tracks[n][frames]) for n in names]
         return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names]
+
+    def say(text: str) -> None:
+        if status is not None:
+            status(text)
 
     # The first frame is solved thoroughly (from the T-pose it may be far): the clip's
     # frames each take only a few iterations from their predecessors.
     t0 = time.perf_counter()
-    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0)]
-    pose = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=200).solve(first, init=pose).pose
-    solver.solve_clip(chunk_constraints(0), init=pose)  # compiles
-    compile_seconds = time.perf_counter() - t0
+    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0, 1)]
+    pose = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=200, compilation="never").solve(first, init=pose).pose
+    if compilation == "blocking":
+        say("compiling the solver")
+        solver.compile(chunk_constraints(0), clip=True)
+        compile_seconds = time.perf_counter() - t0
+    else:
+        say("compiling the solver in the background; solving the first frames uncompiled meanwhile")
+        solver.compile(chunk_constraints(0), clip=True, wait=False)
+        compile_seconds = float("nan")
     rotations = np.empty((T, skeleton.num_joints, 3))
     translations = np.empty((T, 3))
-    solve_seconds = 0.0
-    for first in range(0, T, CHUNK):
+    solve_seconds, interpreted_frames, started = 0.0, 0, time.perf_counter()
+    first = 0
+    while first < T:
         t0 = time.perf_counter()
-        results = solver.solve_clip(chunk_constraints(first), init=pose)
-        count = min(CHUNK, T - first)
+        compiled = solver.is_compiled(chunk_constraints(first), clip=True)
+        if not compiled and compilation == "background" and t0 - started > INTERPRET_SECONDS:
+            say("waiting for the compiled solver")
+            while not solver.is_compiled(chunk_constraints(first), clip=True):
+                if solver.compile_errors:
+                    raise solver.compile_errors[0]
+                time.sleep(0.02)
+            compiled, t0 = True, time.perf_counter()
+        if compiled:
+            if interpreted_frames and np.isnan(compile_seconds):
+                compile_seconds = t0 - started
+                say("the compiled solver took over")
+            results = solver.solve_clip(chunk_constraints(first), init=pose)
+            count = min(CHUNK, T - first)
+        else:
+            results = interpreter.solve_clip(chunk_constraints(first, INTERPRETED_CHUNK), init=pose)
+            count = min(INTERPRETED_CHUNK, T - first)
+            interpreted_frames += count
         chunk_rotations, chunk_translations = results.pose_arrays()
         rotations[first : first + count] = chunk_rotations[:count]
         translations[first : first + count] = chunk_translations[:count]
         solve_seconds += time.perf_counter() - t0
         pose = Pose(rotations[first + count - 1], translations[first + count - 1])
+        first += count
         if progress is not None:
-            progress(first + count, T)
-    compile_seconds -= solve_seconds * CHUNK / T  # the compiling call also solved one chunk
+            progress(first, T)
     motion = Motion(rotations, translations, fps, skeleton.joint_names)
     p = motion.world_positions(skeleton)
     errors = {n: np.linalg.norm(p[:, skeleton.index(n)] - tracks[n], axis=1) for n in names}
-    return TrackingResult(motion, errors, solve_seconds, T / fps, compile_seconds)
+    if np.isnan(compile_seconds):  # the clip ended before the compiled program was ready
+        compile_seconds = 0.0
+    return TrackingResult(motion, errors, solve_seconds, T / fps, compile_seconds, interpreted_frames)

@@ -289,6 +289,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             stall=xp.asarray(0, xp.int32),
             creep=xp.asarray(0, xp.int32),
             reference_cost=xp.asarray(xp.inf, dtype),
+            ok_soft=xp.asarray(xp.inf, dtype),
             near=no_levels_met,
             restarts=xp.asarray(0, xp.int32),
             restart_pending=xp.asarray(False),
@@ -322,15 +323,22 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # starts: 75 % met with that rule, 84 % without; unreachable targets end closer).
             strict = (s["stall"] >= 2) | (s["it"] >= max_iterations - 3)
             active = xp.where(xp.asarray(level_is_soft) | strict, above_met, above_near)
-            q_step = step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active)
             fresh = first | s["restart_pending"]
-            candidate = xp.where(first, q0, xp.where(s["restart_pending"], q_seed, q_step))
+            # Only the candidate this iteration needs is computed (a branch, not a select):
+            # a fresh start takes no step.
+            candidate = backend.cond(
+                fresh,
+                lambda _: xp.where(first, q0, q_seed),
+                lambda _: step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active),
+                None,
+            )
             if can_align:
                 # Second candidate: the initial pose moved rigidly onto the targets (kept
                 # only if better), so large changes of the whole body's heading or
                 # position need no slow search by the root joint.
-                aligned = xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi)
-                candidate = xp.where(s["it"] == 1, aligned, candidate)
+                candidate = backend.cond(
+                    s["it"] == 1, lambda _: xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi), lambda c: c, candidate
+                )
             r_new, J_new, e_new, c_new = evaluate(candidate)
             met_new = levels_met(e_new)
             near_new = levels_met(e_new, options.step_slack)
@@ -365,13 +373,20 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             better = lexicographically_better(costs, met, s["best_costs"], s["best_met"]) | first
             stalled = (stall >= options.stall_iterations) | (creep >= options.creep_iterations)
             restart = ~ok & stalled & (s["restarts"] < options.restarts)
-            # Regularisers keep improving after the targets are met: stop when they stall.
-            done = ok & ((~stepped_soft) if problem.has_soft else True)
+            # Regularisers keep improving after the targets are met: stop when they stall,
+            # or when they gained less than 10 % since the last iterate that met every target
+            # (a regulariser step that disturbs a target, followed by its repair, would
+            # otherwise cycle between the same two poses until the budget ends).
+            soft_now = xp.sum(costs * soft_mask)
+            soft_stalled = soft_now >= 0.9 * xp.where(fresh, xp.inf, s["ok_soft"])
+            done = ok & ((~stepped_soft | soft_stalled) if problem.has_soft else True)
+            ok_soft = xp.where(ok, soft_now, xp.where(fresh, xp.inf, s["ok_soft"]))
             return dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
                 stall=xp.where(restart, 0, stall),
                 creep=xp.where(restart, 0, creep),
                 reference_cost=reference_cost,
+                ok_soft=ok_soft.astype(dtype),
                 near=near,
                 restarts=s["restarts"] + restart.astype(xp.int32),
                 restart_pending=restart,

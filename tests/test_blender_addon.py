@@ -560,110 +560,46 @@ def test_deleted_target_renamed_bone_and_missing_constraints_give_messages(scene
     assert len(bpy.data.objects) == objects - 1  # only the deleted target is gone
 
 
-def in_thread_compile_setup(monkeypatch, failure=None):
-    """Live mode as with an interface, and ``ik.IKSolver.solve`` watched: returns (go, compiled_in).
-
-    A solve in another thread than the main one waits for ``go`` (so a test sees the compile in
-    flight without timing anything) and then raises ``failure`` if given; ``compiled_in`` gets
-    the thread name of every compilation."""
-    live_mode = addon_module("live_mode")
-    monkeypatch.setattr(live_mode, "compile_in_background", lambda: True)
-    go, compiled_in = threading.Event(), []
+def watch_compilations(monkeypatch) -> list:
+    """``ik.IKSolver.solve`` watched: returns a list that gets, per solve, the solver's
+    compilations in that solve's thread (the solve's own compile, if it blocked on one)."""
+    compiled_in_solve = []
     real_solve = ik.IKSolver.solve
 
     def solve(self, constraints, init=None):
-        if threading.current_thread() is not threading.main_thread():
-            assert go.wait(timeout=120)
-            if failure is not None:
-                raise failure
         before = self.compilations
         result = real_solve(self, constraints, init)
-        compiled_in.extend([threading.current_thread().name] * (self.compilations - before))
+        compiled_in_solve.append(self.compilations - before)
         return result
 
     monkeypatch.setattr(ik.IKSolver, "solve", solve)
-    return go, compiled_in
+    return compiled_in_solve
 
 
-def finish_compiles(live_mode) -> None:
-    """Wait for the compile threads, then run the timer as Blender's event loop would."""
-    for job in list(live_mode._compiling.values()):
-        job.thread.join(timeout=120)
-    assert live_mode.check_compiles() is None  # done: the timer stops
-    assert not live_mode._compiling
-
-
-def test_live_mode_compiles_in_a_thread_with_an_interface(scene, monkeypatch):
-    """With an interface, a structure's first live solve compiles in a thread: the handler
-    solves nothing meanwhile, Solve says to try again, and a timer then solves in the main
-    thread (the timer is called by hand: no event loop here)."""
+def test_a_new_constraint_structure_solves_at_once_without_compiling(scene, monkeypatch):
+    """Live, Solve and a Rotation target added after solving: every solve of a new structure
+    answers in the main thread, met, without compiling (the engine interprets it; compiles are
+    the engine's, in its background thread, for structures solved again)."""
     obj = add_smplx()
     obj.ik_engine.move_root = True
     live_mode, solving = addon_module("live_mode"), addon_module("solving")
     solving.forget_solvers()  # a fresh cache: nothing compiled for this armature yet
-    go, compiled_in = in_thread_compile_setup(monkeypatch)
-    solves, before = live_mode.solve_count, pose_state(obj)
+    compiled_in_solve = watch_compilations(monkeypatch)
+    solves = live_mode.solve_count
     item = obj.ik_engine.constraints[0]
     item.target.location.x -= 0.1
     assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"} and obj.ik_engine.live
-    assert obj.ik_engine.message.startswith("Live: compiling")
-    # The compile is in flight: a moved target solves nothing, Solve and Bake ask to try again.
-    item.target.location.y -= 0.05
-    bpy.context.view_layer.update()
-    assert obj.ik_engine.message.startswith("Live: compiling")
-    with pytest.raises(RuntimeError, match="compiling in the background.*try again in a moment"):
-        bpy.ops.ik_engine.solve()
-    with pytest.raises(RuntimeError, match="try again in a moment"):
-        bpy.ops.ik_engine.bake(frame_start=1, frame_end=2)
-    assert live_mode.solve_count == solves and compiled_in == []
-    assert np.array_equal(pose_state(obj), before)
-    assert len(live_mode._compiling) == 1 and bpy.app.timers.is_registered(live_mode.check_compiles)
-    go.set()
-    finish_compiles(live_mode)
-    assert compiled_in == ["ik-engine compile"]  # compiled once, in the thread
     assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
-    assert live_mode.solve_count == solves + 1  # then one solve in the main thread, no compile
+    assert live_mode.solve_count == solves + 1
     assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
-
-
-def test_live_mode_compiles_in_a_thread_after_its_solver_left_the_cache(scene, monkeypatch):
-    """A structure compiled by a solver that the cache has since dropped is not compiled for the
-    solver that replaces it: live mode compiles it in the thread again."""
-    obj, reach = chain_armature()
-    live_mode, solving = addon_module("live_mode"), addon_module("solving")
-    monkeypatch.setattr(solving, "_SOLVER_CACHE_SIZE", 1)
-    assert bpy.ops.ik_engine.solve() == {"FINISHED"}  # compiles in place (no interface)
-    obj.ik_engine.move_root = True
-    assert bpy.ops.ik_engine.solve() == {"FINISHED"}  # another solver: the first one is dropped
-    obj.ik_engine.move_root = False
-    go, compiled_in = in_thread_compile_setup(monkeypatch)
-    solves = live_mode.solve_count
-    reach.target.location.z += 0.1
-    assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"}
-    assert obj.ik_engine.message.startswith("Live: compiling"), obj.ik_engine.message
-    assert live_mode.solve_count == solves
-    go.set()
-    finish_compiles(live_mode)
-    assert compiled_in == ["ik-engine compile"]
-    assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
-    assert np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) <= MM
-
-
-def test_live_mode_shows_a_failed_background_compile_and_does_not_count_it(scene, monkeypatch):
-    obj, reach = chain_armature()
-    live_mode = addon_module("live_mode")
-    go, compiled_in = in_thread_compile_setup(monkeypatch, failure=ik.SolverError("the compile went wrong"))
-    go.set()
-    assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"}
-    finish_compiles(live_mode)  # no second try for the same inputs: the timer stops
-    assert obj.ik_engine.message == "Live: the compile went wrong" and obj.ik_engine.message_is_error
-    # Not compiled: new inputs go to the thread again (not a compile in the handler).
-    solves = live_mode.solve_count
-    reach.target.location.z += 0.1
+    bpy.ops.ik_engine.live_toggle()
+    # A Rotation on the same reach: a new structure, solved by Solve at once.
+    item.use_rotation = True
     bpy.context.view_layer.update()
-    assert len(live_mode._compiling) == 1 and live_mode.solve_count == solves
-    finish_compiles(live_mode)
-    assert obj.ik_engine.message == "Live: the compile went wrong" and compiled_in == []
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}
+    assert not obj.ik_engine.message_is_error, obj.ik_engine.message
+    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
+    assert compiled_in_solve and not any(compiled_in_solve)  # no solve compiled in its own thread
 
 
 @pytest.mark.parametrize("object_scale, unit_scale, beyond, met", [

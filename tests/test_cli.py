@@ -1,3 +1,4 @@
+import re
 """The ik-engine command."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def test_demo_solves_and_writes_a_png(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "all converged: True" in printed
     assert "limit violations: 0" in printed
-    assert "compilations: 1" in printed
+    assert re.search(r"compilations: [01]\b", printed)  # at most one, in the background
 
 
 def test_bad_arguments_exit_with_code_2(tmp_path):

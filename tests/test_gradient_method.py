@@ -140,7 +140,7 @@ def test_priorities_are_weights_for_the_first_order_method():
 
 def test_new_targets_do_not_recompile():
     arm = planar_arm()
-    solver = ik.IKSolver(arm, method="gradient", max_iterations=500)
+    solver = ik.IKSolver(arm, method="gradient", max_iterations=500, compilation="blocking")
     for x in (0.3, 0.35, 0.4):
         solver.solve([ik.Position("hand", [x, 0.2, 0.0])])
     assert solver.compilations == 1

@@ -110,7 +110,7 @@ def test_changed_options_compile_a_new_program_and_take_effect(smplx):
     settings (it once kept running the program compiled with the old ones)."""
     import dataclasses
 
-    solver = ik.IKSolver(smplx, joints=ARM)
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
     far = [ik.Position("left_middle1", [3.0, 1.5, 0.0])]  # out of reach: stalls, so it restarts
     assert solver.solve(far).restarts > 0
     solver.options = dataclasses.replace(solver.options)  # equal settings: nothing to recompile

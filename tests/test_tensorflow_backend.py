@@ -185,8 +185,9 @@ def test_tensorflow_and_jax_reach_the_same_poses(smplx, make, n):
     """Parity, and no recompilation when targets, weights or the initial pose change."""
     scenario = make(smplx, n, seed=0)
     solvers = {
+        # Blocking: both compiled (float32), so that the backends are compared, not the interpreter.
         backend: ik.IKSolver(smplx, joints=scenario.moving, move_root=scenario.move_root, backend=backend,
-                             **scenario.solver_options)
+                             compilation="blocking", **scenario.solver_options)
         for backend in ("jax", "tensorflow")
     }
     rng = np.random.default_rng(3)
@@ -208,7 +209,7 @@ def test_tensorflow_and_jax_reach_the_same_poses(smplx, make, n):
 def test_batch_clip_and_gradient_method_on_tensorflow(smplx):
     scenario = arm_reach(smplx, 4, seed=6)
     targets = scenario.positions["left_middle1"]
-    solver = ik.IKSolver(smplx, joints=scenario.moving, backend="tensorflow")
+    solver = ik.IKSolver(smplx, joints=scenario.moving, backend="tensorflow", compilation="blocking")
     # A batch: the problems solved one by one inside one program, as by solve().
     batch = solver.solve_batch([ik.Position("left_middle1", targets)])
     for i, result in enumerate(batch):

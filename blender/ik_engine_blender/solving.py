@@ -1,24 +1,21 @@
-"""One solve of an armature: scene -> engine -> pose bones, with the compiled solvers cached.
+"""One solve of an armature: scene -> engine -> pose bones, with the engine's solvers cached.
 
 An ``IKSolver`` is kept per armature model (bones, rest pose, limits: ``ArmatureModel.fingerprint``),
-root setting and position tolerance; it compiles one program per constraint structure (kinds,
-bones, priorities) and reuses it for every new target, so after the first solve of a structure a
-solve costs milliseconds. Nothing in the scene is written until the solve has succeeded.
+root setting and position tolerance. The engine never blocks on a compile: a constraint
+structure's first solves are interpreted (milliseconds), and a structure solved again compiles
+in the engine's own background thread and is used once ready (``ik_engine.programs``). So
+Solve, Live and Bake answer at once after any change of the constraints. Nothing in the scene
+is written until the solve has succeeded.
 
 Units: the engine works in the armature's solve frame, whose unit is the armature's own (one
 Blender unit before the object's scale). The position tolerance is scaled so that it means
 ``POSITION_TOLERANCE`` metres in the world (object scale and the scene's Unit Scale), and errors
 are reported in metres of the world.
-
-Threads: Live mode compiles in a background thread (see live_mode). Every solve holds its cached
-solver's lock; a solve that finds it held (a compile in flight) does not wait, it raises
-SolverBusy, so the interface never freezes.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -36,52 +33,18 @@ _SOLVERS: OrderedDict[tuple, "CachedSolver"] = OrderedDict()
 _SOLVER_CACHE_SIZE = 8
 
 
-class SolverBusy(AddonError):
-    """The solver is compiling in another thread; the solve was not attempted."""
-
-
 class CachedSolver:
-    """A cached IKSolver, the constraint structures it has compiled, and the lock of its solves.
-
-    The compiled structures live here, with the solver, so a solver dropped from the cache takes
-    its record along: a new solver for the same armature starts with nothing compiled.
-    """
+    """A cached IKSolver; engine errors of its solves become AddonError."""
 
     def __init__(self, solver) -> None:
         self.solver = solver
         self._engine_error = engine().IKError
-        self._lock = threading.Lock()
-        self._compiled: set[tuple] = set()
 
-    def is_compiled(self, structure: tuple) -> bool:
-        return structure in self._compiled
-
-    def reserve(self, armature_name: str) -> None:
-        """Take the solver's lock now, without waiting; SolverBusy while a compile holds it."""
-        if not self._lock.acquire(blocking=False):
-            raise SolverBusy(
-                f"the solver of armature {armature_name!r} is compiling in the background (Live mode): "
-                "try again in a moment"
-            )
-
-    def release(self) -> None:
-        """Give back the lock taken by ``reserve`` without solving."""
-        self._lock.release()
-
-    def solve_reserved(self, structure: tuple, constraints, init):
-        """Solve under the lock taken by ``reserve`` (in any thread), then release it.
-
-        The structure counts as compiled only after a solve of it succeeded. Engine errors
-        become AddonError.
-        """
+    def solve(self, constraints, init):
         try:
-            result = self.solver.solve(constraints, init=init)
-            self._compiled.add(structure)
+            return self.solver.solve(constraints, init=init)
         except self._engine_error as exc:
             raise AddonError(str(exc)) from None
-        finally:
-            self._lock.release()
-        return result
 
 
 @dataclass(frozen=True)
@@ -131,8 +94,7 @@ def position_tolerance(metres_per_unit: float) -> float:
 
 
 def cached_solver(model: ArmatureModel, move_root: bool, tolerance: float) -> CachedSolver:
-    """The cached solver of an armature model, root setting and position tolerance (compiles
-    nothing by itself)."""
+    """The cached solver of an armature model, root setting and position tolerance."""
     ik = engine()
     key = (model.fingerprint, move_root, tolerance)
     cached = _SOLVERS.get(key)
@@ -215,10 +177,9 @@ def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
 
 def solve_problem(problem: Problem, cached: CachedSolver | None = None) -> Solution:
     """Run the engine on a read problem (with ``cached``, the problem's solver, if already
-    looked up). AddonError for engine errors, SolverBusy while a compile holds the solver."""
+    looked up). AddonError for engine errors."""
     cached = problem.solver() if cached is None else cached
-    cached.reserve(problem.armature_name)
-    result = cached.solve_reserved(problem.structure, problem.constraints.constraints, problem.init)
+    result = cached.solve(problem.constraints.constraints, problem.init)
     joints = affected_joints(problem.model, problem.constraints.joints)
     return Solution(problem.model, result.pose, result, joints, problem.move_root,
                     time.perf_counter() - problem.started, problem.metres_per_unit)

@@ -1,0 +1,267 @@
+"""Real-time use, measured as a user meets it: structure changes and frame loops.
+
+Two scenarios of ``ik-engine bench`` (our solver only), also runnable on their own:
+
+    python -m ik_engine.benchmarks.realtime [--edits 40] [--frames 300] [--work-ms 2] [--seed 0] [--out DIR]
+
+* ``structure_changes``: a scripted editing session in a fresh process with an empty compile
+  cache (``IK_ENGINE_COMPILE_CACHE=0``): the time from ``import ik_engine`` to the first
+  answer, then ``edits`` random edits each followed by one solve through ``ik.solve`` with the
+  default settings, warm-started from the previous answer. An edit adds or removes 1-8
+  constraints of the kinds Position, Orientation, LookAt, Pin, PoleVector, RestPose, Floor,
+  changes a priority, switches the moving joints (left arm, both arms, legs, all body joints)
+  or toggles ``move_root``. Targets come from random in-limit poses of the moving joints, so
+  they are reachable; every answer is checked with float64 forward kinematics (a "converged"
+  answer must meet its tolerances).
+* ``frame_loop``: arm reach (hand position) and full body (5 positions, 4 orientations) follow
+  smooth targets, warm-started from the previous frame, with ``work_ms`` of numpy matrix
+  products between solves (a game's or renderer's work) and back to back, alternating
+  blocks of both in one run. Measured once the compiled program is in use.
+
+Speed is never asserted by tests: these figures are printed and written to results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+JOINT_SETS = {
+    "left arm": ("left_collar", "left_shoulder", "left_elbow", "left_wrist"),
+    "both arms": ("left_collar", "left_shoulder", "left_elbow", "left_wrist",
+                  "right_collar", "right_shoulder", "right_elbow", "right_wrist"),
+    "legs": ("left_hip", "left_knee", "left_ankle", "right_hip", "right_knee", "right_ankle"),
+}
+# Effectors an edit may constrain, per moving set (their ancestors move).
+EFFECTORS = {
+    "left arm": ("left_wrist", "left_middle1", "left_elbow"),
+    "both arms": ("left_wrist", "left_middle1", "right_wrist", "right_middle1", "left_elbow", "right_elbow"),
+    "legs": ("left_ankle", "right_ankle", "left_foot", "right_foot", "left_knee", "right_knee"),
+    "all body joints": ("left_middle1", "right_middle1", "left_foot", "right_foot", "head", "left_wrist", "right_wrist"),
+}
+KINDS = ("Position", "Orientation", "LookAt", "Pin", "PoleVector", "RestPose", "Floor")
+
+
+def _session(edits: int, seed: int) -> dict:
+    """The editing session, in this process (call it in a fresh one: see ``structure_changes``)."""
+    started = time.perf_counter()
+    import ik_engine as ik
+
+    imported = time.perf_counter()
+    from ik_engine.benchmarks.scenarios import BODY_JOINTS
+
+    rng = np.random.default_rng(seed)
+    skeleton = ik.load_skeleton("smplx")
+    joint_sets = dict(JOINT_SETS, **{"all body joints": BODY_JOINTS})
+
+    def constraint(kind: str, joint_set: str, truth: ik.Pose, priority: int):
+        R, p = skeleton.world_transforms(truth)
+        joint = str(rng.choice(EFFECTORS[joint_set]))
+        j = skeleton.index(joint)
+        if kind == "Position":
+            return ik.Position(joint, p[j], priority=priority)
+        if kind == "Orientation":
+            return ik.Orientation(joint, R[j], priority=priority)
+        if kind == "LookAt":  # the joint's own z axis, seen 1 m ahead in the true pose
+            return ik.LookAt(joint, p[j] + R[j] @ np.array([0.0, 0.0, 1.0]), priority=priority)
+        if kind == "Pin":
+            return ik.Pin(joint, priority=priority)
+        if kind == "PoleVector":
+            limb = {"left_wrist": "left_elbow", "right_wrist": "right_elbow", "left_middle1": "left_elbow",
+                    "right_middle1": "right_elbow", "left_ankle": "left_knee", "right_ankle": "right_knee",
+                    "left_foot": "left_knee", "right_foot": "right_knee"}.get(joint)
+            if limb is None:
+                return ik.Position(joint, p[j], priority=priority)
+            k = skeleton.index(limb)
+            parent, child = skeleton.parents[k], [c for c in range(skeleton.num_joints) if skeleton.parents[c] == k][0]
+            middle = 0.5 * (p[parent] + p[child])
+            bend = p[k] - middle
+            if np.linalg.norm(bend) < 1e-3:  # a straight limb has no bend direction
+                return ik.Position(joint, p[j], priority=priority)
+            return ik.PoleVector(limb, p[k] + 0.5 * bend / np.linalg.norm(bend), priority=priority)
+        if kind == "RestPose":
+            return ik.RestPose(weight=0.1)
+        return ik.Floor(height=-0.05, priority=priority)
+
+    joint_set, move_root = "left arm", False
+    truth = skeleton.random_pose(rng, joint_sets[joint_set])
+    constraints = [constraint("Position", joint_set, truth, 0)]
+    first = ik.solve(skeleton, constraints, joints=joint_sets[joint_set], move_root=move_root)
+    first_answer = time.perf_counter() - started
+    pose = first.pose
+    rows = []
+    for e in range(edits):
+        action = rng.choice(["add", "add", "remove", "priority", "joints", "move_root"])
+        if action == "joints":
+            joint_set = str(rng.choice([s for s in joint_sets if s != joint_set]))
+        elif action == "move_root":
+            move_root = not move_root
+        elif action == "remove" and len(constraints) > 1:
+            for _ in range(int(rng.integers(1, min(8, len(constraints) - 1) + 1))):
+                constraints.pop(int(rng.integers(len(constraints))))
+        # Every edit redraws the targets of the constraints it keeps from a new reachable pose
+        # (the kinds and count of what is kept stay), so that the problem is solvable.
+        truth = skeleton.random_pose(rng, joint_sets[joint_set])
+        if move_root:
+            truth = ik.Pose(truth.rotations, rng.uniform(-0.2, 0.2, 3))
+        kinds = [type(c).__name__ for c in constraints if type(c).__name__ in KINDS]
+        priorities = [c.priority for c in constraints if type(c).__name__ in KINDS]
+        if action == "add" or not kinds:
+            count = int(rng.integers(1, 9))
+            kinds += [str(rng.choice(KINDS)) for _ in range(count)]
+            priorities += [int(rng.integers(0, 2)) for _ in range(count)]
+        if action == "priority":
+            i = int(rng.integers(len(priorities)))
+            priorities[i] = 1 - min(priorities[i], 1)
+        kinds, priorities = kinds[:8], priorities[:8]
+        if "Position" not in kinds and "Orientation" not in kinds:
+            kinds[0], priorities[0] = "Position", 0
+        constraints = [constraint(k, joint_set, truth, pr) for k, pr in zip(kinds, priorities)]
+        start = time.perf_counter()
+        try:
+            result = ik.solve(skeleton, constraints, init=pose, joints=joint_sets[joint_set], move_root=move_root)
+        except ik.IKError as exc:
+            rows.append({"edit": action, "joints": joint_set, "error": str(exc)})
+            continue
+        seconds = time.perf_counter() - start
+        pose = result.pose
+        met = _met_by_float64(skeleton, constraints, result)
+        rows.append({"edit": action, "joints": joint_set, "move_root": move_root, "constraints": kinds,
+                     "seconds": seconds, "converged": bool(result.converged), "met_float64": met,
+                     "iterations": int(result.iterations), "violation": float(skeleton.limit_violation(pose))})
+    return {"import_seconds": imported - started, "first_answer_seconds": first_answer, "edits": rows}
+
+
+def _met_by_float64(skeleton, constraints, result) -> bool:
+    """Every Position and Orientation target within 1 mm / 1 degree by float64 FK (the other
+    kinds are judged by the solver's own per-constraint errors)."""
+    import ik_engine as ik
+
+    R, p = skeleton.world_transforms(result.pose)
+    for c, error in zip(constraints, result.errors):
+        if isinstance(c, ik.Position):
+            if np.linalg.norm(p[skeleton.index(c.joint)] + R[skeleton.index(c.joint)] @ c.offset - c.target) > 1e-3:
+                return False
+        elif isinstance(c, ik.Orientation):
+            R_error = R[skeleton.index(c.joint)] @ c.target_rotation.T
+            if np.arccos(np.clip((np.trace(R_error) - 1) / 2, -1, 1)) > np.radians(1.0):
+                return False
+        elif c.tolerance_kind is not None and error > 1e-3:
+            return False
+    return True
+
+
+def structure_changes(edits: int = 40, seed: int = 0) -> dict:
+    """The editing session in a fresh process with an empty compile cache."""
+    environment = dict(os.environ, IK_ENGINE_COMPILE_CACHE="0")
+    code = f"import json; from ik_engine.benchmarks.realtime import _session; print(json.dumps(_session({edits}, {seed})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"the editing session failed: {out.stderr[-2000:]}")
+    session = json.loads(out.stdout.strip().splitlines()[-1])
+    solved = [r for r in session["edits"] if "seconds" in r]
+    times = np.array([r["seconds"] for r in solved]) * 1e3
+    return {
+        "import_s": session["import_seconds"],
+        "first_answer_s": session["first_answer_seconds"],
+        "edits": len(session["edits"]),
+        "solved": len(solved),
+        "refused": [r["error"] for r in session["edits"] if "error" in r],
+        "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)), "max_ms": float(times.max()),
+        "converged": sum(r["converged"] for r in solved),
+        "converged_but_not_met": sum(r["converged"] and not r["met_float64"] for r in solved),
+        "max_violation_rad": max(r["violation"] for r in solved),
+        "rows": session["edits"],
+    }
+
+
+def _busy_work(seconds: float, A: np.ndarray) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        A @ A
+
+
+def frame_loop(frames: int = 300, work_ms: float = 2.0, seed: int = 0) -> dict:
+    """Arm reach and full body following smooth targets, with and without work between frames."""
+    import ik_engine as ik
+    from ik_engine.benchmarks.scenarios import ARM_JOINTS, BODY_JOINTS, FULL_BODY_FRAMES, FULL_BODY_POINTS, HAND_POINT
+
+    skeleton = ik.load_skeleton("smplx")
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((120, 120))
+    out = {"work_ms": work_ms, "frames": frames}
+    cases = {
+        "arm_reach": (ARM_JOINTS, False, [HAND_POINT], []),
+        "full_body": (BODY_JOINTS, True, list(FULL_BODY_POINTS), list(FULL_BODY_FRAMES)),
+    }
+    for name, (joints, move_root, points, frames_of) in cases.items():
+        solver = ik.IKSolver(skeleton, joints=joints, move_root=move_root)
+        # A smooth motion: joint coordinates along slow sines between two random poses.
+        a, b = skeleton.random_pose(rng, joints), skeleton.random_pose(rng, joints)
+        ca, cb = skeleton.to_coordinates(a.rotations), skeleton.to_coordinates(b.rotations)
+
+        def targets(t):
+            s = 0.5 - 0.5 * np.cos(2 * np.pi * t / 240)
+            pose = ik.Pose(skeleton.from_coordinates(ca + s * (cb - ca)), np.array([0.1 * s, 0, 0]))
+            R, p = skeleton.world_transforms(pose)
+            return ([ik.Position(j, p[skeleton.index(j)]) for j in points]
+                    + [ik.Orientation(j, R[skeleton.index(j)]) for j in frames_of])
+
+        pose = skeleton.rest_pose()
+        solver.compile(targets(0))  # steady state: the compiled program (compile time is measured apart)
+        pose = solver.solve(targets(0), init=pose).pose
+        times = {"between": [], "back_to_back": []}
+        block = 20
+        for t in range(frames):
+            mode = "between" if (t // block) % 2 == 0 else "back_to_back"
+            constraints = targets(t)
+            if mode == "between":
+                _busy_work(work_ms / 1e3, A)
+            start = time.perf_counter()
+            result = solver.solve(constraints, init=pose)
+            times[mode].append(time.perf_counter() - start)
+            pose = result.pose
+        for mode, values in times.items():
+            ms = np.array(values) * 1e3
+            out[f"{name}_{mode}_median_ms"] = float(np.median(ms))
+            out[f"{name}_{mode}_p95_ms"] = float(np.percentile(ms, 95))
+        out[f"{name}_compilations"] = solver.compilations
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--edits", type=int, default=40)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--work-ms", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="folder for realtime.json (nothing written without it)")
+    args = parser.parse_args(argv)
+    results = {"structure_changes": structure_changes(args.edits, args.seed),
+               "frame_loop": frame_loop(args.frames, args.work_ms, args.seed)}
+    s = results["structure_changes"]
+    print(f"structure_changes: import {s['import_s']:.2f} s, first answer {s['first_answer_s']:.2f} s; "
+          f"{s['solved']} edits: median {s['median_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms; "
+          f"converged {s['converged']}, converged but not met {s['converged_but_not_met']}, "
+          f"max violation {s['max_violation_rad']:.2e} rad")
+    f = results["frame_loop"]
+    for name in ("arm_reach", "full_body"):
+        print(f"frame_loop {name}: {f['work_ms']} ms work between: median {f[name + '_between_median_ms']:.3f} ms, "
+              f"p95 {f[name + '_between_p95_ms']:.3f} ms; back to back: median {f[name + '_back_to_back_median_ms']:.3f} ms, "
+              f"p95 {f[name + '_back_to_back_p95_ms']:.3f} ms; compilations {f[name + '_compilations']}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "realtime.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

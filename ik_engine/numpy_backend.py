@@ -1,0 +1,71 @@
+"""The numpy backend: the solver's math run as ordinary Python and numpy, with no compilation.
+
+It is the interpreter of the solver: the same kinematics, constraints and Levenberg-Marquardt
+code as the compiled backends (all written against an array namespace ``xp``), run op by op
+in float64. A new constraint structure answers at once instead of waiting seconds for XLA;
+``IKSolver`` uses it while a compiled program for the structure is built in the background
+(``ik_engine.program_cache``), and for structures solved too rarely to be worth compiling.
+
+Measured on a 2-core Xeon (benchmarks/structure_benchmark.py): a warm-started arm solve
+takes a few milliseconds here against a few tenths of a millisecond compiled, and a new
+structure answers in milliseconds against 3-5 s of compilation (docs/compilation.md).
+
+See ``ik_engine.backend`` for what a backend provides.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+
+class NumpyBackend:
+    name = "numpy"
+    xp = np
+
+    @staticmethod
+    def float_dtype() -> np.dtype:
+        """float64: the interpreter has no reason to trade precision for speed."""
+        return np.dtype(np.float64)
+
+    @staticmethod
+    def compile(function: Callable) -> Callable:
+        """No compilation: ``function`` is called as it is, with numpy's warnings silenced
+        (the random draws wrap uint32 sums on purpose, and masked infinities are expected,
+        exactly as in the compiled programs)."""
+
+        def run(inputs: np.ndarray, max_iterations: int, seed: int) -> np.ndarray:
+            with np.errstate(all="ignore"):
+                return np.asarray(function(np.asarray(inputs), np.int32(max_iterations), np.uint32(seed)))
+
+        return run
+
+    @staticmethod
+    def while_loop(cond: Callable, body: Callable, state: Any) -> Any:
+        while cond(state):
+            state = body(state)
+        return state
+
+    @staticmethod
+    def cond(pred: Any, true_fn: Callable, false_fn: Callable, operand: Any) -> Any:
+        return true_fn(operand) if bool(pred) else false_fn(operand)
+
+    @staticmethod
+    def scan(step: Callable, carry: Any, xs: Any) -> tuple[Any, Any]:
+        outputs = []
+        for x in xs:
+            carry, y = step(carry, x)
+            outputs.append(y)
+        return carry, np.stack(outputs)
+
+    @staticmethod
+    def map_problems(function: Callable) -> Callable:
+        def mapped(inputs: Any, max_iterations: Any, seed: Any) -> Any:
+            return np.stack([function(row, max_iterations, seed) for row in inputs])
+
+        return mapped
+
+    @staticmethod
+    def cholesky_solve(A: Any, b: Any) -> Any:
+        return np.linalg.solve(A, b)

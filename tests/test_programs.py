@@ -1,0 +1,149 @@
+"""ik_engine/programs.py and background_compiler.py: interpreted at once, compiled when it pays."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ik_engine as ik
+from ik_engine import background_compiler
+
+ARM = ["left_collar", "left_shoulder", "left_elbow", "left_wrist"]
+
+
+def hand_error(skeleton, pose, target) -> float:
+    """Float64 reference FK: distance of the left hand (middle1) to its target, metres."""
+    return float(np.linalg.norm(skeleton.world_positions(pose)[skeleton.index("left_middle1")] - target))
+
+
+def reachable_targets(skeleton, n, seed):
+    rng = np.random.default_rng(seed)
+    hand = skeleton.index("left_middle1")
+    return [skeleton.world_positions(skeleton.random_pose(rng, ARM))[hand] for _ in range(n)]
+
+
+def test_a_new_structure_is_answered_without_compiling_and_met(smplx):
+    solver = ik.IKSolver(smplx, joints=ARM)
+    for target in reachable_targets(smplx, 3, seed=1):
+        orientation = ik.Orientation("left_wrist", np.eye(3), weight=0.0)  # reported, not pulled
+        res = solver.solve([ik.Position("left_middle1", target), orientation])
+        assert res.converged and hand_error(smplx, res.pose, target) <= 1e-4 + 1e-9
+        assert smplx.limit_violation(res.pose) == 0.0
+        # A new structure each time: none is solved twice, so none compiles.
+        solver = ik.IKSolver(smplx, joints=ARM)
+        assert solver.compilations == 0
+
+
+def test_the_first_answer_needs_no_jax_import():
+    """A fresh process answers its first solve without importing JAX (the interpreter)."""
+    code = textwrap.dedent("""
+        import sys
+        import ik_engine as ik
+        skeleton = ik.load_skeleton("smplx")
+        res = ik.solve(skeleton, [ik.Position("left_middle1", [0.45, 1.35, 0.35])],
+                       joints=["left_collar", "left_shoulder", "left_elbow", "left_wrist"])
+        print(res.converged, "jax" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "False"  # JAX was never imported
+
+
+def test_interpreted_and_compiled_programs_reach_the_same_poses(smplx):
+    interpreted = ik.IKSolver(smplx, joints=ARM, compilation="never")
+    compiled = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    for target in reachable_targets(smplx, 5, seed=2):
+        a = interpreted.solve([ik.Position("left_middle1", target)])
+        b = compiled.solve([ik.Position("left_middle1", target)])
+        assert a.converged and b.converged
+        assert hand_error(smplx, a.pose, target) <= 1e-4 + 1e-9 and hand_error(smplx, b.pose, target) <= 1e-4 + 1e-9
+        # The same method from the same start: the same pose up to float32 rounding.
+        np.testing.assert_allclose(a.pose.rotations, b.pose.rotations, atol=2e-3)
+    assert interpreted.compilations == 0 and compiled.compilations == 1
+
+
+def test_a_structure_solved_again_compiles_in_the_background_and_switches(smplx):
+    solver = ik.IKSolver(smplx, joints=ARM)
+    targets = reachable_targets(smplx, 40, seed=3)
+    pose = smplx.rest_pose()
+    for target in targets:  # a frame loop: the same structure every frame
+        res = solver.solve([ik.Position("left_middle1", target)], init=pose)
+        assert res.converged and hand_error(smplx, res.pose, target) <= 1e-4 + 1e-9
+        pose = res.pose
+        if solver.is_compiled([ik.Position("left_middle1", target)]):
+            break
+    assert background_compiler.wait_idle(timeout=300)
+    assert solver.is_compiled([ik.Position("left_middle1", targets[0])])
+    assert solver.compilations == 1 and not solver.compile_errors
+    for target in targets[:5]:  # now compiled: still met, no new compile
+        res = solver.solve([ik.Position("left_middle1", target)], init=pose)
+        assert res.converged and hand_error(smplx, res.pose, target) <= 1e-4 + 1e-9
+    assert solver.compilations == 1
+
+
+def test_compile_now_or_in_the_background_on_request(smplx):
+    constraints = [ik.Position("left_middle1", [0.45, 1.35, 0.35])]
+    solver = ik.IKSolver(smplx, joints=ARM)
+    assert not solver.is_compiled(constraints)
+    solver.compile(constraints)
+    assert solver.is_compiled(constraints) and solver.compilations == 1
+    clip = [ik.Position("left_middle1", np.tile([0.45, 1.35, 0.35], (4, 1)))]
+    solver.compile(clip, clip=True, wait=False)
+    assert background_compiler.wait_idle(timeout=300)
+    assert solver.is_compiled(clip, clip=True) and solver.compilations == 2
+    with pytest.raises(ik.ConstraintError, match="frame axis"):
+        solver.compile(constraints, clip=True)
+
+
+def test_compilation_setting_is_checked(smplx):
+    with pytest.raises(ik.SolverError, match="compilation must be one of"):
+        ik.IKSolver(smplx, joints=ARM, compilation="sometimes")
+    never = ik.IKSolver(smplx, joints=ARM, compilation="never")
+    with pytest.raises(ik.SolverError, match='compilation="never"'):
+        never.compile([ik.Position("left_middle1", [0.45, 1.35, 0.35])])
+    batch = never.solve_batch([ik.Position("left_middle1", np.tile([0.45, 1.35, 0.35], (3, 1)))])
+    assert batch.converged.all() and never.compilations == 0  # interpreted problem by problem
+
+
+def test_a_failed_background_compile_is_kept_and_solves_go_on(smplx, monkeypatch):
+    from ik_engine import programs
+
+    def broken(self):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(programs.StructurePrograms, "_compile", broken)
+    solver = ik.IKSolver(smplx, joints=ARM)
+    constraints = [ik.Position("left_middle1", [0.45, 1.35, 0.35])]
+    solver.compile(constraints, wait=False)
+    assert background_compiler.wait_idle(timeout=60)
+    assert [str(e) for e in solver.compile_errors] == ["no compiler today"]
+    res = solver.solve(constraints)
+    assert res.converged and not solver.is_compiled(constraints)
+
+
+def test_a_process_ending_during_a_background_compile_exits_cleanly():
+    """Ending the interpreter under a running XLA compile aborts the process (signal 6, seen
+    without the exit hook): the hook waits for it."""
+    code = textwrap.dedent("""
+        import ik_engine as ik
+        skeleton = ik.load_skeleton("smplx")
+        solver = ik.IKSolver(skeleton, joints=["left_collar", "left_shoulder", "left_elbow", "left_wrist"])
+        solver.compile([ik.Position("left_middle1", [0.45, 1.35, 0.35])], wait=False)
+        print("leaving")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "leaving"
+
+
+def test_clips_are_interpreted_until_their_program_is_ready(smplx):
+    targets = np.array(reachable_targets(smplx, 6, seed=4))
+    interpreted = ik.IKSolver(smplx, joints=ARM, compilation="never").solve_clip([ik.Position("left_middle1", targets)])
+    compiled = ik.IKSolver(smplx, joints=ARM, compilation="blocking").solve_clip([ik.Position("left_middle1", targets)])
+    assert interpreted.converged.all() and compiled.converged.all()
+    for a, b, target in zip(interpreted, compiled, targets):
+        assert hand_error(smplx, a.pose, target) <= 1e-4 + 1e-9 and hand_error(smplx, b.pose, target) <= 1e-4 + 1e-9
