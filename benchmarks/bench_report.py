@@ -85,13 +85,40 @@ def machine_line(machine: dict) -> str:
 
 def terminal_table(results: dict) -> str:
     """The main table (and the batch table) as aligned text."""
-    parts = [f"machine: {machine_line(results['machine'])}", "", _aligned(_headings(), main_rows(results))]
+    parts = [f"machine: {machine_line(results['machine'])}"]
+    if main_rows(results):
+        parts += ["", _aligned(_headings(), main_rows(results))]
     if batch_rows(results):
         parts += ["", _aligned(BATCH_HEADINGS, batch_rows(results))]
+    if realtime_lines(results):
+        parts += ["", *realtime_lines(results)]
     parts += ["", "first call: in fresh processes, empty / warm compile cache (baselines: in-process, nothing is cached "
               "between processes), from making the solver (framework import included); success by float64 FK; "
               "single solves start at the rest pose, loops and tracking warm-start"]
     return "\n".join(parts)
+
+
+def realtime_lines(results: dict) -> list[str]:
+    """The real-time scenarios (benchmarks/realtime.py) in words, one line each."""
+    lines = []
+    for name, r in results.get("realtime", {}).items():
+        if r["status"] != "ok":
+            lines.append(f"{name}: {r['status']}: {r.get('message', '')}")
+        elif name == "structure_changes":
+            lines.append(
+                f"structure_changes (fresh process, empty compile cache): import {r['import_s']:.2f} s, first answer "
+                f"{r['first_answer_s']:.2f} s; {r['solved']} edits each followed by a solve: median {r['median_ms']:.1f} ms, "
+                f"p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms; {r['converged']} converged (median "
+                f"{r['converged_median_ms']:.1f} ms), converged but not met by float64 FK: {r['converged_but_not_met']}; "
+                f"largest limit violation {r['max_violation_rad']:.1e} rad")
+        else:
+            for case in ("arm_reach", "full_body"):
+                lines.append(
+                    f"frame_loop {case}: {r['work_ms']:g} ms of numpy work between solves: median "
+                    f"{r[case + '_between_median_ms']:.3f} ms, p95 {r[case + '_between_p95_ms']:.3f} ms; back to back: median "
+                    f"{r[case + '_back_to_back_median_ms']:.3f} ms, p95 {r[case + '_back_to_back_p95_ms']:.3f} ms "
+                    f"({r['frames']} frames alternating in blocks of 20; compilations {r[case + '_compilations']})")
+    return lines
 
 
 def _settings_lines(results: dict) -> list[str]:
@@ -133,6 +160,9 @@ def markdown(results: dict) -> str:
     ]
     if batch_rows(results):
         lines += ["## Batch throughput", "", *_markdown_table(BATCH_HEADINGS, batch_rows(results)), ""]
+    if realtime_lines(results):
+        lines += ["## Real time in use (our default solver)", "", *[f"- {line}" for line in realtime_lines(results)],
+                  "", "Scripted as described in benchmarks/realtime.py; every figure from one run of this command.", ""]
     lines += ["## Scenarios", ""]
     lines += [f"- **{name}**: {d['description']} (skeleton {d['skeleton']}, {d['size']} "
               f"{'frames' if d['warm_start'] else 'problems'}{', our solver only' if d['our_solver_only'] else ''})"

@@ -49,9 +49,16 @@ EFFECTORS = {
 KINDS = ("Position", "Orientation", "LookAt", "Pin", "PoleVector", "RestPose", "Floor")
 
 
-def _session(edits: int, seed: int) -> dict:
-    """The editing session, in this process (call it in a fresh one: see ``structure_changes``)."""
-    started = time.perf_counter()
+def _session(edits: int, seed: int, started: float) -> dict:  # noqa: C901
+    """The editing session, in this process (call it in a fresh one: see ``structure_changes``);
+    ``started`` is the time (``perf_counter``) before ``import ik_engine``.
+
+    The session keeps a list of 1-8 constraint specifications (kind, joint, priority). After
+    each edit, the targets of every target-like constraint are redrawn from a reachable pose a
+    third of the way from the current pose to a random in-limit one (as a user drags things
+    in an editor); joints that hold a Pin keep their chain (and the root its translation) in
+    that pose, so that the edited problem has a solution.
+    """
     import ik_engine as ik
 
     imported = time.perf_counter()
@@ -60,75 +67,92 @@ def _session(edits: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     skeleton = ik.load_skeleton("smplx")
     joint_sets = dict(JOINT_SETS, **{"all body joints": BODY_JOINTS})
+    limb_of = {"left_wrist": "left_elbow", "right_wrist": "right_elbow", "left_middle1": "left_elbow",
+               "right_middle1": "right_elbow", "left_ankle": "left_knee", "right_ankle": "right_knee",
+               "left_foot": "left_knee", "right_foot": "right_knee"}
 
-    def constraint(kind: str, joint_set: str, truth: ik.Pose, priority: int):
+    def build(spec, truth: ik.Pose):
+        kind, joint, priority = spec
         R, p = skeleton.world_transforms(truth)
-        joint = str(rng.choice(EFFECTORS[joint_set]))
         j = skeleton.index(joint)
         if kind == "Position":
             return ik.Position(joint, p[j], priority=priority)
         if kind == "Orientation":
             return ik.Orientation(joint, R[j], priority=priority)
-        if kind == "LookAt":  # the joint's own z axis, seen 1 m ahead in the true pose
+        if kind == "LookAt":  # the joint's own z axis, 1 m ahead in the target pose
             return ik.LookAt(joint, p[j] + R[j] @ np.array([0.0, 0.0, 1.0]), priority=priority)
         if kind == "Pin":
             return ik.Pin(joint, priority=priority)
         if kind == "PoleVector":
-            limb = {"left_wrist": "left_elbow", "right_wrist": "right_elbow", "left_middle1": "left_elbow",
-                    "right_middle1": "right_elbow", "left_ankle": "left_knee", "right_ankle": "right_knee",
-                    "left_foot": "left_knee", "right_foot": "right_knee"}.get(joint)
-            if limb is None:
-                return ik.Position(joint, p[j], priority=priority)
-            k = skeleton.index(limb)
-            parent, child = skeleton.parents[k], [c for c in range(skeleton.num_joints) if skeleton.parents[c] == k][0]
-            middle = 0.5 * (p[parent] + p[child])
-            bend = p[k] - middle
-            if np.linalg.norm(bend) < 1e-3:  # a straight limb has no bend direction
-                return ik.Position(joint, p[j], priority=priority)
-            return ik.PoleVector(limb, p[k] + 0.5 * bend / np.linalg.norm(bend), priority=priority)
+            k = skeleton.index(limb_of[joint])
+            child = [c for c in range(skeleton.num_joints) if skeleton.parents[c] == k][0]
+            bend = p[k] - 0.5 * (p[skeleton.parents[k]] + p[child])
+            return ik.PoleVector(limb_of[joint], p[k] + 0.5 * bend / max(np.linalg.norm(bend), 1e-9), priority=priority)
         if kind == "RestPose":
             return ik.RestPose(weight=0.1)
-        return ik.Floor(height=-0.05, priority=priority)
+        return ik.Floor(height=float(p[:22, 1].min()) - 0.1, priority=priority)
+
+    def new_spec(joint_set, specs):
+        kind = str(rng.choice(KINDS))
+        taken = {joint for k, joint, _ in specs if k != "Pin"} | {joint for k, joint, _ in specs if k == "Pin"}
+        joint = str(rng.choice(EFFECTORS[joint_set]))
+        if kind == "Pin":  # pin a joint nothing else targets
+            free = [e for e in EFFECTORS[joint_set] if e not in taken]
+            if not free:
+                kind, free = "Position", list(EFFECTORS[joint_set])
+            joint = str(rng.choice(free))
+        if kind == "PoleVector" and joint not in limb_of:
+            kind = "Position"
+        return (kind, joint, int(rng.integers(0, 2)))
+
+    def target_pose(joint_set, move_root, specs, pose):
+        drawn = skeleton.random_pose(rng, joint_sets[joint_set])
+        current = skeleton.to_coordinates(pose.rotations)
+        coordinates = current + (skeleton.to_coordinates(drawn.rotations) - current) / 3.0
+        pinned = [skeleton.index(joint) for kind, joint, _ in specs if kind == "Pin"]
+        held = sorted({a for j in pinned for a in skeleton.ancestors[j]})
+        coordinates[held] = current[held]
+        shift = rng.uniform(-0.1, 0.1, 3) if move_root and not pinned else 0.0
+        return ik.Pose(skeleton.from_coordinates(coordinates), pose.translation + shift)
 
     joint_set, move_root = "left arm", False
-    truth = skeleton.random_pose(rng, joint_sets[joint_set])
-    constraints = [constraint("Position", joint_set, truth, 0)]
-    first = ik.solve(skeleton, constraints, joints=joint_sets[joint_set], move_root=move_root)
+    specs = [("Position", "left_middle1", 0)]
+    pose = skeleton.rest_pose()
+    first = ik.solve(skeleton, [build(s, target_pose(joint_set, move_root, specs, pose)) for s in specs],
+                     joints=joint_sets[joint_set], move_root=move_root)
     first_answer = time.perf_counter() - started
     pose = first.pose
     rows = []
-    for e in range(edits):
-        action = rng.choice(["add", "add", "remove", "priority", "joints", "move_root"])
+    for _ in range(edits):
+        action = str(rng.choice(["add", "add", "remove", "priority", "joints", "move_root"]))
         if action == "joints":
             joint_set = str(rng.choice([s for s in joint_sets if s != joint_set]))
+            # Constraints on joints the new set cannot move are replaced.
+            specs = [sp if sp[1] in EFFECTORS[joint_set] or sp[0] == "RestPose" else new_spec(joint_set, specs) for sp in specs]
         elif action == "move_root":
             move_root = not move_root
-        elif action == "remove" and len(constraints) > 1:
-            for _ in range(int(rng.integers(1, min(8, len(constraints) - 1) + 1))):
-                constraints.pop(int(rng.integers(len(constraints))))
-        # Every edit redraws the targets of the constraints it keeps from a new reachable pose
-        # (the kinds and count of what is kept stay), so that the problem is solvable.
-        truth = skeleton.random_pose(rng, joint_sets[joint_set])
-        if move_root:
-            truth = ik.Pose(truth.rotations, rng.uniform(-0.2, 0.2, 3))
-        kinds = [type(c).__name__ for c in constraints if type(c).__name__ in KINDS]
-        priorities = [c.priority for c in constraints if type(c).__name__ in KINDS]
-        if action == "add" or not kinds:
-            count = int(rng.integers(1, 9))
-            kinds += [str(rng.choice(KINDS)) for _ in range(count)]
-            priorities += [int(rng.integers(0, 2)) for _ in range(count)]
-        if action == "priority":
-            i = int(rng.integers(len(priorities)))
-            priorities[i] = 1 - min(priorities[i], 1)
-        kinds, priorities = kinds[:8], priorities[:8]
-        if "Position" not in kinds and "Orientation" not in kinds:
-            kinds[0], priorities[0] = "Position", 0
-        constraints = [constraint(k, joint_set, truth, pr) for k, pr in zip(kinds, priorities)]
+        elif action == "priority":
+            i = int(rng.integers(len(specs)))
+            kind, joint, priority = specs[i]
+            specs[i] = (kind, joint, 1 - min(priority, 1))
+        elif action == "remove" and len(specs) > 1:
+            for _ in range(int(rng.integers(1, len(specs)))):
+                specs.pop(int(rng.integers(len(specs))))
+        elif action == "add" or action == "remove":
+            action = "add"
+            for _ in range(int(rng.integers(1, 9 - len(specs))) if len(specs) < 8 else 0):
+                specs.append(new_spec(joint_set, specs))
+        if not any(kind in ("Position", "Orientation", "LookAt") for kind, _, _ in specs):
+            specs.append(("Position", str(rng.choice(EFFECTORS[joint_set])), 0))
+            specs = specs[-8:]
+        truth = target_pose(joint_set, move_root, specs, pose)
+        constraints = [build(s, truth) for s in specs]
+        kinds = [kind for kind, _, _ in specs]
         start = time.perf_counter()
         try:
             result = ik.solve(skeleton, constraints, init=pose, joints=joint_sets[joint_set], move_root=move_root)
         except ik.IKError as exc:
-            rows.append({"edit": action, "joints": joint_set, "error": str(exc)})
+            rows.append({"edit": action, "joints": joint_set, "constraints": kinds, "error": str(exc)})
             continue
         seconds = time.perf_counter() - start
         pose = result.pose
@@ -161,7 +185,8 @@ def _met_by_float64(skeleton, constraints, result) -> bool:
 def structure_changes(edits: int = 40, seed: int = 0) -> dict:
     """The editing session in a fresh process with an empty compile cache."""
     environment = dict(os.environ, IK_ENGINE_COMPILE_CACHE="0")
-    code = f"import json; from ik_engine.benchmarks.realtime import _session; print(json.dumps(_session({edits}, {seed})))"
+    code = ("import time; started = time.perf_counter(); import json; from ik_engine.benchmarks.realtime import _session; "
+            f"print(json.dumps(_session({edits}, {seed}, started)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"the editing session failed: {out.stderr[-2000:]}")
@@ -176,6 +201,8 @@ def structure_changes(edits: int = 40, seed: int = 0) -> dict:
         "refused": [r["error"] for r in session["edits"] if "error" in r],
         "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)), "max_ms": float(times.max()),
         "converged": sum(r["converged"] for r in solved),
+        "converged_median_ms": float(np.median([r["seconds"] * 1e3 for r in solved if r["converged"]] or [np.nan])),
+        "iterations_median": float(np.median([r["iterations"] for r in solved])),
         "converged_but_not_met": sum(r["converged"] and not r["met_float64"] for r in solved),
         "max_violation_rad": max(r["violation"] for r in solved),
         "rows": session["edits"],
@@ -249,7 +276,7 @@ def main(argv=None) -> int:
     s = results["structure_changes"]
     print(f"structure_changes: import {s['import_s']:.2f} s, first answer {s['first_answer_s']:.2f} s; "
           f"{s['solved']} edits: median {s['median_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms; "
-          f"converged {s['converged']}, converged but not met {s['converged_but_not_met']}, "
+          f"{s['converged']} converged (median {s['converged_median_ms']:.1f} ms), converged but not met {s['converged_but_not_met']}, "
           f"max violation {s['max_violation_rad']:.2e} rad")
     f = results["frame_loop"]
     for name in ("arm_reach", "full_body"):

@@ -102,6 +102,31 @@ class KinematicState:
         J = xp.reshape(xp.transpose(blocks, (1, 0, 2)), (3, -1))
         return self._append_translation(J, xp.eye(3, dtype=J.dtype))
 
+    def rotation_jacobians(self, rows: np.ndarray) -> Any:
+        """(k, 3, n): ``rotation_jacobian`` of each of the joints ``rows`` (k,) at once."""
+        xp = self.xp
+        mask = self.problem.ancestor_mask[rows]  # (k, M) static
+        blocks = self.W_world_dof[None] * mask[:, :, None, None]  # (k, M, 3, 3)
+        J = xp.reshape(xp.transpose(blocks, (0, 2, 1, 3)), (len(rows), 3, -1))
+        return self._append_translations(J, xp.zeros((len(rows), 3, 3), dtype=J.dtype))
+
+    def point_jacobians(self, rows: np.ndarray, p_world_points: Any) -> Any:
+        """(k, 3, n): ``point_jacobian`` of k points (k, 3), each attached to its joint in
+        ``rows`` (k,), at once."""
+        xp = self.xp
+        mask = self.problem.ancestor_mask[rows]  # (k, M) static
+        p_moving = xp.take(self.p_world_joint, self.problem.moving_rows, axis=0)  # (M, 3)
+        levers = p_moving[None, :, :] - p_world_points[:, None, :]  # (k, M, 3)
+        blocks = (skew(levers, xp) @ self.W_world_dof[None]) * mask[:, :, None, None]  # (k, M, 3, 3)
+        J = xp.reshape(xp.transpose(blocks, (0, 2, 1, 3)), (len(rows), 3, -1))
+        eye = xp.broadcast_to(xp.eye(3, dtype=J.dtype), (len(rows), 3, 3))
+        return self._append_translations(J, eye)
+
+    def _append_translations(self, J: Any, translation_blocks: Any) -> Any:
+        if not self.problem.move_root:
+            return J
+        return self.xp.concatenate([J, translation_blocks], axis=2)
+
     def rotation_variables_jacobian(self) -> Any:
         """(3M, n) Jacobian of the moving joints' coordinates (flattened) in q."""
         n = self.problem.num_variables
@@ -227,6 +252,15 @@ class ResidualProblem:
             p += size
         self.slots = tuple(slots)
         self.num_parameters = p
+        # Constraints of one kind that can be evaluated together (``batched_residual``): one
+        # evaluation for the group instead of one per constraint, fewer operations both
+        # interpreted (about 2x faster for 5 Positions and 4 Orientations) and compiled.
+        groups: dict[tuple, list[int]] = {}
+        for i, slot in enumerate(self.slots):
+            if hasattr(slot.kind, "batched_residual"):
+                groups.setdefault((slot.kind, slot.static), []).append(i)
+        self.residual_groups = tuple((members[0], tuple(members)) for members in groups.values() if len(members) > 1)
+        self._grouped = {i for _, members in self.residual_groups for i in members}
         self.tolerance_index = np.array([s.tolerance_index for s in slots], dtype=np.int64)
         self.constraint_levels = np.array([s.level for s in slots], dtype=np.int64)
         self.has_soft = bool((self.tolerance_index == SOFT).any())
@@ -356,12 +390,23 @@ class ResidualProblem:
     def residuals(self, q: Any, inputs: ProblemInputs, xp: Any):
         """Per constraint: weighted residuals, weighted Jacobians and unweighted errors."""
         state = self.state(q, inputs, xp)
-        residuals, jacobians, errors = [], [], []
+        residuals, jacobians, errors = [None] * len(self.slots), [None] * len(self.slots), [None] * len(self.slots)
+        for first, members in self.residual_groups:
+            kind = self.slots[first].kind
+            rows = np.array([self.slots[i].joint_rows[0] for i in members])
+            params = xp.stack([inputs.params[self.slots[i].param_slice] for i in members])
+            r, J, err = kind.batched_residual(state, rows, params, xp)  # (k, d), (k, d, n), (k,)
+            w = xp.stack([inputs.sqrt_weights[i] for i in members])
+            r, J = r * w[:, None], J * w[:, None, None]
+            for g, i in enumerate(members):
+                residuals[i], jacobians[i], errors[i] = r[g], J[g], err[g]
         for i, slot in enumerate(self.slots):
+            if i in self._grouped:
+                continue
             r, J, err = slot.kind.residual(state, slot, inputs.params[slot.param_slice], xp)
-            residuals.append(r * inputs.sqrt_weights[i])
-            jacobians.append(J * inputs.sqrt_weights[i])
-            errors.append(err)
+            residuals[i] = r * inputs.sqrt_weights[i]
+            jacobians[i] = J * inputs.sqrt_weights[i]
+            errors[i] = err
         return residuals, jacobians, errors
 
     def evaluate(self, q: Any, inputs: ProblemInputs, xp: Any):

@@ -10,7 +10,7 @@ same code run op by op in numpy, float64) takes milliseconds per solve but about
 longer per iteration than the compiled program. So each structure's ``StructurePrograms``:
 
 * answers its first solves with the interpreter, at once;
-* once it has been solved twice and the interpreter has spent 30 ms on it, has
+* once it has been solved three times and the interpreter has spent 0.1 s on it, has
   ``ik_engine.background_compiler`` compile it in a background thread (a structure solved
   once, as in an editor that keeps changing its constraints, or a short script's few solves
   never pay for a compile);
@@ -39,12 +39,16 @@ from .problem import ProblemInputs, ResidualProblem
 POLICIES = ("background", "blocking", "never")
 KINDS = ("single", "batch", "clip")
 # A structure is compiled in the background once it has been solved this many times and
-# the interpreter has spent this many seconds on it: a structure an editor solves once, or a
-# short script's few solves, never pay for a compile (and a process that exits while a
-# compile runs must wait for it: ending under a running XLA compile aborts the process); a
-# frame loop starts compiling after a few frames. Clips compile at once (they are long).
-COMPILE_AFTER_SOLVES = {"single": 2, "batch": 1, "clip": 1}
-COMPILE_AFTER_SECONDS = {"single": 0.03, "batch": 0.0, "clip": 0.0}
+# the interpreter has spent this many seconds on it. A compile is not free for the caller:
+# while JAX is imported (the first time) and the program is traced and lowered (Python, about
+# 0.3-1.3 s), the caller's interpreted solves run 3-10 times slower (the interpreter lock;
+# measured on 2 cores, docs/compilation.md); XLA's code generation after that costs them
+# nothing measurable. So a structure an editor solves once or twice, or a short script's few
+# solves, never pay for a compile (and a process that exits while a compile runs must wait
+# for it: ending under a running XLA compile aborts the process); a frame loop starts
+# compiling after a few frames. Clips compile at once (they are long).
+COMPILE_AFTER_SOLVES = {"single": 3, "batch": 1, "clip": 1}
+COMPILE_AFTER_SECONDS = {"single": 0.1, "batch": 0.0, "clip": 0.0}
 
 
 class InputLayout(NamedTuple):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
@@ -29,6 +30,11 @@ from .skeleton import Skeleton
 from .validation import finite_number
 
 METHODS = ("lm", "gradient")
+# Constraint structures a solver keeps programs for (each: a ResidualProblem, and once hot a
+# compiled program of about a megabyte of code); the least recently used goes first.
+MAX_STRUCTURES = 64
+# Solvers ``ik.solve`` keeps per skeleton (one per distinct set of options).
+MAX_CACHED_SOLVERS = 16
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,9 @@ class IKSolver:
         if compilation not in POLICIES:
             raise SolverError(f"compilation must be one of {', '.join(map(repr, POLICIES))}, got {compilation!r}")
         self._compilation = compilation
-        self._compiled: dict[tuple, StructurePrograms] = {}
+        # Least recently used last out: at most MAX_STRUCTURES structures are kept (a dropped
+        # compiled program frees its code when nothing refers to it any more).
+        self._compiled: OrderedDict[tuple, StructurePrograms] = OrderedDict()
         self._compilations = 0
         lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
         self.options = GradientOptions() if method == "gradient" else lm_options
@@ -274,6 +282,7 @@ class IKSolver:
         key = self._program_key(constraints, kind, size)
         programs = self._compiled.get(key)
         if programs is not None:
+            self._compiled.move_to_end(key)
             return programs
         from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
 
@@ -288,6 +297,8 @@ class IKSolver:
         programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
                                      self._compilation)
         self._compiled[key] = programs
+        while len(self._compiled) > MAX_STRUCTURES:
+            self._compiled.popitem(last=False)
         return programs
 
     def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
@@ -509,10 +520,21 @@ def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | No
 
     Solvers are cached per skeleton and options, so calling this in a loop does not recompile.
     """
-    per_skeleton = _solvers.setdefault(skeleton, {})
-    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v) for k, v in options.items()))
+    if not isinstance(skeleton, Skeleton):
+        raise SolverError(f"ik.solve needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
+    per_skeleton = _solvers.setdefault(skeleton, OrderedDict())
+    def hashable(value):
+        if isinstance(value, (set, frozenset)):
+            return tuple(sorted(value, key=repr))
+        return tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else value
+
+    key = tuple(sorted((k, hashable(v)) for k, v in options.items()))
     solver = per_skeleton.get(key)
     if solver is None:
         solver = per_skeleton[key] = IKSolver(skeleton, **options)
+        while len(per_skeleton) > MAX_CACHED_SOLVERS:
+            per_skeleton.popitem(last=False)
+    else:
+        per_skeleton.move_to_end(key)
     return solver.solve(constraints, init)
 

@@ -26,7 +26,7 @@ from ik_engine.benchmarks.motion import smooth_upper_body_motion
 from ik_engine.benchmarks.scenarios import ARM_JOINTS, HAND_POINT
 
 CLIP = Path(__file__).resolve().parent / "data" / "cmu" / "131_01.bvh"
-SMOKE_SCENARIOS = list(bench.SCENARIOS)
+SMOKE_SCENARIOS = [s for s in bench.SCENARIOS if s not in bench.REALTIME_SCENARIOS]  # method x scenario cells
 SMOKE_METHODS = [m for m in bench.METHODS if not m.endswith("-tensorflow")]
 PLOTS = ("success_vs_time.png", "error_cdf.png", "time_histograms.png", "batch_throughput.png")
 
@@ -103,6 +103,17 @@ def test_results_json_has_every_pair_and_finite_figures(smoke_run):
         assert cells[pair]["status"] == "ok", (pair, cells[pair].get("message"))
     bad = [(path, v) for path, v in _numbers(results) if not math.isfinite(v)]
     assert not bad, bad[:5]
+    # The real-time scenarios: our default solver's figures, each checked by float64 FK.
+    realtime = results["realtime"]
+    assert set(realtime) == set(bench.REALTIME_SCENARIOS)
+    edits = realtime["structure_changes"]
+    assert edits["status"] == "ok", edits.get("message")
+    assert edits["solved"] == edits["edits"] == bench.QUICK_REALTIME_SIZES["edits"]
+    assert edits["converged_but_not_met"] == 0 and edits["max_violation_rad"] == 0.0
+    assert 0 < edits["median_ms"] <= edits["max_ms"] and edits["first_answer_s"] > 0
+    loop = realtime["frame_loop"]
+    assert loop["status"] == "ok", loop.get("message")
+    assert loop["arm_reach_compilations"] == 1 and loop["full_body_compilations"] == 1
     for c in results["cells"]:
         if c["status"] == "ok":
             assert c["settings"], c["method"]
@@ -136,6 +147,8 @@ def test_results_md_has_the_tables_with_units(smoke_run):
     assert "ik-engine bench --quick" in text
     for scenario in SMOKE_SCENARIOS:
         assert f"| {scenario} | lm |" in text
+    assert "## Real time in use" in text and "- structure_changes (fresh process" in text
+    assert "- frame_loop arm_reach: 2 ms of numpy work between solves" in text
 
 
 # ------------------------------------------------------------------------- bad arguments

@@ -1,7 +1,8 @@
-import re
 """The ik-engine command."""
 
 from __future__ import annotations
+
+import re
 
 import subprocess
 import sys

@@ -147,3 +147,25 @@ def test_clips_are_interpreted_until_their_program_is_ready(smplx):
     assert interpreted.converged.all() and compiled.converged.all()
     for a, b, target in zip(interpreted, compiled, targets):
         assert hand_error(smplx, a.pose, target) <= 1e-4 + 1e-9 and hand_error(smplx, b.pose, target) <= 1e-4 + 1e-9
+
+
+def test_a_solver_keeps_a_bounded_number_of_structures(smplx, monkeypatch):
+    from ik_engine import solver as solver_module
+
+    monkeypatch.setattr(solver_module, "MAX_STRUCTURES", 3)
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="never")
+    joints = ["left_wrist", "left_middle1", "left_elbow", "left_index1", "left_thumb1"]
+    for joint in joints:  # five structures
+        solver.solve([ik.Position(joint, smplx.rest_positions()[smplx.index(joint)])])
+    kept = [key[0][0][1] for key in solver._compiled]  # the constrained joint of each kept structure
+    assert kept == [tuple(smplx.indices([j])) for j in joints[-3:]]
+
+
+def test_ik_solve_checks_its_skeleton_and_accepts_a_set_of_joints(smplx):
+    with pytest.raises(ik.SolverError, match="needs an ik_engine.Skeleton, got NoneType"):
+        ik.solve(None, [ik.Position("left_middle1", [0.45, 1.35, 0.35])])
+    target = reachable_targets(smplx, 1, seed=5)[0]
+    first = ik.solve(smplx, [ik.Position("left_middle1", target)], joints=set(ARM))
+    again = ik.solve(smplx, [ik.Position("left_middle1", target)], joints=set(reversed(ARM)))
+    assert first.converged and hand_error(smplx, first.pose, target) <= 1e-4 + 1e-9
+    np.testing.assert_array_equal(first.pose.rotations, again.pose.rotations)  # one cached solver, deterministic

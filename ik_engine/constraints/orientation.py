@@ -100,5 +100,15 @@ class Orientation(Constraint):
         J = inverse_left_jacobian(e, xp) @ state.rotation_jacobian(row)
         return e, J, xp.sqrt(xp.sum(e * e))
 
+    @staticmethod
+    def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
+        """``residual`` of k Orientation constraints at once: joint rows (k,), parameters (k, 9)
+        -> residuals (k, 3), Jacobians (k, 3, n), errors (k,)."""
+        R_world_target = xp.reshape(params, (-1, 3, 3))
+        R_error = xp.take(state.R_world_joint, rows, axis=0) @ xp.swapaxes(R_world_target, -1, -2)
+        e = matrix_to_axis_angle(R_error, xp)  # (k, 3)
+        J = inverse_left_jacobian(e, xp) @ state.rotation_jacobians(rows)
+        return e, J, xp.sqrt(xp.sum(e * e, axis=-1))
+
     def __repr__(self) -> str:
         return f"Orientation({self.joint!r}, weight={self.weight}, priority={self.priority})"

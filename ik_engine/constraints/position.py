@@ -55,6 +55,16 @@ class Position(Constraint):
         return r, J, xp.sqrt(xp.sum(r * r))
 
     @staticmethod
+    def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
+        """``residual`` of k Position constraints at once: joint rows (k,), parameters (k, 6)
+        -> residuals (k, 3), Jacobians (k, 3, n), errors (k,)."""
+        p_world_target, offset = params[:, 0:3], params[:, 3:6]
+        R_world_joint = xp.take(state.R_world_joint, rows, axis=0)  # (k, 3, 3)
+        p_world_point = xp.take(state.p_world_joint, rows, axis=0) + xp.sum(R_world_joint * offset[:, None, :], axis=-1)
+        r = p_world_point - p_world_target
+        return r, state.point_jacobians(rows, p_world_point), xp.sqrt(xp.sum(r * r, axis=-1))
+
+    @staticmethod
     def alignment_point(state: Any, slot: Any, params: Any, xp: Any):
         """(current world point (3,), its target (3,)): used to align the whole body first."""
         (row,) = slot.joint_rows
