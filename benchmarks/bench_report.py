@@ -111,6 +111,11 @@ def realtime_lines(results: dict) -> list[str]:
                 f"p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms; {r['converged']} converged (median "
                 f"{r['converged_median_ms']:.1f} ms), converged but not met by float64 FK: {r['converged_but_not_met']}; "
                 f"largest limit violation {r['max_violation_rad']:.1e} rad")
+            lines.append(
+                f"first answer (fresh process, empty compile cache, from `import ik_engine`, default settings; median of "
+                f"{r['repeats']}): arm reach {r['arm_reach_first_answer_s']:.2f} s, full body {r['full_body_first_answer_s']:.2f} s "
+                f"(import {r['arm_reach_import_s']:.2f} s); within 1 mm and 1 degree: {r['arm_reach_met_1mm_1deg']}/{r['repeats']} "
+                f"and {r['full_body_met_1mm_1deg']}/{r['repeats']}")
         else:
             for case in ("arm_reach", "full_body"):
                 lines.append(

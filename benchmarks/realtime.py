@@ -4,7 +4,8 @@ Two scenarios of ``ik-engine bench`` (our solver only), also runnable on their o
 
     python -m ik_engine.benchmarks.realtime [--edits 40] [--frames 300] [--work-ms 2] [--seed 0] [--out DIR]
 
-* ``structure_changes``: a scripted editing session in a fresh process with an empty compile
+* ``structure_changes``: the first answer of a fresh process (arm reach and full body, empty
+  compile cache, from ``import ik_engine``), then a scripted editing session in a fresh process with an empty compile
   cache (``IK_ENGINE_COMPILE_CACHE=0``): the time from ``import ik_engine`` to the first
   answer, then ``edits`` random edits each followed by one solve through ``ik.solve`` with the
   default settings, warm-started from the previous answer. An edit adds or removes 1-8
@@ -87,13 +88,16 @@ def _session(edits: int, seed: int, started: float) -> dict:  # noqa: C901
             k = skeleton.index(limb_of[joint])
             child = [c for c in range(skeleton.num_joints) if skeleton.parents[c] == k][0]
             bend = p[k] - 0.5 * (p[skeleton.parents[k]] + p[child])
-            return ik.PoleVector(limb_of[joint], p[k] + 0.5 * bend / max(np.linalg.norm(bend), 1e-9), priority=priority)
+            if np.linalg.norm(bend) < 0.01:  # a straight limb shows no bend direction: reach instead
+                return ik.Position(joint, p[j], priority=priority)
+            return ik.PoleVector(limb_of[joint], p[k] + 0.5 * bend / np.linalg.norm(bend), priority=priority)
         if kind == "RestPose":
             return ik.RestPose(weight=0.1)
         return ik.Floor(height=float(p[:22, 1].min()) - 0.1, priority=priority)
 
     def new_spec(joint_set, specs):
-        kind = str(rng.choice(KINDS))
+        kinds = [k for k in KINDS if k != "RestPose" or all(kind != "RestPose" for kind, _, _ in specs)]
+        kind = str(rng.choice(kinds))  # one RestPose at most: a second would only double its weight
         taken = {joint for k, joint, _ in specs if k != "Pin"} | {joint for k, joint, _ in specs if k == "Pin"}
         joint = str(rng.choice(EFFECTORS[joint_set]))
         if kind == "Pin":  # pin a joint nothing else targets
@@ -140,7 +144,9 @@ def _session(edits: int, seed: int, started: float) -> dict:  # noqa: C901
                 specs.pop(int(rng.integers(len(specs))))
         elif action == "add" or action == "remove":
             action = "add"
-            for _ in range(int(rng.integers(1, 9 - len(specs))) if len(specs) < 8 else 0):
+            if len(specs) == 8:  # full: one constraint makes way for the new one
+                specs.pop(int(rng.integers(len(specs))))
+            for _ in range(int(rng.integers(1, 9 - len(specs)))):
                 specs.append(new_spec(joint_set, specs))
         if not any(kind in ("Position", "Orientation", "LookAt") for kind, _, _ in specs):
             specs.append(("Position", str(rng.choice(EFFECTORS[joint_set])), 0))
@@ -191,6 +197,7 @@ def structure_changes(edits: int = 40, seed: int = 0) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"the editing session failed: {out.stderr[-2000:]}")
     session = json.loads(out.stdout.strip().splitlines()[-1])
+    firsts = first_answers(seed=seed)
     solved = [r for r in session["edits"] if "seconds" in r]
     times = np.array([r["seconds"] for r in solved]) * 1e3
     return {
@@ -206,7 +213,47 @@ def structure_changes(edits: int = 40, seed: int = 0) -> dict:
         "converged_but_not_met": sum(r["converged"] and not r["met_float64"] for r in solved),
         "max_violation_rad": max(r["violation"] for r in solved),
         "rows": session["edits"],
+        **firsts,
     }
+
+
+FIRST_ANSWER_SNIPPET = """
+import time
+started = time.perf_counter()
+import ik_engine as ik
+imported = time.perf_counter()
+from ik_engine.benchmarks import scenarios
+skeleton = ik.load_skeleton("smplx")
+case = scenarios.{case}(skeleton, 1, seed={seed})
+result = ik.solve(skeleton, case.constraints(0), joints=case.moving, move_root=case.move_root)
+done = time.perf_counter()
+error, angle = case.errors(skeleton, 0, result.pose)
+print(imported - started, done - started, int(result.converged), error, angle)
+"""
+
+
+def first_answers(repeats: int = 3, seed: int = 0) -> dict:
+    """From a fresh process's ``import ik_engine`` to the first returned result, default
+    settings, empty compile cache: arm reach and full body (the benchmark scenarios' first
+    target, cold start at rest); medians over ``repeats`` processes."""
+    environment = dict(os.environ, IK_ENGINE_COMPILE_CACHE="0")
+    out = {}
+    for case in ("arm_reach", "full_body"):
+        runs = []
+        for r in range(repeats):
+            code = FIRST_ANSWER_SNIPPET.format(case=case, seed=seed + r)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"the first-answer process failed: {done.stderr[-2000:]}")
+            runs.append([float(v) for v in done.stdout.split()[-5:]])
+        runs = np.array(runs)
+        out[f"{case}_import_s"] = float(np.median(runs[:, 0]))
+        out[f"{case}_first_answer_s"] = float(np.median(runs[:, 1]))
+        out[f"{case}_first_answer_max_s"] = float(runs[:, 1].max())
+        out[f"{case}_converged"] = int(runs[:, 2].sum())
+        out[f"{case}_met_1mm_1deg"] = int(np.sum((runs[:, 3] <= 1e-3) & (runs[:, 4] <= np.radians(1.0))))
+        out["repeats"] = repeats
+    return out
 
 
 def _busy_work(seconds: float, A: np.ndarray) -> None:
@@ -278,6 +325,10 @@ def main(argv=None) -> int:
           f"{s['solved']} edits: median {s['median_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms; "
           f"{s['converged']} converged (median {s['converged_median_ms']:.1f} ms), converged but not met {s['converged_but_not_met']}, "
           f"max violation {s['max_violation_rad']:.2e} rad")
+    print(f"first answer (fresh process, empty cache, median of {s['repeats']}): arm reach {s['arm_reach_first_answer_s']:.2f} s "
+          f"(max {s['arm_reach_first_answer_max_s']:.2f}), full body {s['full_body_first_answer_s']:.2f} s "
+          f"(max {s['full_body_first_answer_max_s']:.2f}); import {s['arm_reach_import_s']:.2f} s; met within 1 mm/1 deg: "
+          f"{s['arm_reach_met_1mm_1deg']}/{s['repeats']} arm, {s['full_body_met_1mm_1deg']}/{s['repeats']} body")
     f = results["frame_loop"]
     for name in ("arm_reach", "full_body"):
         print(f"frame_loop {name}: {f['work_ms']} ms work between: median {f[name + '_between_median_ms']:.3f} ms, "

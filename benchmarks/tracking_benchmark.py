@@ -25,10 +25,13 @@ CMU_SCALE = 0.056444
 def run(clip: Path) -> dict:
     source, motion = ik.load_bvh(clip, scale=CMU_SCALE)
     skel = ik.load_skeleton("smplx")
-    retargeted = track(skel, effector_tracks(source, motion, skel), motion.fps)
+    # Blocking compilation: the figures are the compiled solver's, its compile measured apart
+    # (the default interprets the first frames while it compiles: docs/compilation.md).
+    retargeted = track(skel, effector_tracks(source, motion, skel), motion.fps, compilation="blocking")
     positions = motion.world_positions(source)
     leaves = [n for j, n in enumerate(source.joint_names) if j == 0 or j not in source.parents]
-    own = track(source, {n: positions[:, source.index(n)] for n in leaves}, motion.fps, effectors=leaves, guides=())
+    own = track(source, {n: positions[:, source.index(n)] for n in leaves}, motion.fps, effectors=leaves, guides=(),
+                compilation="blocking")
     return {
         "frames": len(motion),
         "fps": motion.fps,

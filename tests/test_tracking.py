@@ -45,6 +45,27 @@ def test_tracking_on_smplx_follows_the_clip_within_the_limits(smplx, clip):
     assert max(smplx.limit_violation(pose) for pose in result.motion) == 0.0
 
 
+def test_tracking_interprets_the_first_frames_while_it_compiles_and_says_so(smplx, clip):
+    """The default: the first frames are solved by the interpreter (in chunks of 16) while the
+    chunk program compiles in the background; the status callback says so; "blocking"
+    compiles first. Both follow the tracks alike (float64 FK)."""
+    source, motion = clip
+    tracks = effector_tracks(source, motion, smplx)
+    said, progress = [], []
+    background = track(smplx, tracks, motion.fps, status=said.append, progress=lambda d, t: progress.append(d))
+    assert background.interpreted_frames >= 16 and progress[0] == 16
+    assert said[0].startswith("compiling the solver in the background")
+    assert progress[-1] == len(motion) and progress == sorted(progress)
+    blocking = track(smplx, tracks, motion.fps, compilation="blocking")
+    assert blocking.interpreted_frames == 0 and blocking.compile_seconds > 0
+    for result in (background, blocking):
+        p = result.motion.world_positions(smplx)
+        assert np.mean([np.linalg.norm(p[:, smplx.index(n)] - tracks[n], axis=1).mean() for n in result.errors]) <= 5e-3
+        assert max(smplx.limit_violation(pose) for pose in result.motion) == 0.0
+    with pytest.raises(ik.SkeletonError, match="compilation must be"):
+        track(smplx, tracks, motion.fps, compilation="never")
+
+
 def test_tracking_a_clip_on_its_own_skeleton_is_exact(clip):
     source, motion = clip
     positions = motion.world_positions(source)
