@@ -187,7 +187,7 @@ class StructurePrograms:
                     return
                 try:
                     program = self._compile()
-                    program(example, max_iterations, seed)  # traces and compiles
+                    program(example, 1, seed)  # traces and compiles (max_iterations is an input)
                 except Exception as exc:  # keep interpreting; the error is kept for the caller
                     self.compile_error = exc
                     return

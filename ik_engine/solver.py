@@ -90,9 +90,9 @@ class IKSolver:
             ("lm" only; the gradient method does not restart).
         seed: seed of those restarts (solves are deterministic).
         compilation: when a constraint structure's program is compiled: "background"
-            (default: its first solve is interpreted, at once; from its second solve on it
-            compiles in a background thread, and solves switch to the compiled program when
-            it is ready), "blocking" (compile on the first solve, in the caller's thread:
+            (default: its first solves are interpreted, at once; once it has been solved three
+            times and for 0.1 s it compiles in a background thread, and solves switch to the
+            compiled program when it is ready), "blocking" (compile on the first solve, in the caller's thread:
             seconds, then steady-state speed from the first answer) or "never" (always
             interpreted: no compile, about 10 times slower per iteration). Batches
             (``solve_batch``) compile at once unless "never". See docs/compilation.md.
@@ -212,8 +212,11 @@ class IKSolver:
         if self._compilation == "never":
             raise SolverError('this solver was made with compilation="never": it does not compile')
         kind = "clip" if clip else "single"
-        if clip and len({c.batch_size for c in constraints} - {None}) != 1:
+        sizes = {c.batch_size for c in constraints} - {None}
+        if clip and len(sizes) != 1:
             raise ConstraintError("compile(..., clip=True) needs targets with one leading frame axis T")
+        if not clip and sizes:
+            raise ConstraintError("compile() without clip=True is for single solves: targets without a batch axis")
         programs = self._program(constraints, kind)
         init = self.skeleton.rest_pose()
         for c in constraints:

@@ -97,6 +97,8 @@ def test_compile_now_or_in_the_background_on_request(smplx):
     assert solver.is_compiled(clip, clip=True) and solver.compilations == 2
     with pytest.raises(ik.ConstraintError, match="frame axis"):
         solver.compile(constraints, clip=True)
+    with pytest.raises(ik.ConstraintError, match="without a batch axis"):
+        solver.compile(clip)
 
 
 def test_compilation_setting_is_checked(smplx):
