@@ -17,6 +17,9 @@ from .rotations import (
 )
 
 
+# How far R R^T may be from the identity for a matrix to count as a rotation.
+ROTATION_MATRIX_TOLERANCE = 1e-4
+
 def _as_finite(value, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
@@ -68,6 +71,13 @@ class Pose:
     def from_matrices(cls, matrices, translation=None) -> "Pose":
         """From (J, 3, 3) rotation matrices in the parent frames."""
         R = _as_finite(matrices, (3, 3), "rotation matrices")
+        # A rotation matrix is orthonormal with determinant +1 (up to rounding of stored data).
+        off = np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max(axis=(-2, -1)) if R.size else np.zeros(0)
+        bad = np.flatnonzero((off > ROTATION_MATRIX_TOLERANCE) | (np.linalg.det(R) < 0)) if R.size else []
+        if len(bad):
+            j = int(bad[0])
+            raise PoseError(f"matrix of joint {j} is not a rotation (R R^T differs from the identity by "
+                            f"{off[j]:.3g}, determinant {np.linalg.det(R[j]):.3g}): {R[j].tolist()}")
         return cls(matrix_to_axis_angle(R, np), translation)
 
     @classmethod

@@ -28,6 +28,8 @@ from .rotations import axis_angle_to_matrix, left_jacobian, skew
 from .skeleton import Skeleton
 
 TOLERANCE_KINDS = ("position", "orientation")
+# A weight below this fraction of the largest weight of its priority level counts as zero.
+NEGLIGIBLE_WEIGHT = 1e-12
 SOFT = -1  # tolerance index of regularisers: never part of the convergence test
 
 
@@ -161,7 +163,9 @@ class ResidualProblem:
         if any(c.reads_rotations for c in constraints):
             touched |= moving_set
         # The subtree: every joint read and its ancestors, in skeleton order.
-        needed = sorted({a for j in touched for a in skeleton.ancestors[j]})
+        # (At least the root: a problem that reads no joint, e.g. a lone RestPose with only
+        # the root translation moving, still places the root.)
+        needed = sorted({a for j in touched for a in skeleton.ancestors[j]} | {0})
         self.joints = np.array(needed, dtype=np.int64)  # (S,) skeleton indices
         self.row_of = {int(j): r for r, j in enumerate(needed)}
         sub_parents = [-1 if skeleton.parents[j] < 0 else self.row_of[int(skeleton.parents[j])] for j in needed]
@@ -336,8 +340,30 @@ class ResidualProblem:
         if batch is not None:
             blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
         params = np.concatenate(blocks, axis=-1)
-        sqrt_weights = np.sqrt(np.array([c.weight for c in constraints], dtype=np.float64))
+        sqrt_weights = np.sqrt(self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64)))
         return params, sqrt_weights
+
+    def level_weights(self, weights: np.ndarray) -> np.ndarray:
+        """The weights (C,) as the solver uses them: divided by the largest weight of their
+        priority level, so that only ratios within a level matter (a lone constraint of weight
+        1e-8 or 1e8 is solved exactly as one of weight 1; the damping, which scales with the
+        cost, would otherwise stall tiny weights and overflow huge ones); a weight below
+        ``NEGLIGIBLE_WEIGHT`` times its level's largest is 0: ignored (reported, never holding
+        up convergence; ``IKResult.ignored`` lists them)."""
+        out = np.zeros_like(weights)
+        for k in range(len(self.priorities)):
+            in_level = self.constraint_levels == k
+            top = weights[in_level].max()
+            if top > 0:
+                out[in_level] = weights[in_level] / top
+        out[out < NEGLIGIBLE_WEIGHT] = 0.0
+        return out
+
+    def ignored(self, constraints: Sequence[Constraint]) -> tuple[int, ...]:
+        """Indices of the targets and inequalities whose weight is zero or negligible in
+        their level (``level_weights``): reported, not solved for."""
+        weights = self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64))
+        return tuple(int(i) for i in np.flatnonzero((weights == 0) & (self.tolerance_index >= 0)))
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
         """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""

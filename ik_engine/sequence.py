@@ -89,6 +89,8 @@ def solve_sequence(
             redundant joints, not noise in the targets). Give it the targets' priority to
             trade target accuracy for smoothness (filters noisy targets, by the weights).
     """
+    if isinstance(frames, (str, bytes)) or not hasattr(frames, "__iter__"):
+        raise SolverError(f"solve_sequence needs frames: a list of T lists of constraints, got {type(frames).__name__}")
     frames = list(frames)
     if not frames:
         raise SolverError("solve_sequence needs at least one frame")

@@ -20,14 +20,14 @@ import numpy as np
 
 from .backend import check_backend, load_backend
 from .constraints.base import Constraint
-from .errors import ConstraintError, SolverError
+from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
 from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
 from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
-from .validation import finite_number
+from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
 
 METHODS = ("lm", "gradient")
 # Constraint structures a solver keeps programs for (each: a ResidualProblem, and once hot a
@@ -50,6 +50,9 @@ class IKResult:
         errors: (C,) error of each constraint, in the order given (metres or radians).
         restarts: how many times the solver restarted from another seed.
         seconds: wall time of the solve, seconds (NaN for a result taken out of a batch).
+        ignored: indices of the constraints not solved for: weight 0, or below 1e-12 times the
+            largest weight of their priority level (their errors are reported; they never
+            hold up ``converged``).
     """
 
     pose: Pose
@@ -60,6 +63,7 @@ class IKResult:
     errors: np.ndarray = field(repr=False)
     restarts: int = 0
     seconds: float = float("nan")
+    ignored: tuple[int, ...] = ()
 
 
 def _check_tolerance(value: Any, what: str) -> float:
@@ -132,6 +136,8 @@ class IKSolver:
             self.moving_joints = tuple(sorted(set(skeleton.indices(joints))))
             if not self.moving_joints and not move_root:
                 raise SolverError("joints is empty and move_root is False: nothing may move")
+        if not isinstance(move_root, (bool, np.bool_)):
+            raise SolverError(f"move_root must be True or False, got {move_root!r}")
         self._move_root = bool(move_root)
         self._method = method
         if isinstance(max_iterations, bool) or not (isinstance(max_iterations, (int, np.integer)) and max_iterations >= 1):
@@ -260,6 +266,19 @@ class IKSolver:
         problem.unlimited_moving_joints = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
         return problem
 
+    def _checked_pose(self, pose: Pose) -> Pose:
+        """A pose of this skeleton whose translation and rotation angles are within the ranges
+        a solve can use (``MAX_COORDINATE`` metres, ``MAX_ANGLE`` radians), or PoseError."""
+        self.skeleton.check_pose(pose)
+        if (np.abs(pose.translation) > MAX_COORDINATE).any():
+            raise PoseError(f"initial pose translation must be within +-{MAX_COORDINATE:g} m, got {pose.translation.tolist()}")
+        angles = np.linalg.norm(pose.rotations, axis=-1)
+        if (angles > MAX_ANGLE).any():
+            j = int(np.argmax(angles))
+            raise PoseError(f"initial pose rotation of joint {self.skeleton.joint_names[j]!r} has an angle of {angles[j]:g} rad; "
+                            f"at most {MAX_ANGLE:g} rad is accepted (degrees given as radians?)")
+        return pose
+
     def _checked_single(self, constraints: Sequence[Constraint], init: Pose | None) -> tuple[list[Constraint], Pose]:
         """The checks of ``solve``: constraints without a batch axis, a valid initial pose."""
         constraints = self._checked_constraints(constraints)
@@ -268,7 +287,7 @@ class IKSolver:
             raise ConstraintError(
                 f"{batched[0]!r} has a batch of {batched[0].batch_size} targets: use solve_batch for batches"
             )
-        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        init = self.skeleton.rest_pose() if init is None else self._checked_pose(init)
         for c in constraints:
             c.validate(self.skeleton, init)
         return constraints, init
@@ -378,7 +397,7 @@ class IKSolver:
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
         result = self._result(problem, init.rotations, init.translation, output)
-        return replace(result, seconds=time.perf_counter() - start)
+        return replace(result, seconds=time.perf_counter() - start, ignored=problem.ignored(constraints))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
         """Solve B independent problems in one compiled call.
@@ -429,7 +448,7 @@ class IKSolver:
                 + (f"; got frame counts {sorted(sizes)}" if sizes else "")
             )
         T = sizes.pop()
-        init = self.skeleton.rest_pose() if init is None else self.skeleton.check_pose(init)
+        init = self.skeleton.rest_pose() if init is None else self._checked_pose(init)
         for c in constraints:
             c.validate(self.skeleton, init)
         rotations = np.broadcast_to(init.rotations, (T,) + init.rotations.shape)
@@ -455,9 +474,9 @@ class IKSolver:
             rest = self.skeleton.rest_pose()
             return rest.rotations, rest.translation
         if isinstance(init, Pose):
-            self.skeleton.check_pose(init)
+            self._checked_pose(init)
             return init.rotations, init.translation
-        poses = [self.skeleton.check_pose(p) for p in init]
+        poses = [self._checked_pose(p) for p in init]
         if not poses:
             raise ConstraintError("init is an empty list of poses")
         return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])

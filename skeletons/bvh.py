@@ -337,6 +337,8 @@ def load_bvh(path: str | os.PathLike, scale: float = 1.0) -> tuple[Skeleton, Mot
         SkeletonFileError: a missing or malformed file, naming the file and the line.
         Nothing is returned half-loaded.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise SkeletonFileError(f"load_bvh needs the path of a .bvh file (str or os.PathLike), got {type(path).__name__}")
     name = os.fspath(path)
     scale = finite_number(scale, "BVH scale", SkeletonError, minimum=0.0, strictly_above=True)
     lines = _read_text(Path(path), name).splitlines()

@@ -18,12 +18,12 @@ from ..geometry import (
     point_jacobians,
     separation,
 )
-from ..validation import distinct_names, finite_number
+from ..validation import MAX_COORDINATE, distinct_names, finite_number
 from .base import Constraint, check_priority, check_vector, check_weight
 
 
 def check_radius(value: Any, what: str) -> float:
-    return finite_number(value, what, ConstraintError, minimum=0.0, unit="metres")
+    return finite_number(value, what, ConstraintError, minimum=0.0, unit="metres", maximum=MAX_COORDINATE)
 
 
 class Sphere:
@@ -62,7 +62,7 @@ def check_capsule_names(names: Any, kind: str, what: str) -> tuple[str, ...]:
 
 
 def check_margin(value: Any, kind: str) -> float:
-    return finite_number(value, f"{kind} margin", ConstraintError, minimum=0.0, unit="metres")
+    return finite_number(value, f"{kind} margin", ConstraintError, minimum=0.0, unit="metres", maximum=MAX_COORDINATE)
 
 
 def require_radii(skeleton: Any, kind: str) -> None:

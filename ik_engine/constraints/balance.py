@@ -51,14 +51,13 @@ when all other corners lie on one side of it.
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
 from ..geometry import INEQUALITY_SLACK, attached_points, cached_for, point_jacobians
-from ..validation import distinct_names
+from ..validation import MAX_COORDINATE, distinct_names, finite_number
 from .base import Constraint, check_priority, check_weight
 
 # de Leva (1996), Table 4: mass (fraction of body mass), centre of mass (fraction of the
@@ -272,13 +271,8 @@ class Balance(Constraint):
 
     def __init__(self, support=FEET, margin: float = 0.0, sex: str = "male", weight: float = 1.0, priority: int = 0) -> None:
         self.support = _check_support(support, "Balance")
-        try:
-            m = float(margin)
-        except (TypeError, ValueError):
-            raise ConstraintError(f"Balance margin must be a number (metres), got {margin!r}") from None
-        if not math.isfinite(m) or m < 0:
-            raise ConstraintError(f"Balance margin must be finite and >= 0, got {margin!r}")
-        self.margin = m
+        self.margin = finite_number(margin, "Balance margin", ConstraintError, minimum=0.0, unit="metres",
+                                    maximum=MAX_COORDINATE)
         self.sex = _check_sex(sex, "Balance")
         self.weight = check_weight(weight, "Balance")
         self.priority = check_priority(priority, "Balance")

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Hashable
 import numpy as np
 
 from ..errors import ConstraintError
-from ..validation import finite_number
+from ..validation import MAX_COORDINATE, finite_number
 
 # Priority of regularisers unless given: below any level a user is likely to use.
 LOWEST_PRIORITY = 1000
@@ -51,6 +51,8 @@ def check_vector(value: Any, size: int, what: str) -> np.ndarray:
         raise ConstraintError(f"{what} must have shape ({size},), got shape {array.shape}")
     if not np.isfinite(array).all():
         raise ConstraintError(f"{what} must be finite, got {array.tolist()}")
+    if (np.abs(array) > MAX_COORDINATE).any():
+        raise ConstraintError(f"{what} must be within +-{MAX_COORDINATE:g} (metres), got {array.tolist()}")
     return array
 
 
@@ -65,6 +67,9 @@ def check_batched_vectors(value: Any, size: int, what: str) -> np.ndarray:
     if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0].tolist()
         raise ConstraintError(f"{what} must be finite; entry {bad} is {array[tuple(bad)]}")
+    if (np.abs(array) > MAX_COORDINATE).any():
+        bad = np.argwhere(np.abs(array) > MAX_COORDINATE)[0].tolist()
+        raise ConstraintError(f"{what} must be within +-{MAX_COORDINATE:g} (metres); entry {bad} is {array[tuple(bad)]}")
     return array
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConstraintError, UnknownJointError
 from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
-from ..validation import distinct_names, finite_number
+from ..validation import MAX_COORDINATE, distinct_names, finite_number
 from .base import Constraint, check_joint_name, check_priority, check_weight
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
@@ -17,7 +17,7 @@ DEFAULT_FLOOR_JOINTS: tuple[str, ...] = BODY_JOINTS + ("left_middle3", "right_mi
 
 
 def check_height(value: Any, what: str) -> float:
-    return finite_number(value, what, ConstraintError, unit="metres")
+    return finite_number(value, what, ConstraintError, unit="metres", maximum=MAX_COORDINATE)
 
 
 def default_clearances(skeleton: Any, joints: tuple[str, ...]) -> np.ndarray:

@@ -39,7 +39,14 @@ class RestPose(Constraint):
         self.weight = check_weight(weight, type(self).__name__)
         self.priority = check_priority(priority, type(self).__name__)
         if weights is not None and not isinstance(weights, Mapping):
-            array = np.asarray(weights, dtype=np.float64)
+            if isinstance(weights, (str, bytes)):
+                raise ConstraintError(f"{type(self).__name__} weights must be a (J,) array of finite values >= 0 or a "
+                                      f"mapping {{joint name: weight}}, got the string {weights!r}")
+            try:
+                array = np.asarray(weights, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ConstraintError(f"{type(self).__name__} weights must be a (J,) array of finite values >= 0 or a "
+                                      f"mapping {{joint name: weight}}, got {weights!r}") from None
             if array.ndim != 1 or not np.isfinite(array).all() or (array < 0).any():
                 raise ConstraintError(f"{type(self).__name__} weights must be a (J,) array of finite values >= 0 or a mapping")
 
