@@ -331,12 +331,18 @@ class ResidualProblem:
         )
 
     # ------------------------------------------------------------------ packing
-    def pack_parameters(self, constraints: Sequence[Constraint], batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def pack_parameters(self, constraints: Sequence[Constraint], batch: int | None = None,
+                        shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(params (P,) or (B, P), sqrt_weights (C,)) of constraints with this structure.
 
         With ``batch``, unbatched constraints are repeated for every problem of the batch.
+        With ``shift`` ((3,) or (B, 3) metres), world points are given in the solve frame,
+        the world moved by ``-shift`` (``Constraint.shifted_parameters``).
         """
-        blocks = [c.parameters(self.skeleton) for c in constraints]
+        if shift is None:
+            blocks = [c.parameters(self.skeleton) for c in constraints]
+        else:
+            blocks = [c.shifted_parameters(self.skeleton, shift) for c in constraints]
         if batch is not None:
             blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
         params = np.concatenate(blocks, axis=-1)

@@ -19,7 +19,7 @@ from ..geometry import (
     separation,
 )
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
-from .base import Constraint, check_priority, check_vector, check_weight
+from .base import Constraint, check_priority, check_vector, check_weight, shifted
 
 
 def check_radius(value: Any, what: str) -> float:
@@ -126,6 +126,12 @@ class Avoid(Constraint):
         capsules = capsule_parameters(skeleton, self.segments)
         obstacles = np.concatenate([np.concatenate([a, b, [r]]) for a, b, r in (o.segment() for o in self.obstacles)])
         return np.concatenate([capsules, obstacles, [self.margin]])
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        """The obstacles' end points (7 numbers each after the body capsules: a, b, radius)."""
+        start = len(capsule_parameters(skeleton, self.segments))
+        points = tuple(start + 7 * k + e for k in range(len(self.obstacles)) for e in (0, 3))
+        return shifted(self.parameters(skeleton), shift, points=points)
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

@@ -87,6 +87,20 @@ def check_direction(value: Any, what: str) -> np.ndarray:
     return v / norm
 
 
+def shifted(params: np.ndarray, shift: Any, points: tuple[int, ...] = (), heights: tuple[int, ...] = ()) -> np.ndarray:
+    """``params`` (P,) or (B, P) in the solve frame (the world moved by ``-shift``, (3,) or
+    (B, 3)): the world points starting at columns ``points`` lose ``shift``, the heights at
+    columns ``heights`` lose its y. Batched as the broadcast of both."""
+    shift = np.asarray(shift, dtype=np.float64)
+    shape = np.broadcast_shapes(params.shape[:-1], shift.shape[:-1]) + params.shape[-1:]
+    out = np.array(np.broadcast_to(params, shape), dtype=np.float64)
+    for column in points:
+        out[..., column : column + 3] -= shift
+    for column in heights:
+        out[..., column] -= shift[..., 1]
+    return out
+
+
 def check_joint_name(joint: Any, kind: str) -> str:
     if not isinstance(joint, str) or not joint:
         raise ConstraintError(f"{kind} needs a joint name (str), got {joint!r}")
@@ -124,6 +138,13 @@ class Constraint:
         """Everything that may change between solves (not the weight): float64 (P,), or
         (B, P) for batched targets."""
         raise NotImplementedError
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        """``parameters`` in the solve frame: the world moved by ``-shift`` (3,) or (B, 3)
+        metres, so that world points near the character have small coordinates (the solver
+        works near its origin: float32 keeps its precision kilometres away). Kinds whose
+        parameters hold world points override this; the default has none."""
+        return self.parameters(skeleton)
 
     def validate(self, skeleton: Any, init: Any) -> None:
         """Check this constraint against the skeleton and the initial pose before a solve.

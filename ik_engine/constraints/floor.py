@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import ConstraintError, UnknownJointError
 from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
-from .base import Constraint, check_joint_name, check_priority, check_weight
+from .base import Constraint, check_joint_name, check_priority, check_weight, shifted
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
 # fingers out of the floor too).
@@ -95,6 +95,9 @@ class Floor(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         return np.concatenate([[self.height], self.clearances(skeleton)])
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        return shifted(self.parameters(skeleton), shift, heights=(0,))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

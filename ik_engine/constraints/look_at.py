@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConstraintError
 from ..rotations import skew
-from .base import Constraint, batch_size_of, check_batched_vectors, check_direction, check_joint_name, check_priority, check_weight
+from .base import Constraint, batch_size_of, check_batched_vectors, check_direction, check_joint_name, check_priority, check_weight, shifted
 
 # Below this length (metres) a vector is too short to have a direction: it is divided by
 # this instead of its length, so the residual stays finite.
@@ -86,6 +86,9 @@ class LookAt(Constraint):
         """(6,) = target (3), axis (3); (B, 6) for a batch of targets."""
         axis = np.broadcast_to(self.axis, self.target.shape)
         return np.concatenate([self.target, axis], axis=-1)
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        return shifted(self.parameters(skeleton), shift, points=(0,))  # the target
 
     def validate(self, skeleton: Any, init: Any) -> None:
         p_world_joint = skeleton.world_positions(init)[skeleton.index(self.joint)]

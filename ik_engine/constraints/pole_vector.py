@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConstraintError
-from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight
+from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight, shifted
 from .look_at import angle_between, unit_with_jacobian
 
 # Shorter than this (metres), the limb's line a->c has no direction.
@@ -98,6 +98,9 @@ class PoleVector(Constraint):
         _, _, child = limb_joints(skeleton, self.joint)
         offset = np.broadcast_to(skeleton.rest_offsets[child], self.pole.shape)
         return np.concatenate([self.pole, offset], axis=-1)
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        return shifted(self.parameters(skeleton), shift, points=(0,))  # the pole
 
     def validate(self, skeleton: Any, init: Any) -> None:
         parent, j, child = limb_joints(skeleton, self.joint)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_vector, check_weight
+from .base import Constraint, batch_size_of, shifted, check_batched_vectors, check_joint_name, check_priority, check_vector, check_weight
 
 
 class Position(Constraint):
@@ -44,6 +44,9 @@ class Position(Constraint):
     def parameters(self, skeleton: Any) -> np.ndarray:
         offset = np.broadcast_to(self.offset, self.target.shape)
         return np.concatenate([self.target, offset], axis=-1)
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        return shifted(self.parameters(skeleton), shift, points=(0,))  # the target
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConstraintError
 from ..pose import Pose
-from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight
+from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight, shifted
 
 
 class RestPose(Constraint):
@@ -83,6 +83,10 @@ class RestPose(Constraint):
         sqrt_w = np.sqrt(self._per_joint_weights(skeleton))
         # The residual compares joint coordinates (Euler angles where the limits use them).
         return np.concatenate([skeleton.to_coordinates(reference.rotations).reshape(-1), sqrt_w, reference.translation])
+
+    def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
+        params = self.parameters(skeleton)
+        return shifted(params, shift, points=(params.shape[-1] - 3,))  # the reference translation
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
