@@ -28,7 +28,7 @@ PATIENT_CREEP_ITERATIONS = 12  # creep_iterations of the "patient restarts" vari
 def _solver(skel: ik.Skeleton, creep_iterations: int | None) -> ik.IKSolver:
     """The whole-body solver with default settings, or with ``creep_iterations`` (iterations
     without halving the cost before a restart; stalls still restart it) changed."""
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True, compilation="blocking")
     if creep_iterations is not None:
         solver.options = dataclasses.replace(solver.options, creep_iterations=creep_iterations)
     return solver
@@ -92,7 +92,7 @@ def priorities(skel: ik.Skeleton, n: int, seed: int, creep_iterations: int | Non
 def animation_loop(skel: ik.Skeleton, frames: int, seed: int) -> dict:
     """Hands and head follow a smooth motion; feet held by fixed Position targets; warm start."""
     reference = smooth_upper_body_motion(skel, frames + 1, seed=seed)
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True, compilation="blocking")
     effectors = ("left_middle1", "right_middle1", "head")
     rest = skel.rest_positions()
     feet = {j: rest[skel.index(j)] for j in ("left_foot", "right_foot", "left_ankle", "right_ankle")}
@@ -134,7 +134,7 @@ def batch(skel: ik.Skeleton, size: int, seed: int) -> dict:
     """Arm reach: ``size`` problems in one solve_batch call vs one at a time."""
     scenario = arm_reach(skel, size, seed)
     targets = scenario.positions[HAND_POINT]
-    solver = ik.IKSolver(skel, joints=ARM_JOINTS)
+    solver = ik.IKSolver(skel, joints=ARM_JOINTS, compilation="blocking")
     solver.solve_batch([ik.Position(HAND_POINT, targets)])  # compile
     runs = []
     for _ in range(5):
@@ -169,7 +169,7 @@ def safety(skel: ik.Skeleton, n: int, seed: int) -> dict:
     from ik_engine.benchmarks.safety_checks import violations
 
     rng = np.random.default_rng(seed)
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True, compilation="blocking")
     upper = [j for j in BODY_JOINTS if j in UPPER]
     rest = skel.rest_positions()
     self_collision, floor = ik.SelfCollision(), ik.Floor()
@@ -270,7 +270,7 @@ def sequence(skel: ik.Skeleton, frames: int, seed: int) -> dict:
         clip.append([ik.Position(j, x) for j, x in feet.items()] + [ik.Position(j, x, priority=1) for j, x in noisy.items()])
         truth.append([p[skel.index(j)] for j in effectors])
     truth = np.array(truth)
-    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True)
+    solver = ik.IKSolver(skel, joints=BODY_JOINTS, move_root=True, compilation="blocking")
     body = [skel.index(j) for j in BODY_JOINTS]
     variants = {
         "no smoothing": dict(smoothing_weight=0.0),

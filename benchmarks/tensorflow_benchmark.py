@@ -49,7 +49,7 @@ from ik_engine.benchmarks.scenarios import SCENARIOS
 skel = ik.load_skeleton("smplx")
 scenario = SCENARIOS[sys.argv[1]](skel, 1, seed=12345)
 solver = ik.IKSolver(skel, joints=scenario.moving, move_root=scenario.move_root, backend=sys.argv[2],
-                     **scenario.solver_options)
+                     compilation="blocking", **scenario.solver_options)
 t1 = time.perf_counter()
 solver.solve(scenario.constraints(0))
 t2 = time.perf_counter()
@@ -58,8 +58,9 @@ print(t2 - t1, t1 - t0)
 
 
 def solver_for(scenario, skeleton: ik.Skeleton, backend: str) -> ik.IKSolver:
+    # Blocking: both backends compiled from the first solve (the interpreter is neither).
     return ik.IKSolver(skeleton, joints=scenario.moving, move_root=scenario.move_root, backend=backend,
-                       **scenario.solver_options)
+                       compilation="blocking", **scenario.solver_options)
 
 
 def first_call_seconds(name: str, backend: str) -> dict[str, float]:

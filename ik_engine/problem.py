@@ -332,12 +332,14 @@ class ResidualProblem:
 
     # ------------------------------------------------------------------ packing
     def pack_parameters(self, constraints: Sequence[Constraint], batch: int | None = None,
-                        shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        shift: np.ndarray | None = None, per_level: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(params (P,) or (B, P), sqrt_weights (C,)) of constraints with this structure.
 
         With ``batch``, unbatched constraints are repeated for every problem of the batch.
         With ``shift`` ((3,) or (B, 3) metres), world points are given in the solve frame,
-        the world moved by ``-shift`` (``Constraint.shifted_parameters``).
+        the world moved by ``-shift`` (``Constraint.shifted_parameters``). Weights are
+        normalised (``level_weights``): per priority level with ``per_level`` (a solver with
+        priorities), else by the largest of all (a method that sums the levels).
         """
         if shift is None:
             blocks = [c.parameters(self.skeleton) for c in constraints]
@@ -346,29 +348,29 @@ class ResidualProblem:
         if batch is not None:
             blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
         params = np.concatenate(blocks, axis=-1)
-        sqrt_weights = np.sqrt(self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64)))
-        return params, sqrt_weights
+        weights = np.array([c.weight for c in constraints], dtype=np.float64)
+        return params, np.sqrt(self.level_weights(weights, per_level))
 
-    def level_weights(self, weights: np.ndarray) -> np.ndarray:
+    def level_weights(self, weights: np.ndarray, per_level: bool = True) -> np.ndarray:
         """The weights (C,) as the solver uses them: divided by the largest weight of their
-        priority level, so that only ratios within a level matter (a lone constraint of weight
-        1e-8 or 1e8 is solved exactly as one of weight 1; the damping, which scales with the
-        cost, would otherwise stall tiny weights and overflow huge ones); a weight below
-        ``NEGLIGIBLE_WEIGHT`` times its level's largest is 0: ignored (reported, never holding
-        up convergence; ``IKResult.ignored`` lists them)."""
+        priority level (``per_level``; else of all constraints), so that only ratios matter
+        (a lone constraint of weight 1e-8 or 1e8 is solved exactly as one of weight 1; the
+        damping, which scales with the cost, would otherwise stall tiny weights and overflow
+        huge ones); a weight below ``NEGLIGIBLE_WEIGHT`` times that largest is 0: ignored
+        (reported, never holding up convergence; ``IKResult.ignored`` lists them)."""
         out = np.zeros_like(weights)
-        for k in range(len(self.priorities)):
-            in_level = self.constraint_levels == k
-            top = weights[in_level].max()
+        groups = [self.constraint_levels == k for k in range(len(self.priorities))] if per_level else [slice(None)]
+        for members in groups:
+            top = weights[members].max()
             if top > 0:
-                out[in_level] = weights[in_level] / top
+                out[members] = weights[members] / top
         out[out < NEGLIGIBLE_WEIGHT] = 0.0
         return out
 
-    def ignored(self, constraints: Sequence[Constraint]) -> tuple[int, ...]:
-        """Indices of the targets and inequalities whose weight is zero or negligible in
-        their level (``level_weights``): reported, not solved for."""
-        weights = self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64))
+    def ignored(self, constraints: Sequence[Constraint], per_level: bool = True) -> tuple[int, ...]:
+        """Indices of the targets and inequalities whose weight is zero or negligible
+        (``level_weights``): reported, not solved for."""
+        weights = self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64), per_level)
         return tuple(int(i) for i in np.flatnonzero((weights == 0) & (self.tolerance_index >= 0)))
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:

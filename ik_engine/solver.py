@@ -330,7 +330,7 @@ class IKSolver:
         # wherever it stands (float32 programs keep their precision kilometres away).
         shift = solve_frame_shift(translation)
         translation = translation - shift
-        params, sqrt_weights = problem.pack_parameters(constraints, batch, shift)
+        params, sqrt_weights = problem.pack_parameters(constraints, batch, shift, per_level=self._method == "lm")
         q0 = problem.initial_variables(rotations, translation)
         # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
         # their precision in float32.
@@ -404,7 +404,7 @@ class IKSolver:
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
         result = self._result(problem, init.rotations, init.translation, output)
-        return replace(result, seconds=time.perf_counter() - start, ignored=problem.ignored(constraints))
+        return replace(result, seconds=time.perf_counter() - start, ignored=problem.ignored(constraints, self._method == "lm"))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
         """Solve B independent problems in one compiled call.

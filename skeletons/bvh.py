@@ -241,6 +241,19 @@ def _read_text(path: Path, name: str) -> str:
         return raw.decode("latin-1")  # joint names from older tools; the numbers are ASCII anyway
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(name: str, lines: list[str]) -> None:
+    """A BVH file is text: a control character (other than tabs and line breaks) means a binary
+    or corrupted file, refused with its line, rather than parsed around."""
+    for number, text in enumerate(lines, start=1):
+        found = _CONTROL.search(text)
+        if found:
+            raise SkeletonFileError(f"BVH file {name!r}, line {number}: control character {found.group()!r} "
+                                    "(a binary or corrupted file?)")
+
+
 def _parse_motion(name: str, lines: list[str], start: int, channel_count: int) -> tuple[np.ndarray, float]:
     """(frames (T, C), frame_time) from the lines after MOTION (``start`` is their index)."""
 
@@ -342,6 +355,7 @@ def load_bvh(path: str | os.PathLike, scale: float = 1.0) -> tuple[Skeleton, Mot
     name = os.fspath(path)
     scale = finite_number(scale, "BVH scale", SkeletonError, minimum=0.0, strictly_above=True)
     lines = _read_text(Path(path), name).splitlines()
+    _refuse_control_characters(name, lines)
     motion_index = next((k for k, text in enumerate(lines) if text.strip().upper() == "MOTION"), None)
     hierarchy_stop = len(lines) if motion_index is None else motion_index
     if not any(text.strip() for text in lines):

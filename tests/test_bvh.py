@@ -485,6 +485,8 @@ GOOD_SMALL = mixed_bvh(frames=3)
         (GOOD_SMALL.replace("MOTION", "ROOT other\n{\nOFFSET 0 0 0\n}\nMOTION"), r"a second ROOT"),
         (GOOD_SMALL[: GOOD_SMALL.index("MOTION")], r"no MOTION section"),
         (GOOD_SMALL.replace("OFFSET 0.0 -0.5 0.0\n", ""), r"the End Site of 'h' has no OFFSET"),
+        # Binary garbage before a brace once loaded without error (found by fuzzing).
+        (GOOD_SMALL.replace("{", "\x00\xff{", 1), r"line 3: control character '\\x00' \(a binary or corrupted file\?\)"),
     ],
 )
 def test_bad_files_raise_skeleton_file_error(tmp_path, text, message):

@@ -47,9 +47,12 @@ def test_constraints_nothing_can_move_are_refused(smplx):
         ik.IKSolver(smplx, joints=ARM).solve([ik.Position("pelvis", [0, 1, 0]), ik.Position("left_wrist", [0.5, 1.3, 0.3])])
 
 
-def test_huge_initial_rotations_give_no_nan(smplx):
+def test_huge_initial_rotations_are_refused_and_large_ones_give_no_nan(smplx):
     solver = ik.IKSolver(smplx, joints=ARM)
     init = smplx.rest_pose().with_rotation(smplx.index("spine3"), [1e20, 0.0, 0.0])
+    with pytest.raises(ik.PoseError, match=r"'spine3' has an angle of 1e\+20 rad; at most 1000 rad"):
+        solver.solve([ik.Position("left_middle1", [0.5, 1.3, 0.3])], init=init)
+    init = smplx.rest_pose().with_rotation(smplx.index("spine3"), [900.0, 0.0, 0.0])  # many turns: accepted
     res = solver.solve([ik.Position("left_middle1", [0.5, 1.3, 0.3])], init=init)
     assert np.isfinite(res.errors).all() and np.isfinite(res.pose.rotations).all()
 
