@@ -11,7 +11,7 @@
   sets, move_root; one in 50 a ``solve_batch`` of a new batch size, which compiles) through
   ``ik.solve`` in one process, then ``compiled`` more structures each compiled
   (``compilation="blocking"``, one solver: its least recently used programs are dropped past
-  ``MAX_STRUCTURES``); resident memory along the way. Before the interpreter and the bounded
+  ``MAX_COMPILED``); resident memory along the way. Before the interpreter and the bounded
   caches, processes died after about 180 compiled structures (``LLVM ERROR: Unable to
   allocate section memory``).
 """
@@ -92,6 +92,7 @@ def structures(count: int, compiled: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     memory, died_at = {"start": resident_mib()}, None
     batches = 0
+    arm = ik.IKSolver(skeleton, joints=["left_collar", "left_shoulder", "left_elbow", "left_wrist"])
     started = time.perf_counter()
     for n in range(1, count + 1):
         settings, constraints, init = plausible_problem(rng, skeleton)
@@ -100,8 +101,7 @@ def structures(count: int, compiled: int, seed: int) -> dict:
                 batches += 1
                 B = 2 + batches
                 targets = np.tile(skeleton.rest_positions()[skeleton.index("left_middle1")], (B, 1))
-                ik.IKSolver(skeleton, joints=["left_collar", "left_shoulder", "left_elbow", "left_wrist"]).solve_batch(
-                    [ik.Position("left_middle1", targets)])
+                arm.solve_batch([ik.Position("left_middle1", targets)])
             else:
                 ik.solve(skeleton, constraints, init=init, **settings)
         except ik.IKError:

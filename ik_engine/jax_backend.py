@@ -36,6 +36,7 @@ class JaxBackend:
             inputs = np.asarray(inputs, dtype=dtype)
             return np.asarray(program(inputs, np.int32(max_iterations), np.uint32(seed)))
 
+        run.release = program.clear_cache  # frees the compiled code (``programs.StructurePrograms.release``)
         return run
 
     while_loop = staticmethod(jax.lax.while_loop)

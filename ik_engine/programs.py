@@ -195,6 +195,14 @@ class StructurePrograms:
 
         background_compiler.submit(id(self), job)
 
+    def release(self) -> None:
+        """Drop the compiled program and free what its backend can (JAX: the jitted function's
+        compiled executables); the structure is interpreted again if it is solved again."""
+        compiled, self.compiled, self._compile_started = self.compiled, None, False
+        release = getattr(compiled, "release", None)
+        if release is not None:
+            release()
+
     def _compile(self) -> Callable:
         backend = self._compiled_backend()
         function = self._make_program(backend)
@@ -205,6 +213,20 @@ class StructurePrograms:
             return function(inputs, max_iterations, seed)
 
         return backend.compile(counted)
+
+
+def return_freed_memory() -> None:
+    """Give memory freed by dropped programs back to the system (glibc's ``malloc_trim``; a
+    no-op elsewhere). Measured (benchmarks/long_session.py): 40 arm programs compiled and
+    dropped, 10 at a time, left the process at 564 MiB without it and 377 MiB with it."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def scanned_clip(packed: Any, n: int, backend: Any) -> Any:

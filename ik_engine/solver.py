@@ -24,7 +24,7 @@ from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
 from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
-from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind
+from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
@@ -33,6 +33,9 @@ METHODS = ("lm", "gradient")
 # Constraint structures a solver keeps programs for (each: a ResidualProblem, and once hot a
 # compiled program of about a megabyte of code); the least recently used goes first.
 MAX_STRUCTURES = 64
+# Compiled programs a solver keeps (about 1.5-15 MB each, which JAX and XLA do not all give
+# back when dropped: benchmarks/long_session.py).
+MAX_COMPILED = 16
 # Solvers ``ik.solve`` keeps per skeleton (one per distinct set of options).
 MAX_CACHED_SOLVERS = 16
 
@@ -75,7 +78,8 @@ class IKSolver:
 
     Args:
         skeleton: the kinematic tree.
-        joints: names of the joints that may rotate (None: all joints).
+        joints: names of the joints that may rotate, any iterable of names (a list, tuple,
+            set or generator; None: all joints).
         move_root: whether the root translation is solved for as well.
         method: "lm" (Levenberg-Marquardt with bounds and priorities; the ``options``
             attribute is an ``LMOptions``) or "gradient" (Adam with the limits kept by
@@ -186,6 +190,8 @@ class IKSolver:
             article = "an" if kind is LMOptions else "a"
             raise SolverError(f"options of the {self._method!r} method must be {article} {kind.__name__}, got {type(options).__name__}")
         if options != getattr(self, "_options", None):
+            for programs in self._compiled.values():
+                programs.release()
             self._compiled.clear()
         self._options = options
 
@@ -319,9 +325,24 @@ class IKSolver:
         programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
                                      self._compilation)
         self._compiled[key] = programs
-        while len(self._compiled) > MAX_STRUCTURES:
-            self._compiled.popitem(last=False)
+        self._bound_programs()
         return programs
+
+    def _bound_programs(self) -> None:
+        """At most MAX_STRUCTURES structures and MAX_COMPILED compiled programs, the least
+        recently used dropped first (a structure whose program is dropped is interpreted
+        again, and compiled again if it gets hot)."""
+        dropped = False
+        while len(self._compiled) > MAX_STRUCTURES:
+            _, old = self._compiled.popitem(last=False)
+            dropped |= old.compiled is not None
+            old.release()
+        compiled = [p for p in self._compiled.values() if p.compiled is not None]
+        for old in compiled[: max(0, len(compiled) - MAX_COMPILED)]:
+            old.release()
+            dropped = True
+        if dropped:
+            return_freed_memory()
 
     def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
         """The packed input vector (or (B, ...) matrix) of the compiled program."""

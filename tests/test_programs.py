@@ -171,3 +171,20 @@ def test_ik_solve_checks_its_skeleton_and_accepts_a_set_of_joints(smplx):
     again = ik.solve(smplx, [ik.Position("left_middle1", target)], joints=set(reversed(ARM)))
     assert first.converged and hand_error(smplx, first.pose, target) <= 1e-4 + 1e-9
     np.testing.assert_array_equal(first.pose.rotations, again.pose.rotations)  # one cached solver, deterministic
+
+
+def test_a_solver_keeps_a_bounded_number_of_compiled_programs(smplx, monkeypatch):
+    from ik_engine import solver as solver_module
+
+    monkeypatch.setattr(solver_module, "MAX_COMPILED", 2)
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    joints = ["left_wrist", "left_middle1", "left_elbow", "left_index1"]
+    for joint in joints:
+        target = smplx.rest_positions()[smplx.index(joint)]
+        assert solver.solve([ik.Position(joint, target)]).converged
+    compiled = [j for j in joints if solver.is_compiled([ik.Position(j, [0.0, 1.0, 0.0])])]
+    # A new structure drops the least recently used compiled programs beyond the bound (the
+    # newest is compiled by its own solve, after the check).
+    assert compiled == joints[-3:] or compiled == joints[-2:]
+    again = solver.solve([ik.Position("left_wrist", smplx.rest_positions()[smplx.index("left_wrist")])])
+    assert again.converged and solver.compilations == 5  # compiled again: it was dropped
