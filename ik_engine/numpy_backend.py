@@ -6,9 +6,10 @@ in float64. A new constraint structure answers at once instead of waiting second
 ``IKSolver`` uses it while a compiled program for the structure is built in the background
 (``ik_engine.program_cache``), and for structures solved too rarely to be worth compiling.
 
-Measured on a 2-core Xeon (benchmarks/structure_benchmark.py): a warm-started arm solve
-takes a few milliseconds here against a few tenths of a millisecond compiled, and a new
-structure answers in milliseconds against 3-5 s of compilation (docs/compilation.md).
+Measured on the 2-core VM (``ik-engine bench --scenario structure_changes``,
+benchmarks/realtime.py): an iteration costs 1-3 ms here against 0.1-0.3 ms compiled, and a
+new structure answers in milliseconds (median 6-18 ms over 40 random edits) against 3-5 s of
+compilation (docs/compilation.md).
 
 See ``ik_engine.backend`` for what a backend provides.
 """

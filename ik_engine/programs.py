@@ -17,7 +17,7 @@ longer per iteration than the compiled program. So each structure's ``StructureP
 * switches to the compiled program as soon as that is ready.
 
 ``policy="blocking"`` compiles in the caller's thread on the first solve instead (the
-behaviour before 0.2: steady-state speed from the first call, at the price of the stall);
+earlier behaviour: steady-state speed from the first call, at the price of the stall);
 ``policy="never"`` only interprets. docs/compilation.md has the measurements.
 
 The packed calling convention: everything that may change between solves is one float

@@ -185,7 +185,8 @@ def track(
     ``compilation="background"`` (default): the chunk program compiles in a background
     thread while the first frames are solved by the interpreter, in chunks of
     ``INTERPRETED_CHUNK`` frames, so frames are solved from the first second on (for at most
-    ``INTERPRET_SECONDS``; then it waits for the compiled program, which is faster); "blocking":
+    ``INTERPRET_SECONDS``; then it waits for the compiled program, which is faster; a clip of
+    at most ``CHUNK`` frames is interpreted whole, without a compile); "blocking":
     compile first, then solve every chunk compiled. ``progress(done, T)`` is called after
     each chunk, ``status(text)`` when the solving mode changes.
     """
@@ -228,6 +229,9 @@ def track(
         say("compiling the solver")
         solver.compile(chunk_constraints(0), clip=True)
         compile_seconds = time.perf_counter() - t0
+    elif T <= CHUNK:  # a short clip: interpreting it all takes about as long as compiling
+        say("solving uncompiled (a short clip)")
+        compile_seconds = float("nan")
     else:
         say("compiling the solver in the background; solving the first frames uncompiled meanwhile")
         solver.compile(chunk_constraints(0), clip=True, wait=False)
@@ -239,7 +243,7 @@ def track(
     while first < T:
         t0 = time.perf_counter()
         compiled = solver.is_compiled(chunk_constraints(first), clip=True)
-        if not compiled and compilation == "background" and t0 - started > INTERPRET_SECONDS:
+        if not compiled and compilation == "background" and T > CHUNK and t0 - started > INTERPRET_SECONDS:
             say("waiting for the compiled solver")
             while not solver.is_compiled(chunk_constraints(first), clip=True):
                 if solver.compile_errors:

@@ -48,8 +48,14 @@ def test_tracking_on_smplx_follows_the_clip_within_the_limits(smplx, clip):
 def test_tracking_interprets_the_first_frames_while_it_compiles_and_says_so(smplx, clip):
     """The default: the first frames are solved by the interpreter (in chunks of 16) while the
     chunk program compiles in the background; the status callback says so; "blocking"
-    compiles first. Both follow the tracks alike (float64 FK)."""
-    source, motion = clip
+    compiles first; a clip of at most one chunk is interpreted whole. All follow the tracks
+    alike (float64 FK)."""
+    source, short = clip
+    said = []
+    whole = track(smplx, effector_tracks(source, short, smplx), short.fps, status=said.append)
+    assert said == ["solving uncompiled (a short clip)"] and whole.interpreted_frames == len(short)
+    source, motion = ik.load_bvh(CLIP, scale=CMU_SCALE)
+    motion = motion[:300]  # longer than one compiled chunk (256 frames)
     tracks = effector_tracks(source, motion, smplx)
     said, progress = [], []
     background = track(smplx, tracks, motion.fps, status=said.append, progress=lambda d, t: progress.append(d))
