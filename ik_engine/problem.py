@@ -370,6 +370,9 @@ class ResidualProblem:
     def ignored(self, constraints: Sequence[Constraint], per_level: bool = True) -> tuple[int, ...]:
         """Indices of the targets and inequalities whose weight is zero or negligible
         (``level_weights``): reported, not solved for."""
+        plain = [c.weight for c in constraints]
+        if min(plain) > 0 and min(plain) >= NEGLIGIBLE_WEIGHT * max(plain):  # the usual case, in microseconds
+            return ()
         weights = self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64), per_level)
         return tuple(int(i) for i in np.flatnonzero((weights == 0) & (self.tolerance_index >= 0)))
 

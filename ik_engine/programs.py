@@ -47,8 +47,12 @@ KINDS = ("single", "batch", "clip")
 # solves, never pay for a compile (and a process that exits while a compile runs must wait
 # for it: ending under a running XLA compile aborts the process); a frame loop starts
 # compiling after a few frames. Clips compile at once (they are long).
-COMPILE_AFTER_SOLVES = {"single": 3, "batch": 1, "clip": 1}
-COMPILE_AFTER_SECONDS = {"single": 0.1, "batch": 0.0, "clip": 0.0}
+COMPILE_AFTER_SOLVES = {"single": 3, "clip": 1}
+COMPILE_AFTER_SECONDS = {"single": 0.1, "clip": 0.0}
+# Batches of up to this many problems are treated as single solves (interpreted first, compiled
+# when hot: interpreting 32 problems takes about as long as compiling, and a program per batch
+# size costs memory that XLA does not give back); larger ones compile at once.
+INTERPRETED_BATCH = 32
 
 
 class InputLayout(NamedTuple):
@@ -148,10 +152,12 @@ class StructurePrograms:
         self.solves += 1
         compiled = self.compiled
         if compiled is None and self.policy != "never":
-            if self.policy == "blocking" or self.kind == "batch":
-                # A batch interpreted problem by problem would take longer than compiling.
+            large_batch = self.kind == "batch" and len(inputs) > INTERPRETED_BATCH
+            kind = "single" if self.kind == "batch" else self.kind
+            if self.policy == "blocking" or large_batch:
+                # A large batch interpreted problem by problem would take longer than compiling.
                 compiled = self.compile_now()
-            elif self.solves >= COMPILE_AFTER_SOLVES[self.kind] and self.interpreted_seconds >= COMPILE_AFTER_SECONDS[self.kind]:
+            elif self.solves >= COMPILE_AFTER_SOLVES[kind] and self.interpreted_seconds >= COMPILE_AFTER_SECONDS[kind]:
                 self.compile_in_background(inputs, max_iterations, seed)
         if compiled is not None:
             return compiled(inputs, max_iterations, seed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -102,8 +102,9 @@ class IKSolver:
             times and for 0.1 s it compiles in a background thread, and solves switch to the
             compiled program when it is ready), "blocking" (compile on the first solve, in the caller's thread:
             seconds, then steady-state speed from the first answer) or "never" (always
-            interpreted: no compile, about 10 times slower per iteration). Batches
-            (``solve_batch``) compile at once unless "never". See docs/compilation.md.
+            interpreted: no compile, about 10 times slower per iteration). Batches of more
+            than 32 problems (``solve_batch``) compile at once unless "never". See
+            docs/compilation.md.
     """
 
     def __init__(
@@ -395,20 +396,25 @@ class IKSolver:
             translations = np.array(init_translation, dtype=np.float64)
         return rotations, translations
 
-    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray) -> IKResult:
+    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray,
+                started: float | None = None, ignored: tuple[int, ...] = ()) -> IKResult:
+        """The IKResult of a program output; ``started``: ``perf_counter()`` when the solve began."""
         n, C = problem.num_variables, len(problem.slots)
         rotations, translation = self._pose_arrays(problem, init_rotations, init_translation, output)
         errors = output[n : n + C].astype(np.float64)
         iterations, converged, restarts = output[n + C : n + C + 3]
         position_error, orientation_error = _largest_errors(errors, problem.tolerance_index)
+        pose = Pose(rotations, translation)
         return IKResult(
-            pose=Pose(rotations, translation),
+            pose=pose,
             converged=bool(converged),
             iterations=int(iterations),
             position_error=float(position_error),
             orientation_error=float(orientation_error),
             errors=errors,
             restarts=int(restarts),
+            seconds=float("nan") if started is None else time.perf_counter() - started,
+            ignored=ignored,
         )
 
     # ---------------------------------------------------------------- public
@@ -424,8 +430,8 @@ class IKSolver:
         inputs = self._inputs(problem, constraints, init)
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
-        result = self._result(problem, init.rotations, init.translation, output)
-        return replace(result, seconds=time.perf_counter() - start, ignored=problem.ignored(constraints, self._method == "lm"))
+        return self._result(problem, init.rotations, init.translation, output, start,
+                            problem.ignored(constraints, self._method == "lm"))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
         """Solve B independent problems in one compiled call.

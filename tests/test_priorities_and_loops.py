@@ -116,7 +116,7 @@ def test_solve_batch_matches_one_at_a_time(smplx):
 def test_solve_batch_with_per_problem_initial_poses_and_shared_constraints(smplx):
     rng = np.random.default_rng(8)
     inits = [smplx.random_pose(rng, ARM) for _ in range(5)]
-    solver = ik.IKSolver(smplx, joints=ARM)
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")  # counts its compilations
     target = smplx.rest_positions()[smplx.index("left_middle1")] + np.array([-0.1, 0.0, 0.3])
     batch = solver.solve_batch([ik.Position("left_middle1", target)], init=inits)
     assert batch.converged.all()
