@@ -1,4 +1,7 @@
-"""Independent checks of a solved pose against the inequality constraints.
+"""Independent checks of a solved pose: target errors and the inequality constraints.
+
+Target errors are float64 forward kinematics of the returned pose (not the solver's own
+errors).
 
 Distances are measured by dense sampling of the capsules' axes (not with the solver's
 closed-form segment distances or its residuals); the centre of mass is tested against a
@@ -14,6 +17,24 @@ from ik_engine.constraints.balance import support_points
 from ik_engine.geometry import body_capsules, capsule_world_segments
 
 SAMPLES = 400
+
+
+def target_errors(skel: ik.Skeleton, constraints, pose: ik.Pose) -> list[float | None]:
+    """Per constraint, by float64 FK of ``pose``: a ``Position``'s distance to its target
+    (metres), an ``Orientation``'s angle to its target rotation (radians); None for the other
+    kinds."""
+    R, p = skel.world_transforms(pose)
+    errors: list[float | None] = []
+    for c in constraints:
+        if isinstance(c, ik.Position):
+            j = skel.index(c.joint)
+            errors.append(float(np.linalg.norm(p[j] + R[j] @ c.offset - c.target)))
+        elif isinstance(c, ik.Orientation):
+            R_error = R[skel.index(c.joint)] @ c.target_rotation.T
+            errors.append(float(np.arccos(np.clip((np.trace(R_error) - 1) / 2, -1, 1))))
+        else:
+            errors.append(None)
+    return errors
 
 
 def sampled_distance(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> float:

@@ -88,24 +88,15 @@ class KinematicState:
 
     def rotation_jacobian(self, row: int) -> Any:
         """(3, n) world angular velocity of joint ``row``'s frame per unit change of q."""
-        xp = self.xp
-        mask = self.problem.ancestor_mask[row]  # (M,) static
-        blocks = self.W_world_dof * mask[:, None, None]
-        J = xp.reshape(xp.transpose(blocks, (1, 0, 2)), (3, -1))
-        return self._append_translation(J, xp.zeros((3, 3), dtype=J.dtype))
+        return self.rotation_jacobians(np.array([row]))[0]
 
     def point_jacobian(self, row: int, p_world_point: Any) -> Any:
         """(3, n) world velocity of a point rigidly attached to joint ``row``, per unit change of q."""
-        xp = self.xp
-        mask = self.problem.ancestor_mask[row]
-        p_moving = xp.take(self.p_world_joint, self.problem.moving_rows, axis=0)  # (M, 3)
-        # omega x (p - p_joint) = [p_joint - p]x omega
-        blocks = skew(p_moving - p_world_point, xp) @ self.W_world_dof * mask[:, None, None]
-        J = xp.reshape(xp.transpose(blocks, (1, 0, 2)), (3, -1))
-        return self._append_translation(J, xp.eye(3, dtype=J.dtype))
+        return self.point_jacobians(np.array([row]), self.xp.reshape(p_world_point, (1, 3)))[0]
 
     def rotation_jacobians(self, rows: np.ndarray) -> Any:
-        """(k, 3, n): ``rotation_jacobian`` of each of the joints ``rows`` (k,) at once."""
+        """(k, 3, n): the world angular velocity of each of the joints ``rows`` (k,) per unit
+        change of q."""
         xp = self.xp
         mask = self.problem.ancestor_mask[rows]  # (k, M) static
         blocks = self.W_world_dof[None] * mask[:, :, None, None]  # (k, M, 3, 3)
@@ -113,11 +104,12 @@ class KinematicState:
         return self._append_translations(J, xp.zeros((len(rows), 3, 3), dtype=J.dtype))
 
     def point_jacobians(self, rows: np.ndarray, p_world_points: Any) -> Any:
-        """(k, 3, n): ``point_jacobian`` of k points (k, 3), each attached to its joint in
-        ``rows`` (k,), at once."""
+        """(k, 3, n): the world velocity of k points (k, 3), each rigidly attached to its joint
+        in ``rows`` (k,), per unit change of q."""
         xp = self.xp
         mask = self.problem.ancestor_mask[rows]  # (k, M) static
         p_moving = xp.take(self.p_world_joint, self.problem.moving_rows, axis=0)  # (M, 3)
+        # omega x (p - p_joint) = [p_joint - p]x omega
         levers = p_moving[None, :, :] - p_world_points[:, None, :]  # (k, M, 3)
         blocks = (skew(levers, xp) @ self.W_world_dof[None]) * mask[:, :, None, None]  # (k, M, 3, 3)
         J = xp.reshape(xp.transpose(blocks, (0, 2, 1, 3)), (len(rows), 3, -1))
@@ -134,11 +126,6 @@ class KinematicState:
         n = self.problem.num_variables
         M3 = 3 * len(self.problem.moving_joints)
         return self.xp.asarray(np.eye(M3, n), dtype=self.q.dtype)
-
-    def _append_translation(self, J: Any, translation_block: Any) -> Any:
-        if not self.problem.move_root:
-            return J
-        return self.xp.concatenate([J, translation_block], axis=1)
 
 
 class ResidualProblem:
@@ -367,14 +354,10 @@ class ResidualProblem:
         out[out < NEGLIGIBLE_WEIGHT] = 0.0
         return out
 
-    def ignored(self, constraints: Sequence[Constraint], per_level: bool = True) -> tuple[int, ...]:
-        """Indices of the targets and inequalities whose weight is zero or negligible
-        (``level_weights``): reported, not solved for."""
-        plain = [c.weight for c in constraints]
-        if min(plain) > 0 and min(plain) >= NEGLIGIBLE_WEIGHT * max(plain):  # the usual case, in microseconds
-            return ()
-        weights = self.level_weights(np.array([c.weight for c in constraints], dtype=np.float64), per_level)
-        return tuple(int(i) for i in np.flatnonzero((weights == 0) & (self.tolerance_index >= 0)))
+    def ignored(self, sqrt_weights: np.ndarray) -> tuple[int, ...]:
+        """Indices of the targets and inequalities not solved for, from the weights as
+        ``pack_parameters`` gives them (zero where ``level_weights`` made them zero)."""
+        return tuple(int(i) for i in np.flatnonzero((sqrt_weights == 0) & (self.tolerance_index >= 0)))
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
         """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""

@@ -69,6 +69,12 @@ class InputLayout(NamedTuple):
         n, S, P, C = self
         return [int(o) for o in np.cumsum((0, n, 3 * S, 3, P, C, 2, n))]
 
+    @property
+    def sqrt_weights(self) -> slice:
+        """Where the (C,) square roots of the weights sit in a packed input vector."""
+        offsets = self.offsets
+        return slice(offsets[4], offsets[5])
+
     @classmethod
     def of(cls, problem: ResidualProblem) -> "InputLayout":
         return cls(problem.num_variables, len(problem.joints), problem.num_parameters, len(problem.slots))
@@ -126,6 +132,7 @@ class StructurePrograms:
     def __init__(self, problem: ResidualProblem, kind: str, make_program: Callable, compiled_backend: Callable,
                  on_trace: Callable[[], None], policy: str) -> None:
         self.problem = problem
+        self.sqrt_weights = InputLayout.of(problem).sqrt_weights  # slice of a packed input vector
         self.kind = kind
         self._make_program = make_program
         self._compiled_backend = compiled_backend
@@ -158,7 +165,7 @@ class StructurePrograms:
                 # A large batch interpreted problem by problem would take longer than compiling.
                 compiled = self.compile_now()
             elif self.solves >= COMPILE_AFTER_SOLVES[kind] and self.interpreted_seconds >= COMPILE_AFTER_SECONDS[kind]:
-                self.compile_in_background(inputs, max_iterations, seed)
+                self.compile_in_background(inputs, seed)
         if compiled is not None:
             return compiled(inputs, max_iterations, seed)
         start = time.perf_counter()
@@ -178,7 +185,7 @@ class StructurePrograms:
                 self.compiled = program
             return self.compiled
 
-    def compile_in_background(self, inputs: np.ndarray, max_iterations: int, seed: int) -> None:
+    def compile_in_background(self, inputs: np.ndarray, seed: int) -> None:
         """Queue the compile (once); the compiled program is swapped in when it is ready."""
         if self._compile_started:
             return
@@ -188,16 +195,10 @@ class StructurePrograms:
         example = np.array(inputs)  # the caller may reuse its buffer
 
         def job() -> None:
-            with self._compile_lock:
-                if self.compiled is not None:
-                    return
-                try:
-                    program = self._compile()
-                    program(example, 1, seed)  # traces and compiles (max_iterations is an input)
-                except Exception as exc:  # keep interpreting; the error is kept for the caller
-                    self.compile_error = exc
-                    return
-                self.compiled = program
+            try:
+                self.compile_now(example, 1, seed)  # one iteration: max_iterations is an input
+            except Exception as exc:  # keep interpreting; the error is kept for the caller
+                self.compile_error = exc
 
         background_compiler.submit(id(self), job)
 

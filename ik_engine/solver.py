@@ -235,13 +235,11 @@ class IKSolver:
         for c in constraints:
             c.validate(self.skeleton, init)
         size = _leading_size(constraints)
-        rotations = init.rotations if size is None else np.broadcast_to(init.rotations, (size,) + init.rotations.shape)
-        translation = init.translation if size is None else np.broadcast_to(init.translation, (size, 3))
-        example = self._inputs(programs.problem, constraints, _PoseBatch(rotations, translation), batch=size)
+        example = self._inputs(programs.problem, constraints, init if size is None else _PoseBatch.repeated(init, size), batch=size)
         if wait:
             programs.compile_now(example, 1, self.seed)  # one iteration: compiles, hardly solves
         else:
-            programs.compile_in_background(example, 1, self.seed)
+            programs.compile_in_background(example, self.seed)
 
     @property
     def _ops(self):
@@ -431,7 +429,7 @@ class IKSolver:
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
         return self._result(problem, init.rotations, init.translation, output, start,
-                            problem.ignored(constraints, self._method == "lm"))
+                            problem.ignored(inputs[program.sqrt_weights]))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
         """Solve B independent problems in one compiled call.
@@ -485,13 +483,12 @@ class IKSolver:
         init = self.skeleton.rest_pose() if init is None else self._checked_pose(init)
         for c in constraints:
             c.validate(self.skeleton, init)
-        rotations = np.broadcast_to(init.rotations, (T,) + init.rotations.shape)
-        translation = np.broadcast_to(init.translation, (T, 3))
+        frames = _PoseBatch.repeated(init, T)
         program = self._program(constraints, "clip", T)
         problem = program.problem
-        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=T)
+        inputs = self._inputs(problem, constraints, frames, batch=T)
         output = program(inputs, self.max_iterations, self.seed)
-        return BatchResult(self, problem, rotations, translation, output)
+        return BatchResult(self, problem, frames.rotations, frames.translation, output)
 
     def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
                        acceleration_weight: float = 1.0, smoothing_weight: float = 1.0,
@@ -539,6 +536,11 @@ def _leading_size(constraints: Sequence[Constraint]) -> int | None:
 class _PoseBatch:
     rotations: np.ndarray  # (B, J, 3)
     translation: np.ndarray  # (B, 3)
+
+    @classmethod
+    def repeated(cls, pose: Pose, size: int) -> "_PoseBatch":
+        """``pose`` for each of ``size`` problems or frames (views, no copies)."""
+        return cls(np.broadcast_to(pose.rotations, (size,) + pose.rotations.shape), np.broadcast_to(pose.translation, (size, 3)))
 
 
 def _largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -92,19 +92,15 @@ class Orientation(Constraint):
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
-        (row,) = slot.joint_rows
-        R_world_target = xp.reshape(params[0:9], (3, 3))
-        # Error rotation in the world frame: it turns the target frame onto the joint's.
-        R_error = state.R_world_joint[row] @ R_world_target.T
-        e = matrix_to_axis_angle(R_error, xp)
-        J = inverse_left_jacobian(e, xp) @ state.rotation_jacobian(row)
-        return e, J, xp.sqrt(xp.sum(e * e))
+        e, J, error = Orientation.batched_residual(state, np.array(slot.joint_rows), xp.reshape(params, (1, 9)), xp)
+        return e[0], J[0], error[0]
 
     @staticmethod
     def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
         """``residual`` of k Orientation constraints at once: joint rows (k,), parameters (k, 9)
         -> residuals (k, 3), Jacobians (k, 3, n), errors (k,)."""
         R_world_target = xp.reshape(params, (-1, 3, 3))
+        # Error rotation in the world frame: it turns the target frame onto the joint's.
         R_error = xp.take(state.R_world_joint, rows, axis=0) @ xp.swapaxes(R_world_target, -1, -2)
         e = matrix_to_axis_angle(R_error, xp)  # (k, 3)
         J = inverse_left_jacobian(e, xp) @ state.rotation_jacobians(rows)

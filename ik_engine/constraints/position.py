@@ -50,12 +50,8 @@ class Position(Constraint):
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
-        (row,) = slot.joint_rows
-        p_world_target, offset = params[0:3], params[3:6]
-        p_world_point = state.p_world_joint[row] + state.R_world_joint[row] @ offset
-        r = p_world_point - p_world_target
-        J = state.point_jacobian(row, p_world_point)
-        return r, J, xp.sqrt(xp.sum(r * r))
+        r, J, error = Position.batched_residual(state, np.array(slot.joint_rows), xp.reshape(params, (1, 6)), xp)
+        return r[0], J[0], error[0]
 
     @staticmethod
     def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
