@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from .backend import enable_jax_compile_cache
+from .compile_cache import enable_jax_compile_cache
 
 
 class JaxBackend:

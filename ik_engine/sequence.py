@@ -12,18 +12,17 @@ velocity penalty and an acceleration penalty (constant-velocity prediction).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .constraints.base import Constraint
+from .constraints.base import Constraint, checked_constraints
 from .constraints.smoothness import Smoothness
 from .errors import SolverError
 from .pose import Pose
+from .result import IKResult
 from .validation import finite_number
 
-if TYPE_CHECKING:
-    from .solver import IKResult, IKSolver
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class SequenceResult:
     def __len__(self) -> int:
         return len(self.results)
 
-    def __getitem__(self, t: int) -> "IKResult":
+    def __getitem__(self, t: int) -> IKResult:
         return self.results[t]
 
 
@@ -66,7 +65,7 @@ def _weight(value, name: str) -> float:
 
 
 def solve_sequence(
-    solver: "IKSolver",
+    solver: Any,
     frames: Sequence[Sequence[Constraint]],
     init: Pose | None = None,
     velocity_weight: float = 1.0,
@@ -104,7 +103,7 @@ def solve_sequence(
     before = previous
     results = []
     for t, constraints in enumerate(frames):
-        constraints = solver._checked_constraints(constraints)
+        constraints = checked_constraints(constraints)
         if w_s > 0:
             predicted_r = 2 * previous.rotations - before.rotations
             predicted_t = 2 * previous.translation - before.translation

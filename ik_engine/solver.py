@@ -13,17 +13,18 @@ from __future__ import annotations
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from .backend import check_backend, load_backend
-from .constraints.base import Constraint
+from .constraints.base import Constraint, checked_constraints
 from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
 from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
+from .result import IKResult
 from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
@@ -38,35 +39,6 @@ MAX_STRUCTURES = 64
 MAX_COMPILED = 16
 # Solvers ``ik.solve`` keeps per skeleton (one per distinct set of options).
 MAX_CACHED_SOLVERS = 16
-
-
-@dataclass(frozen=True)
-class IKResult:
-    """What a solve returns.
-
-    Attributes:
-        pose: the best pose found; always inside the joint limits.
-        converged: every constraint is within its tolerance.
-        iterations: solver iterations used (over all restarts).
-        position_error: largest error of the Position-like constraints, metres (0.0 if none).
-        orientation_error: largest error of the Orientation-like constraints, radians (0.0 if none).
-        errors: (C,) error of each constraint, in the order given (metres or radians).
-        restarts: how many times the solver restarted from another seed.
-        seconds: wall time of the solve, seconds (NaN for a result taken out of a batch).
-        ignored: indices of the constraints not solved for: weight 0, or below 1e-12 times the
-            largest weight of their priority level (their errors are reported; they never
-            hold up ``converged``).
-    """
-
-    pose: Pose
-    converged: bool
-    iterations: int
-    position_error: float
-    orientation_error: float
-    errors: np.ndarray = field(repr=False)
-    restarts: int = 0
-    seconds: float = float("nan")
-    ignored: tuple[int, ...] = ()
 
 
 def _check_tolerance(value: Any, what: str) -> float:
@@ -213,7 +185,7 @@ class IKSolver:
     def is_compiled(self, constraints: Sequence[Constraint], clip: bool = False) -> bool:
         """Whether solves of this constraint structure run a compiled program now: single
         solves, or with ``clip=True`` ``solve_clip`` of as many frames as the targets carry."""
-        programs = self._compiled.get(self._program_key(self._checked_constraints(constraints), "clip" if clip else "single"))
+        programs = self._compiled.get(self._program_key(checked_constraints(constraints), "clip" if clip else "single"))
         return programs is not None and programs.compiled is not None
 
     def compile(self, constraints: Sequence[Constraint], clip: bool = False, wait: bool = True) -> None:
@@ -221,7 +193,7 @@ class IKSolver:
         ``clip=True``: of that many frames) so that its solves run at steady-state speed from
         the first: now, in this thread (``wait=True``, e.g. while a game loads), or in the
         background thread (``wait=False``; solves interpret until it is ready)."""
-        constraints = self._checked_constraints(constraints)
+        constraints = checked_constraints(constraints)
         if self._compilation == "never":
             raise SolverError('this solver was made with compilation="never": it does not compile')
         kind = "clip" if clip else "single"
@@ -249,20 +221,6 @@ class IKSolver:
         return self._backend_ops
 
     # ---------------------------------------------------------------- internals
-    def _checked_constraints(self, constraints: Sequence[Constraint]) -> list[Constraint]:
-        if isinstance(constraints, Constraint):
-            constraints = [constraints]
-        try:
-            constraints = list(constraints)
-        except TypeError:
-            raise SolverError(f"constraints must be a list of constraints, got {type(constraints).__name__}") from None
-        if not constraints:
-            raise SolverError("no constraints given: pass at least one constraint to solve for")
-        for i, c in enumerate(constraints):
-            if not isinstance(c, Constraint):
-                raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
-        return constraints
-
     def _problem(self, constraints: Sequence[Constraint]) -> ResidualProblem:
         """The residual problem of a constraint structure, with the static facts results need."""
         problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
@@ -286,7 +244,7 @@ class IKSolver:
 
     def _checked_single(self, constraints: Sequence[Constraint], init: Pose | None) -> tuple[list[Constraint], Pose]:
         """The checks of ``solve``: constraints without a batch axis, a valid initial pose."""
-        constraints = self._checked_constraints(constraints)
+        constraints = checked_constraints(constraints)
         batched = [c for c in constraints if c.batch_size is not None]
         if batched:
             raise ConstraintError(
@@ -439,7 +397,7 @@ class IKSolver:
                 Position with a (B, 3) target); unbatched constraints apply to every problem.
             init: one Pose for all problems, a list of B poses, or None (rest pose).
         """
-        constraints = self._checked_constraints(constraints)
+        constraints = checked_constraints(constraints)
         sizes = {c.batch_size for c in constraints} - {None}
         if len(sizes) > 1:
             raise ConstraintError(f"constraints have different batch sizes {sorted(sizes)}: they must share one B")
@@ -472,7 +430,7 @@ class IKSolver:
         from ``init`` (default: rest pose). The same program serves every clip length... of
         the same T: a new T compiles once more.
         """
-        constraints = self._checked_constraints(constraints)
+        constraints = checked_constraints(constraints)
         sizes = {c.batch_size for c in constraints} - {None}
         if len(sizes) != 1:
             raise ConstraintError(

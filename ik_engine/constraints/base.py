@@ -107,6 +107,25 @@ def check_joint_name(joint: Any, kind: str) -> str:
     return joint
 
 
+def checked_constraints(constraints: Any) -> list["Constraint"]:
+    """A non-empty list of constraints (one constraint is a list of one), or SolverError /
+    ConstraintError naming what was wrong."""
+    from ..errors import SolverError
+
+    if isinstance(constraints, Constraint):
+        constraints = [constraints]
+    try:
+        constraints = list(constraints)
+    except TypeError:
+        raise SolverError(f"constraints must be a list of constraints, got {type(constraints).__name__}") from None
+    if not constraints:
+        raise SolverError("no constraints given: pass at least one constraint to solve for")
+    for i, c in enumerate(constraints):
+        if not isinstance(c, Constraint):
+            raise ConstraintError(f"constraint {i} is a {type(c).__name__}, not an ik_engine constraint")
+    return constraints
+
+
 class Constraint:
     """Base class of the constraint kinds.
 
