@@ -20,7 +20,10 @@ Scenarios (``SCENARIOS``):
 - real time in use, our default solver (benchmarks/realtime.py): structure_changes (an
   editing session in a fresh process with an empty compile cache: first answer, then 40
   edits of the constraint structure each followed by a solve) and frame_loop (arm and full
-  body following smooth targets with 2 ms of numpy work between solves, back to back beside).
+  body following smooth targets with 2 ms of numpy work between solves, back to back beside);
+  out_of_reach (benchmarks/default_settings.py: 200 arm problems out of reach, the default
+  solver's weighted cost beside IPOPT's best of 31 starts, and a hand target moving out of
+  reach for 300 frames, warm-started: the largest jump of the hand).
 
 Methods (``METHODS``): lm and gradient (``IKSolver`` on JAX), lm-tensorflow and
 gradient-tensorflow (when the TensorFlow backend is installed), ccd, fabrik and ipopt (the
@@ -55,10 +58,10 @@ SINGLE_SOLVE_SCENARIOS = ("arm_reach", "arm_pose", "strict_limits", "full_body",
 OUR_SOLVER_SCENARIOS = ("animation_loop", "mocap_tracking", "batch_scaling")
 # Real time in use (benchmarks/realtime.py): our default solver as a user meets it, not
 # method against method: an editing session from a fresh process, and frame loops.
-REALTIME_SCENARIOS = ("structure_changes", "frame_loop")
+REALTIME_SCENARIOS = ("structure_changes", "frame_loop", "out_of_reach")
 SCENARIOS = SINGLE_SOLVE_SCENARIOS + OUR_SOLVER_SCENARIOS + REALTIME_SCENARIOS
-REALTIME_SIZES = {"edits": 40, "frames": 300, "work_ms": 2.0}
-QUICK_REALTIME_SIZES = {"edits": 10, "frames": 60, "work_ms": 2.0}
+REALTIME_SIZES = {"edits": 40, "frames": 300, "work_ms": 2.0, "far": 200, "ipopt_starts": 30}
+QUICK_REALTIME_SIZES = {"edits": 10, "frames": 60, "work_ms": 2.0, "far": 10, "ipopt_starts": 5}
 
 BATCH_SIZES = (1, 4, 16, 64, 256, 1024, 4096)
 QUICK_BATCH_SIZES = (1, 16, 256)  # each size compiles its own program: few in a quick run
@@ -102,6 +105,8 @@ class Workload:
         errors: (i, pose) -> (largest position error m, largest orientation error rad),
             measured with float64 forward kinematics.
         init: the start of every solve (single solves) or of frame 0 (loops).
+        cold_start: single solves from the rest pose: our solver is called without ``init``
+            (a cold start, as a user calls it), the baselines with the rest pose.
         warm_start: each frame starts from the previous frame's answer.
         rotations: orientation-like targets are part of success (<= 1 degree).
         solver_options: settings the scenario fixes (max_iterations for every method,
@@ -126,6 +131,7 @@ class Workload:
     our_solver_only: bool = False
     batch_sizes: tuple[int, ...] = ()
     batch_constraints: Callable[[int], list] | None = None
+    cold_start: bool = False
 
     def first_call(self, runner: "Runner") -> None:
         """The call that compiles: the first problem (the smallest batch for batches)."""
@@ -160,6 +166,7 @@ def _from_scenario(scenario, skeleton, name: str | None = None, description: str
         constraints=lambda i, previous: scenario.constraints(i),
         errors=lambda i, pose: scenario.errors(skeleton, i, pose),
         init=skeleton.rest_pose(), rotations=bool(scenario.rotations), solver_options=dict(scenario.solver_options),
+        cold_start=True,
     )
 
 
@@ -243,7 +250,7 @@ def multi_constraint(skeleton, n: int, seed: int) -> Workload:
         "multi_constraint",
         "hands: position (middle1) + wrist orientation and head LookAt (+Z) at priority 1; Pin on feet and ankles at "
         "priority 0; RestPose (weight 0.1); targets from random upper-body poses; pelvis translation + 22 body joints; cold start",
-        skeleton, BODY_JOINTS, True, n, constraints, errors, skeleton.rest_pose(), rotations=True,
+        skeleton, BODY_JOINTS, True, n, constraints, errors, skeleton.rest_pose(), rotations=True, cold_start=True,
     )
 
 
@@ -480,7 +487,9 @@ class Runner:
 
     def solve(self, constraints, init):
         if self.method.ours:
-            return self.solver.solve(constraints, init=init)
+            # A cold start is a call without init, as a user makes it (the pose is the rest
+            # pose; the search starts in the middle of the ranges of the chains to the targets).
+            return self.solver.solve(constraints, init=None if self.workload.cold_start else init)
         return self._function(self.workload.skeleton, constraints, joints=self.workload.moving, init=init, options=self.options)
 
     def solve_batch(self, constraints):
@@ -865,8 +874,12 @@ def run_realtime(plan: Plan) -> dict:
         try:
             if name == "structure_changes":
                 figures = realtime.structure_changes(sizes["edits"], plan.seed)
-            else:
+            elif name == "frame_loop":
                 figures = realtime.frame_loop(sizes["frames"], sizes["work_ms"], plan.seed)
+            else:
+                from ik_engine.benchmarks.default_settings import out_of_reach
+
+                figures = out_of_reach(None, sizes["far"], plan.seed, sizes["ipopt_starts"], sizes["frames"])
             out[name] = {"status": "ok", **figures}
         except Exception as exc:  # reported, the run goes on
             out[name] = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
@@ -927,7 +940,8 @@ def execute(plan: Plan, command: str) -> dict:
                      "bvh_scale": plan.bvh_scale, "position_tolerance_m": POSITION_TOLERANCE,
                      "orientation_tolerance_rad": ORIENTATION_TOLERANCE,
                      "success_rule": "float64 FK: position <= 1 mm and orientation <= 1 deg (5 mm with 5 deg; 1 cm: "
-                                     "position only); every solve starts at the rest pose (loops: previous frame)",
+                                     "position only); every solve starts at the rest pose (loops: previous frame; our solver's single "
+                                     "solves are cold starts, called without init)",
                      "limit_violation_threshold_rad": LIMIT_VIOLATION_THRESHOLD,
                      "compile_cache_in_process": compile_cache_dir()},
         "machine": machine,

@@ -116,6 +116,15 @@ def realtime_lines(results: dict) -> list[str]:
                 f"{r['repeats']}): arm reach {r['arm_reach_first_answer_s']:.2f} s, full body {r['full_body_first_answer_s']:.2f} s "
                 f"(import {r['arm_reach_import_s']:.2f} s); within 1 mm and 1 degree: {r['arm_reach_met_1mm_1deg']}/{r['repeats']} "
                 f"and {r['full_body_met_1mm_1deg']}/{r['repeats']}")
+        elif name == "out_of_reach":
+            moving = r["moving_target"]
+            lines.append(
+                f"out_of_reach ({r['n']} arm problems, hand target 0.9-1.6 m from the shoulder, random wrist orientation and "
+                f"weights; cold start, default settings): weighted cost within 1 % of IPOPT's best of {r['ipopt_starts']} starts "
+                f"in {100 * r['within_1pct_of_ipopt']:.1f} %, within 10 % in {100 * r['within_10pct_of_ipopt']:.1f} %, worst "
+                f"{r['worst_ratio']:.3f}x; median {r['median_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms; moving target "
+                f"({moving['frames']} frames, 1 cm per frame, warm start): largest jump of the hand "
+                f"{100 * moving['largest_jump_m']:.2f} cm")
         else:
             for case in ("arm_reach", "full_body"):
                 lines.append(

@@ -16,9 +16,27 @@ See ``ik_engine.backend`` for what a backend provides.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
+
+_loop_limit = threading.local()
+
+
+@contextmanager
+def time_limited_loops(seconds: float) -> Iterator[None]:
+    """Within this block (in this thread), each ``while_loop`` stops after ``seconds`` (and at
+    least two iterations), its state as the last completed iteration left it (the solvers keep
+    their best pose in it)."""
+    previous = getattr(_loop_limit, "seconds", None)
+    _loop_limit.seconds = seconds
+    try:
+        yield
+    finally:
+        _loop_limit.seconds = previous
 
 
 class NumpyBackend:
@@ -44,8 +62,13 @@ class NumpyBackend:
 
     @staticmethod
     def while_loop(cond: Callable, body: Callable, state: Any) -> Any:
-        while cond(state):
+        seconds = getattr(_loop_limit, "seconds", None)
+        deadline = np.inf if seconds is None else time.perf_counter() + seconds
+        done = 0
+        # At least two iterations (a solver's first evaluates its start) before the limit counts.
+        while cond(state) and (done < 2 or time.perf_counter() < deadline):
             state = body(state)
+            done += 1
         return state
 
     @staticmethod

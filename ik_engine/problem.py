@@ -222,6 +222,7 @@ class ResidualProblem:
             sample_upper = np.concatenate([sample_upper, np.full(3, np.nan)])
         self.lower, self.upper = lower, upper
         self.sample_lower, self.sample_upper = sample_lower, sample_upper
+        self.neutral_mask, self.neutral_values, self.held_mask = self._start_masks(constraints, joint_lists)
 
         self.priorities = tuple(sorted({c.priority for c in constraints}))
         self.uses_initial_state = any(c.uses_initial_pose for c in constraints)
@@ -266,6 +267,42 @@ class ResidualProblem:
         ends = np.cumsum(sizes)
         self.slots = tuple(replace(slot, residual_slice=slice(int(e - k), int(e))) for slot, k, e in zip(self.slots, sizes, ends))
         self.row_levels = np.concatenate([np.full(k, s.level) for k, s in zip(sizes, self.slots)]).astype(np.int64)
+
+    def _start_masks(self, constraints: Sequence[Constraint], joint_lists: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where cold starts and restarts put each variable: (n,) ``neutral_mask``, (n,)
+        ``neutral_values``, (n,) ``held_mask``.
+
+        Neutral: the bounded variables of the moving joints above a target that a chain must
+        reach (``reaches_target``), except the root joint (the character's heading: the root
+        alignment places it) and the joints above a constraint that holds the initial pose
+        (``Pin``); a cold start puts them in the middle of their range (``neutral_values``).
+        Held: the bounded variables of the joints above such a holding constraint.
+        Measured on the full-body scenario (22 joints, move_root, 5 positions and 4
+        orientations from random in-limit poses, 200 targets, no restarts): 55 % of cold
+        starts from the rest pose (a T-pose) reach the targets, 93 % from the middle of the
+        ranges (the arms, straight and level in the T-pose, were the ones stuck: with the arms'
+        true rotations given, 99 %).
+        """
+        ancestors = self.skeleton.ancestors
+        reaching = {a for c, joints in zip(constraints, joint_lists) if c.reaches_target for j in joints for a in ancestors[j]}
+        held = {a for c, joints in zip(constraints, joint_lists) if c.uses_initial_pose for j in joints for a in ancestors[j]}
+        bounded = np.isfinite(self.sample_lower) & np.isfinite(self.sample_upper)
+
+        def variables(chosen: list[bool]) -> np.ndarray:
+            mask = np.repeat(np.array(chosen, dtype=bool), 3)
+            if self.move_root:
+                mask = np.concatenate([mask, np.zeros(3, dtype=bool)])
+            return mask & bounded
+
+        neutral = variables([j in reaching and j not in held and j != 0 for j in self.moving_joints])
+        middle = 0.5 * (np.nan_to_num(self.sample_lower) + np.nan_to_num(self.sample_upper))
+        return neutral, np.where(neutral, middle, 0.0), variables([j in held for j in self.moving_joints])
+
+    def cold_start(self, q: np.ndarray) -> np.ndarray:
+        """The start of a solve the caller gave no initial pose for: ``q`` (..., n) (the rest
+        pose's variables) with the joints of the chains to reaching targets in the middle of
+        their ranges (see ``_start_masks``); the joints nothing reaches through keep ``q``."""
+        return np.where(self.neutral_mask, self.neutral_values, q)
 
     @property
     def can_align_root(self) -> bool:

@@ -57,7 +57,8 @@ INTERPRETED_BATCH = 32
 
 class InputLayout(NamedTuple):
     """Segment sizes of the packed input vector: q0 (n), fixed rotations (3S), translation (3),
-    parameters (P), sqrt weights (C), tolerances (2), the caller's initial variables (n)."""
+    parameters (P), sqrt weights (C), tolerances and start (3: metres, radians, 1 for a warm
+    start), the caller's initial variables (n)."""
 
     n: int
     S: int
@@ -67,7 +68,7 @@ class InputLayout(NamedTuple):
     @property
     def offsets(self) -> list[int]:
         n, S, P, C = self
-        return [int(o) for o in np.cumsum((0, n, 3 * S, 3, P, C, 2, n))]
+        return [int(o) for o in np.cumsum((0, n, 3 * S, 3, P, C, 3, n))]
 
     @property
     def sqrt_weights(self) -> slice:
@@ -127,10 +128,13 @@ class StructurePrograms:
             returning it (loading JAX is left to the thread that compiles).
         on_trace: called each time the compiled program is traced (counts compilations).
         policy: "background", "blocking" or "never" (see the module docstring).
+        time_limit: seconds after which an interpreted single solve or batch problem stops
+            with its best pose so far (``converged`` says whether it meets its targets); None:
+            no limit. The compiled program always has the whole budget.
     """
 
     def __init__(self, problem: ResidualProblem, kind: str, make_program: Callable, compiled_backend: Callable,
-                 on_trace: Callable[[], None], policy: str) -> None:
+                 on_trace: Callable[[], None], policy: str, time_limit: float | None = None) -> None:
         self.problem = problem
         self.sqrt_weights = InputLayout.of(problem).sqrt_weights  # slice of a packed input vector
         self.kind = kind
@@ -138,6 +142,7 @@ class StructurePrograms:
         self._compiled_backend = compiled_backend
         self._on_trace = on_trace
         self.policy = policy
+        self.time_limit = time_limit
         self.solves = 0
         self.interpreted_seconds = 0.0
         self.compiled: Callable | None = None
@@ -169,7 +174,13 @@ class StructurePrograms:
         if compiled is not None:
             return compiled(inputs, max_iterations, seed)
         start = time.perf_counter()
-        output = self.interpreted(inputs, max_iterations, seed)
+        if self.time_limit is not None and self.kind != "clip":
+            from .numpy_backend import time_limited_loops
+
+            with time_limited_loops(self.time_limit):
+                output = self.interpreted(inputs, max_iterations, seed)
+        else:
+            output = self.interpreted(inputs, max_iterations, seed)
         self.interpreted_seconds += time.perf_counter() - start
         return output
 
@@ -215,11 +226,25 @@ class StructurePrograms:
         function = self._make_program(backend)
         on_trace = self._on_trace
 
+        traced = []
+
         def counted(inputs, max_iterations, seed):
             on_trace()  # traced once per compilation: this side effect counts them
+            traced.append(True)
             return function(inputs, max_iterations, seed)
 
-        return backend.compile(counted)
+        program = backend.compile(counted)
+
+        def run(inputs, max_iterations, seed):
+            output = program(inputs, max_iterations, seed)
+            if traced:  # this call compiled: give XLA's freed working memory (about 250 MB) back
+                traced.clear()
+                return_freed_memory()
+            return output
+
+        if hasattr(program, "release"):
+            run.release = program.release
+        return run
 
 
 def return_freed_memory() -> None:

@@ -25,7 +25,7 @@ from .pose import Pose
 from .joint_coordinates import coordinates_to_axis_angle
 from .problem import ResidualProblem
 from .result import IKResult
-from .programs import POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
+from .programs import INTERPRETED_BATCH, POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
 from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
@@ -63,11 +63,14 @@ class IKSolver:
             ``tf.function(jit_compile=True)``; needs ``pip install 'ik-engine[tensorflow]'``;
             float32; ``solve_batch`` solves the problems one after another inside one
             program instead of vectorising them).
-        max_iterations: iteration budget per solve, over all restarts.
+        max_iterations: iteration budget per solve, over all restarts (a solve that meets its
+            targets stops at once; the budget is spent only on hard or impossible problems).
         position_tolerance: metres; a Position constraint within it is met.
         orientation_tolerance: radians; an Orientation constraint within it is met.
-        restarts: how many times a stalled solve may restart from a random in-limit pose
-            ("lm" only; the gradient method does not restart).
+        restarts: how many times a stalled cold solve may restart from a random in-limit pose
+            ("lm" only; the gradient method does not restart; a warm start, from ``init``,
+            restarts at most ``options.warm_restarts`` = 8 times). docs/defaults.md says what
+            the defaults do and why.
         seed: seed of those restarts (solves are deterministic).
         compilation: when a constraint structure's program is compiled: "background"
             (default: its first solves are interpreted, at once; once it has been solved three
@@ -77,6 +80,12 @@ class IKSolver:
             interpreted: no compile, about 10 times slower per iteration). Batches of more
             than 32 problems (``solve_batch``) compile at once unless "never". See
             docs/compilation.md.
+        interpreted_time_limit: seconds after which an interpreted solve (a structure's first
+            solves, before its program is compiled) stops with its best pose so far, e.g. 0.06
+            in an editor or a game, where a new constraint set must answer within a frame or
+            two even when its targets cannot be met (``converged`` says whether they are; the
+            next warm-started solve goes on from there, and the compiled program has the
+            whole budget). None (default): interpreted solves run the whole budget.
     """
 
     def __init__(
@@ -87,12 +96,13 @@ class IKSolver:
         *,
         method: str = "lm",
         backend: str = "jax",
-        max_iterations: int = 100,
+        max_iterations: int = 500,
         position_tolerance: float = 1e-4,
         orientation_tolerance: float = 1e-3,
-        restarts: int = 8,
+        restarts: int = 60,
         seed: int = 0,
         compilation: str = "background",
+        interpreted_time_limit: float | None = None,
     ) -> None:
         from ik_engine.solvers import GradientOptions, LMOptions
 
@@ -128,6 +138,10 @@ class IKSolver:
         if compilation not in POLICIES:
             raise SolverError(f"compilation must be one of {', '.join(map(repr, POLICIES))}, got {compilation!r}")
         self._compilation = compilation
+        if interpreted_time_limit is not None:
+            interpreted_time_limit = finite_number(interpreted_time_limit, "interpreted_time_limit", SolverError,
+                                                   minimum=0.0, strictly_above=True, unit="seconds")
+        self._interpreted_time_limit = interpreted_time_limit
         # Least recently used last out: at most MAX_STRUCTURES structures are kept (a dropped
         # compiled program frees its code when nothing refers to it any more).
         self._compiled: OrderedDict[tuple, StructurePrograms] = OrderedDict()
@@ -280,7 +294,7 @@ class IKSolver:
             return program_for_kind(packed, kind, problem, backend, method)
 
         programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
-                                     self._compilation)
+                                     self._compilation, self._interpreted_time_limit)
         self._compiled[key] = programs
         self._bound_programs()
         return programs
@@ -301,8 +315,11 @@ class IKSolver:
         if dropped:
             return_freed_memory()
 
-    def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None) -> np.ndarray:
-        """The packed input vector (or (B, ...) matrix) of the compiled program."""
+    def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None,
+                cold: bool = False) -> np.ndarray:
+        """The packed input vector (or (B, ...) matrix) of the compiled program; ``cold``: the
+        caller gave no initial pose, so the solve starts from ``problem.cold_start`` (constraints
+        that hold the initial pose still hold ``init``)."""
         rotations, translation = init.rotations, init.translation
         # The solve frame: the world moved by -shift, so that the character is near the origin
         # wherever it stands (float32 programs keep their precision kilometres away).
@@ -313,8 +330,12 @@ class IKSolver:
         # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
         # their precision in float32.
         fixed = canonical_axis_angle(rotations[..., problem.joints, :]).reshape(rotations.shape[:-2] + (-1,))
-        tolerances = np.array([self.position_tolerance, self.orientation_tolerance])
-        parts = [q0, fixed, translation, params, sqrt_weights, tolerances, q0]
+        # A warm start (the caller's pose) keeps the compromise of its own basin (see
+        # solvers/levenberg_marquardt.py); a cold one looks for the best.
+        tolerances = np.array([self.position_tolerance, self.orientation_tolerance, 0.0 if cold else 1.0])
+        # The cold start is Levenberg-Marquardt's (the gradient method, the paper's, starts at init).
+        start = problem.cold_start(q0) if cold and self._method == "lm" else q0
+        parts = [start, fixed, translation, params, sqrt_weights, tolerances, q0]
         if batch is not None:
             parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
         # float64; each program casts to its own precision (the compiled ones: float32 unless
@@ -375,15 +396,19 @@ class IKSolver:
 
     # ---------------------------------------------------------------- public
     def solve(self, constraints: Sequence[Constraint], init: Pose | None = None) -> IKResult:
-        """Solve for a pose that satisfies ``constraints``, starting from ``init`` (default: rest).
+        """Solve for a pose that satisfies ``constraints``, starting from ``init``.
 
         Joints that do not move keep their rotation from ``init``; an ``init`` outside the
-        limits is clipped into them first.
+        limits is clipped into them first. With no ``init`` (a cold start), the pose is the
+        rest pose, and the search starts with the joints of the chains to the targets in the
+        middle of their ranges (``ResidualProblem.cold_start``): far more cold starts reach
+        their targets from there than from a T-pose.
         """
+        cold = init is None
         constraints, init = self._checked_single(constraints, init)
         program = self._program(constraints)
         problem = program.problem
-        inputs = self._inputs(problem, constraints, init)
+        inputs = self._inputs(problem, constraints, init, cold=cold)
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
         return self._result(problem, init.rotations, init.translation, output, start,
@@ -395,7 +420,8 @@ class IKSolver:
         Args:
             constraints: constraints whose targets carry a leading batch axis B (e.g. a
                 Position with a (B, 3) target); unbatched constraints apply to every problem.
-            init: one Pose for all problems, a list of B poses, or None (rest pose).
+            init: one Pose for all problems, a list of B poses, or None (a cold start, as in
+                ``solve``).
         """
         constraints = checked_constraints(constraints)
         sizes = {c.batch_size for c in constraints} - {None}
@@ -414,10 +440,15 @@ class IKSolver:
         first = Pose(rotations[0], translation[0])
         for c in constraints:
             c.validate(self.skeleton, first)
-        program = self._program(constraints, "batch", B)
+        # Batches compiled at once share one program per power-of-two size (padded with copies
+        # of the last problem): a program per batch size costs tens of MB that XLA keeps.
+        size = B if B <= INTERPRETED_BATCH else 1 << (B - 1).bit_length()
+        program = self._program(constraints, "batch", size)
         problem = program.problem
-        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B)
-        output = program(inputs, self.max_iterations, self.seed)
+        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B, cold=init is None)
+        if size > B:
+            inputs = np.concatenate([inputs, np.repeat(inputs[-1:], size - B, axis=0)])
+        output = program(inputs, self.max_iterations, self.seed)[:B]
         return BatchResult(self, problem, rotations, translation, output)
 
     def solve_clip(self, constraints: Sequence[Constraint], init: Pose | None = None) -> BatchResult:

@@ -26,7 +26,8 @@ class SolveStart(NamedTuple):
 
 def start_solve(problem: Any, q0: Any, inputs: Any, tolerances: Any, q_reference: Any, xp: Any) -> SolveStart:
     """Clip the start into the limits, give Pin-like constraints the pose they hold, and
-    read each constraint's tolerance from ``tolerances`` (2,) = (metres, radians).
+    read each constraint's tolerance from ``tolerances`` (2,) = (metres, radians) (or (3,):
+    a third entry, the warm-start flag, is the solve method's).
 
     Pin-like constraints hold the caller's initial pose ``q_reference`` (default: q0), also
     when the solve is warm-started elsewhere.

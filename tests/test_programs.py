@@ -188,3 +188,41 @@ def test_a_solver_keeps_a_bounded_number_of_compiled_programs(smplx, monkeypatch
     assert compiled == joints[-3:] or compiled == joints[-2:]
     again = solver.solve([ik.Position("left_wrist", smplx.rest_positions()[smplx.index("left_wrist")])])
     assert again.converged and solver.compilations == 5  # compiled again: it was dropped
+
+
+def test_large_batches_of_nearby_sizes_share_one_program(smplx):
+    """Batches of more than 32 problems are padded to the next power of two: B = 33 ... 64
+    compile one program (each costs tens of MiB that XLA keeps), 65 a second; every answer is
+    checked by float64 FK and the padding never shows in the results."""
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    rng = np.random.default_rng(4)
+    hand = smplx.index("left_middle1")
+    poses = [smplx.random_pose(rng, ARM) for _ in range(65)]
+    targets = np.array([smplx.world_positions(p)[hand] for p in poses])
+    for B in (33, 47, 64, 65):
+        batch = solver.solve_batch([ik.Position("left_middle1", targets[:B])])
+        assert len(batch) == B and batch.iterations.shape == (B,)
+        reached = np.linalg.norm(np.array([smplx.world_positions(p)[hand] for p in batch.poses]) - targets[:B], axis=1)
+        assert np.all(reached[batch.converged] <= 1e-3) and batch.converged.mean() >= 0.95
+    assert solver.compilations == 2  # 64 and 128
+
+
+def test_an_interpreted_solve_stops_at_its_time_limit_with_an_honest_best_pose(smplx):
+    """With ``interpreted_time_limit``, an interpreted solve stops there (after at least two
+    iterations) with the best pose so far; converged says whether it meets its targets (float64
+    FK). Without it, the whole budget."""
+    target = reachable_targets(smplx, 1, seed=9)[0]
+    start = smplx.rest_pose()
+    limited = ik.IKSolver(smplx, joints=ARM, interpreted_time_limit=1e-9).solve([ik.Position("left_middle1", target)], init=start)
+    assert limited.iterations <= 1  # the start, then one step
+    assert limited.converged == (hand_error(smplx, limited.pose, target) <= 1e-3)
+    assert hand_error(smplx, limited.pose, target) <= hand_error(smplx, start, target)
+    unlimited = ik.IKSolver(smplx, joints=ARM, compilation="never").solve([ik.Position("left_middle1", target)], init=start)
+    assert unlimited.converged and hand_error(smplx, unlimited.pose, target) <= 1e-3
+    assert unlimited.iterations > limited.iterations
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), "0.1", True])
+def test_interpreted_time_limit_is_checked(smplx, bad):
+    with pytest.raises(ik.SolverError, match="interpreted_time_limit"):
+        ik.IKSolver(smplx, joints=ARM, interpreted_time_limit=bad)

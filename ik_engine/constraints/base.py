@@ -142,6 +142,10 @@ class Constraint:
     tolerance_kind: ClassVar[str | None]
     reads_rotations: ClassVar[bool] = False
     uses_initial_pose: ClassVar[bool] = False
+    # Targets a chain must reach from anywhere (Position, Orientation, LookAt, BoneDirection):
+    # on a cold start, the chain above them starts in the middle of its joints' ranges
+    # (``ResidualProblem.cold_start``).
+    reaches_target: ClassVar[bool] = False
     weight: float = 1.0
     priority: int = 0
 

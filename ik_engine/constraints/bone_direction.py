@@ -66,6 +66,7 @@ class BoneDirection(Constraint):
     """
 
     tolerance_kind = "orientation"
+    reaches_target = True
 
     def __init__(self, joint: str, direction, axis=None, weight: float = 1.0, priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "BoneDirection")

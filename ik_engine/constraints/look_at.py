@@ -67,6 +67,7 @@ class LookAt(Constraint):
     """
 
     tolerance_kind = "orientation"
+    reaches_target = True
 
     def __init__(self, joint: str, target, axis=(0.0, 0.0, 1.0), weight: float = 1.0, priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "LookAt")

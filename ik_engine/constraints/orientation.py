@@ -70,6 +70,7 @@ class Orientation(Constraint):
     """
 
     tolerance_kind = "orientation"
+    reaches_target = True
 
     def __init__(self, joint: str, target_rotation, weight: float = 1.0, priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "Orientation")

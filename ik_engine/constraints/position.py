@@ -23,6 +23,7 @@ class Position(Constraint):
     """
 
     tolerance_kind = "position"
+    reaches_target = True
 
     def __init__(self, joint: str, target, weight: float = 1.0, offset=(0.0, 0.0, 0.0), priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "Position")
