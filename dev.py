@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,8 +89,23 @@ def setup(job: str) -> None:
     if FIRST.get(job):
         run(pip + FIRST[job])
     run(pip + ["-e", f"{ROOT}{extras}"])
+    if job == "test":
+        install_node_tools()
     previous = STAMP.read_text().split() if STAMP.exists() else []
     STAMP.write_text("\n".join(previous + [wanted]) + "\n")
+
+
+# Test tools from the npm registry, installed into .venv/node_modules when npm is on PATH:
+# Khronos' glTF validator (tests/test_gltf.py checks the files export_gltf writes with it).
+NODE_TOOLS = ["gltf-validator@2.0.0-dev.3.10"]
+
+
+def install_node_tools() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        print("dev.py: npm not found; the glTF validator test will be skipped (install Node.js and npm to run it)")
+        return
+    run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(VENV), *NODE_TOOLS])
 
 
 def main(argv: list[str]) -> int:

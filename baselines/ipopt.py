@@ -181,7 +181,7 @@ def _casadi() -> Any:
         import casadi
     except ImportError:
         raise SolverError(
-            "the IPOPT baseline needs CasADi, which ships IPOPT: pip install 'ik-engine[ipopt]'"
+            "the IPOPT baseline needs CasADi, which ships IPOPT: pip install \"casadi>=3.6\" (ik-engine's extra 'ipopt')"
         ) from None
     return casadi
 

@@ -4,7 +4,7 @@
                     [--skeleton smplx | MODEL.npz | MODEL.pkl | SKELETON.bvh]
                     [--bvh CLIP.bvh] [--quick] [--out DIR]
 
-It follows the benchmark protocol (docs: benchmark-protocol.md): targets reachable by
+It follows the project's benchmark protocol (README, "Benchmarks"): targets reachable by
 construction, the same targets, skeleton, limits, rest-pose start and success rule for every
 method, success measured with float64 forward kinematics (position <= 1 mm and orientation
 <= 1 degree; also the shares within 5 mm / 5 degrees and within 1 cm), wall time of the

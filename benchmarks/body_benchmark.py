@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ["multi_constraint", "multi_constraint_patient", "priorities", "priorities_patient", "animation_loop", "sequence",
              "batch", "safety"]
     parser.add_argument("--only", nargs="+", choices=names, default=names)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default="body-benchmark-results", help="folder for the results (default: ./body-benchmark-results; the committed ones are in benchmarks/results/, changed only on purpose with --out)")
     args = parser.parse_args(argv)
     if min(args.n, args.frames, args.batch) <= 0:
         parser.error("--n, --frames and --batch must be > 0")

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="targets per scenario (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"), help="folder for the JSON and markdown results")
+    parser.add_argument("--out", default="solve-benchmark-results", help="folder for the results (default: ./solve-benchmark-results; the committed ones are in benchmarks/results/, changed only on purpose with --out)")
     args = parser.parse_args(argv)
     if args.n <= 0:
         parser.error("--n must be > 0")

@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parity-n", type=int, default=200, help="problems per parity scenario (default 200)")
     parser.add_argument("--speed-n", type=int, default=300, help="problems per speed scenario (default 300)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"), help="folder for the JSON and markdown results")
+    parser.add_argument("--out", default="tensorflow-benchmark-results", help="folder for the results (default: ./tensorflow-benchmark-results; the committed ones are in benchmarks/results/, changed only on purpose with --out)")
     args = parser.parse_args(argv)
     if args.parity_n <= 0 or args.speed_n <= 0:
         parser.error("--parity-n and --speed-n must be > 0")

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default = sorted((Path(__file__).resolve().parent.parent / "tests" / "data" / "cmu").glob("*.bvh"))
     parser.add_argument("clips", nargs="*", type=Path, default=default)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default="tracking-benchmark-results", help="folder for the results (default: ./tracking-benchmark-results; the committed ones are in benchmarks/results/, changed only on purpose with --out)")
     args = parser.parse_args(argv)
     machine = machine_info()
     results = {clip.name: run(clip) for clip in args.clips}

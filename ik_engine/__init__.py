@@ -35,6 +35,7 @@ from .errors import (
     UnknownJointError,
 )
 from .export import export_glb
+from .gltf import export_gltf
 from .mesh import Mesh, load_default_mesh, skin
 from .motion import Motion
 from .pose import Pose
@@ -60,6 +61,7 @@ __all__ = [
     "ConstraintError",
     "effector_tracks",
     "export_glb",
+    "export_gltf",
     "Floor",
     "IKError",
     "IKResult",

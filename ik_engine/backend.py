@@ -28,8 +28,8 @@ from typing import Any
 BACKENDS = ("jax", "tensorflow")
 
 INSTALL_HINTS = {
-    "tensorflow": "pip install 'ik-engine[tensorflow]'",
-    "jax": "pip install ik-engine",
+    "tensorflow": "pip install \"tensorflow-cpu>=2.21,<2.22\" (ik-engine's extra 'tensorflow')",
+    "jax": "pip install jax (a dependency of ik-engine: reinstall it, see the README's Install)",
 }
 
 

@@ -42,8 +42,10 @@ def demo(frames: int, out: str) -> int:
         pose = result.pose
         poses.append(pose)
         errors.append(result.position_error)
-    shown = poses[:: max(1, frames // 8)]
-    draw_poses(skel, shown, out, targets=targets, title=f"ik-engine demo: left hand follows a loop ({frames} frames, warm start)")
+    step = max(1, frames // 8)
+    shown = poses[::step]
+    draw_poses(skel, shown, out, targets=targets, labels=[f"frame {k}" for k in range(0, frames, step)],
+               title=f"ik-engine demo: left hand follows a loop ({frames} frames, warm start)")
     times_ms = np.array(times) * 1e3
     print(f"skeleton: {skel.name}, {skel.num_joints} joints; moving: {', '.join(moving)}")
     print(f"first solve: {first * 1e3:.0f} ms (interpreted: nothing to compile first; the loop's program compiles "
@@ -115,11 +117,13 @@ def track_command(args) -> int:
             ik.save_poses_npz(args.npz, result.motion)  # SMPL-X parameters, ready for smplx
         else:
             result.motion.save_npz(args.npz)
+    if args.glb:  # skinned and animated: the default SMPL-X skeleton gets its CC0 mesh
+        ik.export_gltf(args.glb, skel, result.motion, None if args.own_skeleton else ik.load_default_mesh())
     print(f"{len(motion)} frames at {motion.fps:.1f} fps on {skel.name} ({skel.num_joints} joints): "
           f"mean effector error {result.mean_error * 1e3:.2f} mm, solved in {elapsed:.2f} s, {result.clip_seconds / elapsed:.1f}x "
           f"real time ({result.interpreted_frames} frames uncompiled while the solver compiled in the background"
           + (f", which took over after {result.compile_seconds:.2f} s)" if result.compile_seconds else ")"))
-    print(f"limit violations: {sum(skel.limit_violation(p) > 1e-4 for p in result.motion)}; wrote {args.out}" + (f" and {args.npz}" if args.npz else ""))
+    print(f"limit violations: {sum(skel.limit_violation(p) > 1e-4 for p in result.motion)}; wrote {args.out}" + "".join(f" and {f}" for f in (args.npz, args.glb) if f))
     return 0
 
 
@@ -142,10 +146,12 @@ def render_command(args) -> int:
         clip_skeleton, clip = ik.load_bvh(args.clip)
         missing = [n for n in skel.joint_names if n not in clip_skeleton.joint_names]
         if missing:
-            raise ik.SkeletonFileError(f"{args.clip} is not a clip of the SMPL-X skeleton: it has no joints {missing[:5]}")
-        # Keep the SMPL-X joints (a BVH written by `track` adds end sites to the leaves).
-        columns = [clip_skeleton.index(n) for n in skel.joint_names]
-        clip = ik.Motion(clip.rotations[:, columns], clip.translations, clip.fps, skel.joint_names)
+            # Another skeleton (e.g. `track --own-skeleton`): drawn on its own bones, no mesh.
+            skel, mesh = clip_skeleton, None
+        else:
+            # Keep the SMPL-X joints (a BVH written by `track` adds end sites to the leaves).
+            columns = [clip_skeleton.index(n) for n in skel.joint_names]
+            clip = ik.Motion(clip.rotations[:, columns], clip.translations, clip.fps, skel.joint_names)
         every = max(1, -(-len(clip) // max(1, args.frames)))
         ik.render_strip(args.out, skel, clip.poses, every=every, mesh=mesh, view=args.views[0],
                         title=args.title or os.path.basename(args.clip))
@@ -153,8 +159,12 @@ def render_command(args) -> int:
         return 0
     pose = skel.rest_pose()
     if args.pose:
+        if not args.pose.endswith((".npy", ".npz")):
+            print(f"ik-engine render: --pose takes a .npy (55, 3) array of axis-angles or a .npz with 'rotations' "
+                  f"(and 'translation'), got {args.pose!r} (for a BVH clip use --clip)", file=sys.stderr)
+            return 2
         try:
-            data = np.load(args.pose)
+            data = np.load(args.pose, allow_pickle=False)
             if isinstance(data, np.ndarray):
                 pose = ik.Pose(data)
             else:
@@ -183,23 +193,31 @@ def main(argv: list[str] | None = None) -> int:
     p_track.add_argument("--scale", type=float, default=0.056444, help="BVH units to metres (default: CMU's 0.056444)")
     p_track.add_argument("--frames", type=int, default=0, help="track only the first N frames")
     p_track.add_argument("--own-skeleton", action="store_true", help="track on the clip's own skeleton (no retargeting)")
-    p_render = commands.add_parser("render", help="draw a pose of the default skeleton with its mesh (PNG, optionally GLB)")
+    p_track.add_argument("--glb", help="also write the motion as an animated, skinned glTF (.glb: the skeleton as a skin, "
+                         "the CC0 body mesh on the SMPL-X skeleton, one key per frame)")
+    p_render = commands.add_parser("render", help="draw a pose of the default skeleton with its mesh (PNG, optionally GLB)",
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p_render.add_argument("--pose", help=".npy (55, 3) axis-angle, or .npz with 'rotations' and optional 'translation'")
-    p_render.add_argument("--views", nargs="+", default=["front", "side"], choices=["front", "side", "back", "top"])
-    p_render.add_argument("--clip", help="a BVH clip on the default SMPL-X skeleton (as `track` writes): draw a strip of frames")
-    p_render.add_argument("--frames", type=int, default=8, help="frames in the strip (default 8)")
+    p_render.add_argument("--views", nargs="+", default=["front", "side"], choices=["front", "side", "back", "top"],
+                          help="views to draw side by side (a strip uses the first)")
+    p_render.add_argument("--clip", help="a BVH clip (as `track` writes; on another skeleton it is drawn on its own "
+                          "bones): draw a strip of frames")
+    p_render.add_argument("--frames", type=int, default=8, help="frames in the strip")
     p_render.add_argument("--no-mesh", action="store_true", help="draw the skeleton only")
-    p_render.add_argument("--model", help="a user's SMPL-X model file (.npz/.pkl): its body shape and mesh (needs ik-engine[smplx])")
+    p_render.add_argument("--model", help="a user's SMPL-X model file (.npz/.pkl): its body shape and mesh (needs the smplx extra)")
     p_render.add_argument("--betas", type=float, nargs="+", help="body shape coefficients for --model")
-    p_render.add_argument("--title", default="")
-    p_render.add_argument("--out", default="ik-engine-render.png")
+    p_render.add_argument("--title", default="", help="title above the picture (a strip: the clip's file name)")
+    p_render.add_argument("--out", default="ik-engine-render.png", help="PNG to write")
     p_render.add_argument("--glb", help="also export the posed mesh and skeleton as a GLB")
     from ik_engine.benchmarks import bench
 
     p_bench = commands.add_parser("bench", help="measure every method on every benchmark scenario: tables, plots, JSON",
                                   description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_arguments(p_bench)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's own parser, with its usage
+        {"demo": p_demo, "track": p_track, "render": p_render, "bench": p_bench}[args.command].error(
+            f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "bench":
         return bench.run(args, argv)
     if args.command in ("track", "render"):

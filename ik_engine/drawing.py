@@ -59,22 +59,28 @@ def draw_poses(
     views: Sequence[str] = ("front", "side"),
     targets: np.ndarray | None = None,
     title: str = "",
+    labels: Sequence[str] | None = None,
 ) -> None:
-    """Write a PNG with the poses overlaid (older ones fainter) in each view.
+    """Write a PNG with the poses overlaid in each view, each in its own colour, named in a legend.
 
     Args:
         targets: optional (T, 3) world points drawn as a path with markers.
+        labels: one name per pose for the legend (default: "pose 1", "pose 2", ...).
     """
+    labels = [f"pose {k + 1}" for k in range(len(poses))] if labels is None else list(labels)
+    if len(labels) != len(poses):
+        raise ValueError(f"{len(labels)} labels for {len(poses)} poses")
     figure = new_figure(len(views))
     for i, view in enumerate(views):
         ax = figure.add_subplot(1, len(views), i + 1)
         for k, pose in enumerate(poses):
-            alpha = 0.25 + 0.75 * (k + 1) / len(poses)
-            draw_skeleton(ax, skeleton, skeleton.world_positions(pose), view, color=f"C{k % 10}", alpha=alpha)
+            draw_skeleton(ax, skeleton, skeleton.world_positions(pose), view, color=f"C{k % 10}", alpha=0.85)
+            ax.plot([], [], color=f"C{k % 10}", linewidth=1.5, label=labels[k])
         if targets is not None:
             h, sign, v = VIEWS[view]
             ax.plot(sign * targets[:, h], targets[:, v], "k--", linewidth=0.8, label="target path")
-            ax.legend(fontsize=6, loc="lower right")
+        if i == len(views) - 1:
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         style_axes(ax, view, view)
     if title:
         figure.suptitle(title, fontsize=9)

@@ -3,7 +3,7 @@
 glTF's axes and units are SMPL-X's: +Y up, +Z forward, metres, so positions are written as
 they are.  The file holds up to two meshes: ``body`` (the skinned mesh, if given) and
 ``skeleton`` (a thin cylinder per bone and a small sphere per joint), each with a plain
-material.  trimesh is an optional dependency: ``pip install "ik-engine[mesh]"``.
+material.  trimesh is an optional dependency (the ``mesh`` extra).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def _trimesh():
         import trimesh
     except ImportError as exc:
         raise ImportError(
-            'exporting glTF needs the optional dependency trimesh: pip install "ik-engine[mesh]" '
-            '(or pip install "trimesh>=4")'
+            'exporting a GLB needs the optional dependency trimesh: pip install "trimesh>=4" '
+            "(ik-engine's extra 'mesh')"
         ) from exc
     return trimesh
 
@@ -57,7 +57,7 @@ def export_glb(path: str | os.PathLike, skeleton: Skeleton, pose: Pose | None = 
     skinned to it (e.g. :func:`ik_engine.mesh.load_default_mesh` with the default skeleton).
 
     Raises:
-        ImportError: trimesh is not installed (``pip install "ik-engine[mesh]"``).
+        ImportError: trimesh is not installed (the ``mesh`` extra).
     """
     trimesh = _trimesh()
     pose = skeleton.rest_pose() if pose is None else skeleton.check_pose(pose)

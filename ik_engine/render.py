@@ -4,8 +4,10 @@ Orthographic views with matplotlib (Agg canvas, no display needed).  The mesh is
 projection of its triangles: back faces culled, the rest painted far to near with Lambert
 shading -- about 0.3 s per view for the shipped 27k-triangle body.
 
-Views (SMPL-X axes: +X the character's left, +Y up, +Z forward): ``front`` looks at the
-character's face (its left on the picture's right; as ``ik_engine.drawing``); ``side`` has
+Views are the character's own: each pose (in a strip: the clip, by its first frame) is first
+turned about the vertical through its root so that it faces +Z (``facing_forward``), so
+``front`` shows the face of a character that has turned as well. Then (SMPL-X axes: +X the
+character's left, +Y up, +Z forward): ``front`` looks at the character's face (its left on the picture's right; as ``ik_engine.drawing``); ``side`` has
 forward to the right and up up, so it is seen from the character's right (as
 ``ik_engine.drawing``'s side view); ``back`` looks at its back; ``top`` looks down from above,
 the character facing the bottom of the picture.
@@ -167,6 +169,32 @@ def _new_figure(width_in: float, height_in: float):
     return figure
 
 
+def heading(skeleton: Skeleton, pose: Pose) -> float:
+    """The root's turn about the vertical (+Y) from its rest heading, radians (0: facing +Z)."""
+    R_root = skeleton.world_rotations(pose)[0] @ skeleton.world_rotations(skeleton.rest_pose())[0].T
+    forward = R_root @ np.array([0.0, 0.0, 1.0])
+    if np.hypot(forward[0], forward[2]) < 1e-6:  # facing straight up or down: no heading
+        return 0.0
+    return float(np.arctan2(forward[0], forward[2]))
+
+
+def facing_forward(skeleton: Skeleton, pose: Pose, yaw: float) -> Pose:
+    """``pose`` turned by ``-yaw`` about the vertical through its root (same shape, same place)."""
+    c, s = np.cos(-yaw), np.sin(-yaw)
+    R_turn = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+    rotations = np.array(pose.rotations)
+    root = skeleton.rest_offsets[0] + pose.translation
+    R_local_root = axis_angle_to_matrix(rotations[0], np)
+    if skeleton.rest_rotations is not None:  # the pose rotation acts in the root's rest frame
+        R_rest = skeleton.rest_rotations[0]
+        rotations[0] = matrix_to_axis_angle(R_rest.T @ R_turn @ R_rest @ R_local_root, np)
+    else:
+        rotations[0] = matrix_to_axis_angle(R_turn @ R_local_root, np)
+    return Pose(rotations, pose.translation + (R_turn @ root - root) * np.array([1.0, 0.0, 1.0]))
+
+
 def render_poses(
     path,
     skeleton: Skeleton,
@@ -186,7 +214,7 @@ def render_poses(
             stick figures only.
         labels: optional text per pose, shown in its row's titles.
     """
-    poses = _as_pose_list(poses)
+    poses = [facing_forward(skeleton, p, heading(skeleton, p)) for p in _as_pose_list(poses)]
     views = tuple(views)
     if not views:
         raise ValueError("no views to render")
@@ -228,15 +256,24 @@ def render_strip(
     if int(columns) < 1:
         raise ValueError(f"columns must be >= 1, got {columns}")
     frames = list(range(0, len(poses), int(every)))
-    shown = [poses[k] for k in frames]
-    box = _boxes(skeleton, shown, mesh, (view,))[view]
+    yaw = heading(skeleton, poses[0])  # one turn for the whole clip: its own turns stay visible
+    shown = [facing_forward(skeleton, poses[k], yaw) for k in frames]
+    # Every panel has the same size (the largest frame's), centred on its own frame: a
+    # character that walks away stays as large as one standing still.
+    boxes = [_boxes(skeleton, [pose], mesh, (view,))[view] for pose in shown]
+    size = np.max([b[1] - b[0] for b in boxes], axis=0)
+    centres = [0.5 * (b[0] + b[1]) for b in boxes]
+    panel_boxes = [np.stack([c - 0.5 * size, c + 0.5 * size]) for c in centres]
+    if view != "top":  # standing views share the ground line
+        for b in panel_boxes:
+            b[:, 1] = [min(bb[0, 1] for bb in boxes), min(bb[0, 1] for bb in boxes) + size[1]]
     cols = min(int(columns), len(shown))
     rows = -(-len(shown) // cols)
-    panel_w = PANEL_HEIGHT_IN * 0.75 * float(np.divide(*(box[1] - box[0])))
+    panel_w = PANEL_HEIGHT_IN * 0.75 * float(size[0] / size[1])
     figure = _new_figure(panel_w * cols, PANEL_HEIGHT_IN * 0.75 * rows + (0.4 if title else 0.1))
     for i, (k, pose) in enumerate(zip(frames, shown)):
         ax = figure.add_subplot(rows, cols, i + 1)
-        _panel(ax, skeleton, pose, mesh, view, box, f"frame {k}", scale_bar=i % cols == 0)
+        _panel(ax, skeleton, pose, mesh, view, panel_boxes[i], f"frame {k}", scale_bar=i % cols == 0)
     if title:
         figure.suptitle(f"{title} ({_VIEW_TITLES[view]} view, every {every} frames)", fontsize=10)
     figure.tight_layout()

@@ -60,7 +60,7 @@ class IKSolver:
             levels summed), never restarts, and needs many more iterations: pass e.g.
             ``max_iterations=1000``.
         backend: "jax" (default) or "tensorflow" (the same solver compiled with
-            ``tf.function(jit_compile=True)``; needs ``pip install 'ik-engine[tensorflow]'``;
+            ``tf.function(jit_compile=True)``; needs TensorFlow, the ``tensorflow`` extra;
             float32; ``solve_batch`` solves the problems one after another inside one
             program instead of vectorising them).
         max_iterations: iteration budget per solve, over all restarts (a solve that meets its

@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-import tensorflow as tf
+from .tensorflow_import import import_tensorflow
+
+tf = import_tensorflow()
 
 from . import tensorflow_namespace as tnp
 from .tensorflow_namespace import TensorFlowArray

@@ -23,7 +23,9 @@ import builtins
 from typing import Any, Sequence
 
 import numpy as np
-import tensorflow as tf
+from .tensorflow_import import import_tensorflow
+
+tf = import_tensorflow()
 
 inf = np.inf
 pi = np.pi

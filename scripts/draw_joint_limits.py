@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MultipleLocator
 
 import ik_engine as ik
 from ik_engine.drawing import VIEWS, draw_skeleton, new_figure, style_axes
@@ -32,9 +33,9 @@ def descendants(skel: ik.Skeleton, joint: int) -> list[int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "images" / "joint_limits.png"))
+    parser.add_argument("--out", default="joint_limits.png", help="PNG to write (default ./joint_limits.png; the README's is docs/images/joint_limits.png)")
     parser.add_argument("--joints", nargs="+", default=JOINTS, help="joints to draw (default: one of each kind)")
-    parser.add_argument("--dpi", type=int, default=80)
+    parser.add_argument("--dpi", type=int, default=110)
     args = parser.parse_args(argv)
     joints = args.joints
     skel = ik.load_skeleton("smplx")
@@ -63,10 +64,13 @@ def main(argv=None) -> int:
                 style_axes(ax, view, f"{name} {'xyz'[axis]}{'-+'[side]} = {np.degrees(angle):.0f}°")
                 ax.set_xlabel("")
                 ax.set_ylabel("")
-                ax.tick_params(labelsize=4)
+                ax.tick_params(labelbottom=False, labelleft=False, length=0)  # the grid lines are 0.1 m apart
+                ax.xaxis.set_major_locator(MultipleLocator(0.1))
+                ax.yaxis.set_major_locator(MultipleLocator(0.1))
+                ax.title.set_fontsize(7)
     figure.suptitle(
         "Default SMPL-X skeleton: each joint at the ends of its limits (red), rest pose (grey).\n"
-        "x rotations seen from the side (forward to the right), y from above, z from the front; metres",
+        "x rotations seen from the side (forward to the right), y from above, z from the front; grid lines 0.1 m apart",
         fontsize=9,
     )
     figure.tight_layout(rect=(0, 0, 1, 0.985))

@@ -17,7 +17,9 @@ Conventions of the format, as read and written here:
   change over the clip (stretching bones) are rejected: a Skeleton has fixed offsets.
 - ``End Site`` blocks become leaf joints named ``<parent>_end`` (``<parent>_end2``, ... if
   the name is taken) with locked limits, so fingertips and the top of the head can be
-  IK effectors. ``save_bvh`` writes such leaves back as End Site blocks.
+  IK effectors. ``save_bvh`` writes such leaves back as End Site blocks. End Sites at a zero
+  OFFSET add no point and are dropped (``save_bvh`` writes them under its other leaves), so a
+  saved skeleton reads back with the same joints.
 - ``Frame Time`` is seconds per frame: ``fps = 1 / Frame Time``.
 
 Units are the file's, times ``scale`` (CMU files: ``scale=0.056444`` gives metres).
@@ -198,8 +200,21 @@ def _parse_hierarchy(reader: _Reader) -> list[_Node]:
         if trailing[0].upper() == "ROOT":
             raise reader.error("a second ROOT: files with several skeletons are not supported", trailing[1])
         raise reader.error(f"unexpected {trailing[0]!r} after the hierarchy (a '}}' too many?)", trailing[1])
+    nodes = _without_empty_end_sites(nodes)
     _name_end_sites(nodes)
     return nodes
+
+
+def _without_empty_end_sites(nodes: list[_Node]) -> list[_Node]:
+    """The nodes without End Sites at a zero OFFSET: they mark a leaf and add no point (``save_bvh``
+    writes one under every leaf joint, as the format asks), so a saved skeleton reads back with
+    its own joints."""
+    keep = [k for k, node in enumerate(nodes) if not (node.is_end_site and not np.any(node.offset))]
+    new_index = {old: new for new, old in enumerate(keep)}
+    for k in keep:
+        if nodes[k].parent >= 0:
+            nodes[k].parent = new_index[nodes[k].parent]
+    return [nodes[k] for k in keep]
 
 
 def _name_end_sites(nodes: list[_Node]) -> None:
@@ -479,8 +494,8 @@ def save_bvh(
         path: the file to write.
         skeleton: its joints become ROOT/JOINT blocks; leaves named ``<parent>_end``
             (End Sites read by ``load_bvh``) become End Site blocks again, and other leaves
-            get an End Site at their own position (so reading the file back adds a
-            ``<leaf>_end`` joint there).
+            get an End Site at their own position (a zero OFFSET, which ``load_bvh`` drops:
+            the file reads back with the same joints).
         motion: one frame line per pose.
         rotation_order: the Euler order of every joint's rotation channels, a permutation
             of "XYZ" (intrinsic, as ``load_bvh`` reads them).

@@ -3,7 +3,7 @@
 SMPL-X model files (``SMPLX_NEUTRAL.npz``, ``SMPLX_MALE.pkl``, ...) and the ``smplx`` package
 are under a non-commercial licence: ik-engine ships neither, never copies their code and never
 stores numbers derived from a model file. It imports ``smplx`` (an optional dependency:
-``pip install torch==2.13.0`` then ``pip install "ik-engine[smplx]"``) and reads the file the
+``pip install torch==2.13.0`` then the ``smplx`` extra) and reads the file the
 user names, at run time.
 
 What comes from the model: the shaped rest joints (``J_regressor`` applied to the template
@@ -77,7 +77,7 @@ INTEGER_ARRAYS = ("f", "kintree_table", "lmk_faces_idx")
 
 INSTALL_HINT = (
     'install it with `pip install torch==2.13.0` (the CPU wheel is enough) and then '
-    '`pip install "ik-engine[smplx]"`'
+    '`pip install smplx==0.1.28` (ik-engine\'s extra "smplx")'
 )
 
 

@@ -198,13 +198,17 @@ def assert_smplx_within_limits(obj):
 
 
 # ------------------------------------------------------------------ packaging and registration
-def test_manifest_and_zip_pass_blenders_own_validator(tmp_path):
+def build_blender_addon_module():
     sys.path.insert(0, str(REPOSITORY / "scripts"))
     try:
         import build_blender_addon
     finally:
         sys.path.remove(str(REPOSITORY / "scripts"))
-    archive = build_blender_addon.build(tmp_path)
+    return build_blender_addon
+
+
+def test_manifest_and_zip_pass_blenders_own_validator(tmp_path):
+    archive = build_blender_addon_module().build(tmp_path)
     assert archive.name == "ik_engine_blender-0.1.0.zip"
     import zipfile
 
@@ -217,15 +221,9 @@ def test_manifest_and_zip_pass_blenders_own_validator(tmp_path):
         assert done.returncode == 0 and "Success" in done.stdout, done.stdout + done.stderr
 
 
-def test_zip_installs_as_an_extension_in_a_clean_blender(tmp_path):
-    """Blender's extension installer takes the zip; the add-on registers as bl_ext.* with its
-    preferences and operators (a separate Blender with its own user folder)."""
-    sys.path.insert(0, str(REPOSITORY / "scripts"))
-    try:
-        import build_blender_addon
-    finally:
-        sys.path.remove(str(REPOSITORY / "scripts"))
-    archive = build_blender_addon.build(tmp_path / "dist")
+def installed_in_a_clean_blender(archive: Path, tmp_path: Path) -> str:
+    """Install the extension zip in a separate Blender with its own user folder; what it printed:
+    REQUIREMENT (the preferences' package), OPERATOR (registered) and FOLDER (pip's target)."""
     script = (
         "import sys, bpy\n"
         "bpy.ops.wm.read_factory_settings(use_empty=True)\n"
@@ -241,8 +239,33 @@ def test_zip_installs_as_an_extension_in_a_clean_blender(tmp_path):
     env = {"BLENDER_USER_RESOURCES": str(tmp_path / "user"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "REQUIREMENT ik-engine" in done.stdout and "OPERATOR True" in done.stdout
-    assert f"FOLDER {tmp_path / 'user'}" in done.stdout
+    return done.stdout
+
+
+def test_zip_installs_as_an_extension_in_a_clean_blender(tmp_path):
+    """Blender's extension installer takes the zip; the add-on registers as bl_ext.* with its
+    preferences and operators (a separate Blender with its own user folder)."""
+    printed = installed_in_a_clean_blender(build_blender_addon_module().build(tmp_path / "dist"), tmp_path)
+    assert "REQUIREMENT ik-engine" in printed and "OPERATOR True" in printed
+    assert f"FOLDER {tmp_path / 'user'}" in printed
+
+
+def test_a_zip_with_the_wheel_installs_ik_engine_from_it(tmp_path):
+    """--with-wheel packs the ik-engine wheel; the installed extension offers it as the package to
+    install, and pip installs ik-engine from that file (no index: --no-deps here, its
+    dependencies being this environment's)."""
+    builder = build_blender_addon_module()
+    wheel = builder.engine_wheel(tmp_path / "wheel")
+    printed = installed_in_a_clean_blender(builder.build(tmp_path / "dist", wheel=wheel), tmp_path)
+    requirement = re.search(r"REQUIREMENT (\S+)", printed).group(1)
+    assert requirement.endswith(wheel.name) and Path(requirement).is_file() and "OPERATOR True" in printed
+    target = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target), requirement],
+                         capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    check = subprocess.run([sys.executable, "-c", "import ik_engine, sys; print(ik_engine.__file__)"], capture_output=True,
+                           text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=300)
+    assert check.returncode == 0 and check.stdout.strip().startswith(str(target)), check.stderr[-2000:]
 
 
 def test_register_unregister_register_again(scene):
@@ -722,5 +745,5 @@ def test_install_dependencies_runs_pip_into_the_addon_folder(scene, monkeypatch,
     assert str(tmp_path) == sys.path[0]
     sys.path.remove(str(tmp_path))
     monkeypatch.setattr(dependencies, "run_command", lambda c: subprocess.CompletedProcess(c, 1, "", "No matching distribution"))
-    with pytest.raises(RuntimeError, match="No matching distribution"):
+    with pytest.raises(RuntimeError, match="No matching distribution.*not on PyPI: give the path of an ik-engine wheel"):
         bpy.ops.ik_engine.install_dependencies(requirement="ik-engine")

@@ -246,7 +246,7 @@ def test_export_glb_names_the_extra_when_trimesh_is_missing(tmp_path, smplx, mon
     from ik_engine.export import export_glb
 
     monkeypatch.setitem(sys.modules, "trimesh", None)  # makes `import trimesh` fail
-    with pytest.raises(ImportError, match=r"ik-engine\[mesh\]"):
+    with pytest.raises(ImportError, match=r"pip install \"trimesh>=4\".*extra 'mesh'"):
         export_glb(tmp_path / "x.glb", smplx, smplx.rest_pose())
 
 

@@ -96,11 +96,19 @@ def test_solve_clip_matches_its_inputs_and_needs_a_frame_axis(smplx):
 
 def test_track_and_render_commands(tmp_path, capsys):
     out = tmp_path / "tracked.bvh"
-    assert main(["track", str(CLIP), "--frames", "120", "--out", str(out), "--npz", str(tmp_path / "p.npz")]) == 0
+    glb = tmp_path / "tracked.glb"
+    assert main(["track", str(CLIP), "--frames", "120", "--out", str(out), "--npz", str(tmp_path / "p.npz"),
+                 "--glb", str(glb)]) == 0
     printed = capsys.readouterr().out
     assert "limit violations: 0" in printed
     skel, motion = ik.load_bvh(out)
     assert len(motion) == 120 and "left_wrist" in skel.joint_names
+    # The glTF: the same motion, one key per frame at the clip's rate, on a skin with the body mesh.
+    pygltflib = pytest.importorskip("pygltflib")
+    gltf = pygltflib.GLTF2().load(str(glb))
+    times = gltf.accessors[gltf.animations[0].samplers[0].input]
+    assert times.count == 120 and times.max[0] == pytest.approx(119 / motion.fps, rel=1e-6)
+    assert len(gltf.skins[0].joints) == 55 and gltf.meshes[0].name == "body"
     params = np.load(tmp_path / "p.npz")
     assert params["body_pose"].shape == (120, 63)
     strip = tmp_path / "strip.png"

@@ -22,7 +22,24 @@ import sys
 import time
 
 MODULE = "ik_engine"
-DEFAULT_REQUIREMENT = "ik-engine"
+
+
+def bundled_wheel() -> str | None:
+    """The ik-engine wheel packed with the add-on (``wheels/ik_engine-*.whl``, see
+    scripts/build_blender_addon.py --with-wheel), or None."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wheels")
+    try:
+        wheels = sorted(name for name in os.listdir(folder) if name.startswith("ik_engine-") and name.endswith(".whl"))
+    except OSError:
+        return None
+    return os.path.join(folder, wheels[-1]) if wheels else None
+
+
+# What the Install button gives pip: the bundled wheel when the add-on has one, else the name
+# (ik-engine is not on PyPI: the user gives the path of a wheel or of a clone instead).
+DEFAULT_REQUIREMENT = bundled_wheel() or "ik-engine"
+NOT_ON_PYPI = ("ik-engine is not on PyPI: give the path of an ik-engine wheel (in a clone: pip wheel --no-deps . "
+               "-w dist) or of a clone's folder as the package to install")
 SITE_PACKAGES = "site-packages"
 # The panel redraws constantly: a failed import is retried at most this often (seconds).
 STATUS_RETRY = 3.0
@@ -151,8 +168,11 @@ def install(requirement: str = DEFAULT_REQUIREMENT) -> str:
         completed = run_command(command)
         if completed.returncode != 0:
             tail = (completed.stderr or completed.stdout or "").strip().splitlines()[-3:]
+            hint = ""
+            if "No matching distribution" in " ".join(tail) and requirement.lower().startswith(("ik-engine", "ik_engine")):
+                hint = f". {NOT_ON_PYPI}"
             raise DependencyError(
-                f"'{' '.join(command[1:4])} ...' failed (exit {completed.returncode}): " + " | ".join(tail)
+                f"'{' '.join(command[1:4])} ...' failed (exit {completed.returncode}): " + " | ".join(tail) + hint
             )
     add_site_packages_to_path()
     importlib.invalidate_caches()

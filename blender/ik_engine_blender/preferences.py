@@ -39,7 +39,7 @@ class IKEnginePreferences(bpy.types.AddonPreferences):
 
     requirement: StringProperty(
         name="Package",
-        description="What the Install button gives pip: 'ik-engine', a path to a wheel, or a URL",
+        description="What the Install button gives pip: the wheel packed with the add-on, a path to an ik-engine wheel or a clone, or a URL",
         default=dependencies.DEFAULT_REQUIREMENT,
     )
 
