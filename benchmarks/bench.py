@@ -69,8 +69,9 @@ DEFAULT_N = 500  # problems per single-solve scenario
 DEFAULT_FRAMES = 1000  # frames of the animation loop and of the mocap clip (at most its length)
 QUICK_N = 10  # --quick: problems and frames
 QUICK_MOCAP_FRAMES = 120
-CMU_SCALE = 0.056444  # CMU BVH units to metres
-DEFAULT_CLIP = Path(__file__).resolve().parent.parent / "tests" / "data" / "cmu" / "131_01.bvh"
+from ik_engine.skeletons.bvh import CMU_UNIT as CMU_SCALE  # CMU BVH units to metres
+# Ships with the package (benchmarks/data/README.md has its source and terms).
+DEFAULT_CLIP = Path(__file__).resolve().parent / "data" / "131_01.bvh"
 
 # One success rule for every method (the protocol's): errors measured with float64 FK.
 POSITION_TOLERANCE = 1e-4  # metres: what every solver is asked to reach

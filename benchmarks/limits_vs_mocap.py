@@ -46,7 +46,7 @@ import ik_engine as ik
 from ik_engine.joint_coordinates import axis_angle_to_coordinates
 from ik_engine.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
-CMU_UNIT = 0.056444  # metres per CMU unit (1/0.45 inch)
+from ik_engine.skeletons.bvh import CMU_UNIT  # metres per CMU unit (1/0.45 inch)
 
 # SMPL-X joint -> (CMU joint whose world frame it follows, CMU rest bone (from, to), SMPL-X
 # rest bone end). None: no swing calibration.

@@ -1,4 +1,4 @@
-"""Benchmark scenarios (../shared/docs/benchmark-protocol.md): reachable targets by construction.
+"""Benchmark scenarios (the protocol: README, "Benchmarks"): reachable targets by construction.
 
 A scenario draws random poses uniformly inside the limits of the joints that move, runs
 forward kinematics and takes the effectors' positions (and rotations) as targets.
@@ -97,11 +97,7 @@ def arm_pose(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
 SCENARIOS = {"arm_reach": arm_reach, "arm_pose": arm_pose}
 
 
-BODY_JOINTS = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-)
+from ik_engine.geometry import BODY_JOINTS  # noqa: E402  (the 22 SMPL-X body joints, defined once)
 FULL_BODY_POINTS = ("left_middle1", "right_middle1", "left_foot", "right_foot", "head")
 FULL_BODY_FRAMES = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
 

@@ -19,7 +19,7 @@ import ik_engine as ik
 from ik_engine.benchmarks.machine import machine_info
 from ik_engine.tracking import effector_tracks, track
 
-CMU_SCALE = 0.056444
+from ik_engine.skeletons.bvh import CMU_UNIT as CMU_SCALE
 
 
 def run(clip: Path) -> dict:

@@ -45,7 +45,7 @@ from .sequence import SequenceResult
 from .skeleton_loading import load_skeleton
 from .solver import BatchResult, IKResult, IKSolver, solve
 from .tracking import TrackingResult, effector_tracks, track
-from ik_engine.skeletons.bvh import load_bvh, save_bvh
+from ik_engine.skeletons.bvh import CMU_UNIT, load_bvh, save_bvh
 from ik_engine.skeletons.smplx_params import load_poses_npz, pose_from_smplx, pose_to_smplx, save_poses_npz
 
 __version__ = "0.1.0"
@@ -67,6 +67,7 @@ __all__ = [
     "IKResult",
     "IKSolver",
     "load_bvh",
+    "CMU_UNIT",
     "load_default_mesh",
     "load_poses_npz",
     "load_skeleton",

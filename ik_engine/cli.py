@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from ik_engine.skeletons.bvh import CMU_UNIT
+
 
 def demo(frames: int, out: str) -> int:
     """A left hand traces a loop in front of the body; the arm solves each frame, warm-started."""
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     p_track.add_argument("clip", help="a BVH file (CMU-style joint names for retargeting onto SMPL-X)")
     p_track.add_argument("--out", required=True, help="BVH file to write with the solved motion")
     p_track.add_argument("--npz", help="also write the motion as .npz (SMPL-X parameters on the SMPL-X skeleton)")
-    p_track.add_argument("--scale", type=float, default=0.056444, help="BVH units to metres (default: CMU's 0.056444)")
+    p_track.add_argument("--scale", type=float, default=CMU_UNIT, help=f"BVH units to metres (default: CMU's {CMU_UNIT})")
     p_track.add_argument("--frames", type=int, default=0, help="track only the first N frames")
     p_track.add_argument("--own-skeleton", action="store_true", help="track on the clip's own skeleton (no retargeting)")
     p_track.add_argument("--glb", help="also write the motion as an animated, skinned glTF (.glb: the skeleton as a skin, "

@@ -41,6 +41,8 @@ from ik_engine.rotations import matrix_to_axis_angle
 from ik_engine.skeleton import Skeleton
 from ik_engine.validation import finite_number
 
+# Metres per unit of the CMU motion capture BVH files (1/0.45 inch): ``load_bvh(path, scale=CMU_UNIT)``.
+CMU_UNIT = 0.056444
 _AXES = {"x": 0, "y": 1, "z": 2}
 _END_NAME = re.compile(r"^(?P<parent>.*)_end(?P<n>[0-9]*)$")
 

@@ -13,7 +13,7 @@ DATA = Path(__file__).resolve().parent / ".." / "skeletons" / "data" / "smplx_jo
 GENERATOR = ROOT / "skeletons" / "make_joint_limits.py"
 DOC = ROOT / "docs" / "joint-limits.md"
 
-# SMPL-X joint order, as in docs skeleton-sources.md (the smplx package's JOINT_NAMES[:55]).
+# SMPL-X joint order, written out here as an independent truth (the smplx package's JOINT_NAMES[:55]).
 SMPLX_JOINTS = [
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
     "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",

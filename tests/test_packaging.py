@@ -63,8 +63,10 @@ def test_the_wheel_installs_and_runs_the_demo_and_a_solve_outside_the_repository
              "res = ik.solve(skel, [ik.Position('left_middle1', [0.45, 1.35, 0.35])], joints=['left_shoulder', 'left_elbow'])\n"
              "p = skel.world_positions(res.pose)[skel.index('left_middle1')]\n"
              "print(res.converged, float(np.linalg.norm(p - [0.45, 1.35, 0.35])))\n"
-             "mesh = ik.load_default_mesh(); print(mesh.vertices.shape[0])\n")
+             "mesh = ik.load_default_mesh(); print(mesh.vertices.shape[0])\n"
+             "from ik_engine.benchmarks.bench import DEFAULT_CLIP; print(DEFAULT_CLIP.is_file())\n")
     out = subprocess.run([str(python), "-c", solve], cwd=work, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    converged, error, vertices = out.stdout.split()
+    converged, error, vertices, clip_shipped = out.stdout.split()
     assert converged == "True" and float(error) <= 1e-3 and int(vertices) > 10000
+    assert clip_shipped == "True"  # `ik-engine bench` has its default mocap clip without the repository
