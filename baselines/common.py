@@ -23,6 +23,7 @@ from ik_engine.pose import Pose
 from ik_engine.problem import SOFT, ProblemInputs, ResidualProblem
 from ik_engine.rotations import canonical_axis_angle
 from ik_engine.skeleton import Skeleton
+from ik_engine.solution import pose_arrays, result_of
 from ik_engine.solver import IKResult, IKSolver
 
 
@@ -81,7 +82,7 @@ class PreparedProblem:
     def pose(self, q: np.ndarray) -> Pose:
         """The full pose (axis-angles) of variables ``q`` (n,) (clipped into the limits)."""
         output = np.concatenate([np.asarray(q, dtype=np.float64), np.zeros(len(self.problem.slots) + 3)])
-        rotations, translation = self._solver._pose_arrays(self.problem, self.init.rotations, self.init.translation, output)
+        rotations, translation = pose_arrays(self.skeleton, self.problem, self.init.rotations, self.init.translation, output)
         return Pose(rotations, translation)
 
     def errors(self, q: np.ndarray) -> np.ndarray:
@@ -105,7 +106,7 @@ class PreparedProblem:
         errors = self.errors(q)
         converged = self.converged(errors)
         output = np.concatenate([q, errors, [iterations, float(converged), restarts]])
-        result = self._solver._result(self.problem, self.init.rotations, self.init.translation, output)
+        result = result_of(self.skeleton, self.problem, self.init.rotations, self.init.translation, output)
         return replace(result, converged=converged, seconds=time.perf_counter() - self._start)
 
 

@@ -43,7 +43,9 @@ from .render import render_poses, render_strip
 from .skeleton import Skeleton
 from .sequence import SequenceResult
 from .skeleton_loading import load_skeleton
-from .solver import BatchResult, IKResult, IKSolver, solve
+from .batch_result import BatchResult
+from .solve_function import solve
+from .solver import IKResult, IKSolver
 from .tracking import TrackingResult, effector_tracks, track
 from ik_engine.skeletons.bvh import CMU_UNIT, load_bvh, save_bvh
 from ik_engine.skeletons.smplx_params import load_poses_npz, pose_from_smplx, pose_to_smplx, save_poses_npz

@@ -1,7 +1,7 @@
 """A skinned body mesh and linear blend skinning (numpy only).
 
 The shipped mesh (``skeletons/data/smplx_default_mesh.npz``, written by
-``skeletons/derive_default_mesh.py`` from the CC0 MakeHuman base mesh) is in the rest pose of the
+``scripts/derive_default_mesh.py`` from the CC0 MakeHuman base mesh) is in the rest pose of the
 default SMPL-X skeleton: a T-pose, SMPL-X axes (+Y up, +Z forward, +X the character's left),
 metres.  Each vertex follows at most four joints.
 """

@@ -1,4 +1,5 @@
-"""IKSolver and ik.solve: solve, solve_batch, solve_clip, IKResult.
+"""IKSolver: solve, solve_batch, solve_clip (``ik.solve`` is in solve_function.py; packing and
+results in solution.py and batch_result.py).
 
 A solver fixes a skeleton, the joints that may move and the static settings. Each new
 constraint *structure* (kinds, joints, priorities) gets its own programs
@@ -11,9 +12,7 @@ reuse the programs. ``IKSolver.compilations`` counts compiled programs.
 from __future__ import annotations
 
 import time
-import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -22,12 +21,12 @@ from .backend import check_backend, load_backend
 from .constraints.base import Constraint, checked_constraints
 from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
-from .joint_coordinates import coordinates_to_axis_angle
+from .batch_result import BatchResult
 from .problem import ResidualProblem
 from .result import IKResult
 from .programs import INTERPRETED_BATCH, POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
-from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
 from .skeleton import Skeleton
+from .solution import PoseBatch, packed_inputs, result_of
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
 
 METHODS = ("lm", "gradient")
@@ -37,8 +36,6 @@ MAX_STRUCTURES = 64
 # Compiled programs a solver keeps (about 1.5-15 MB each, which JAX and XLA do not all give
 # back when dropped: benchmarks/long_session.py).
 MAX_COMPILED = 16
-# Solvers ``ik.solve`` keeps per skeleton (one per distinct set of options).
-MAX_CACHED_SOLVERS = 16
 
 
 def _check_tolerance(value: Any, what: str) -> float:
@@ -221,7 +218,7 @@ class IKSolver:
         for c in constraints:
             c.validate(self.skeleton, init)
         size = _leading_size(constraints)
-        example = self._inputs(programs.problem, constraints, init if size is None else _PoseBatch.repeated(init, size), batch=size)
+        example = self._inputs(programs.problem, constraints, init if size is None else PoseBatch.repeated(init, size), batch=size)
         if wait:
             programs.compile_now(example, 1, self.seed)  # one iteration: compiles, hardly solves
         else:
@@ -315,84 +312,11 @@ class IKSolver:
         if dropped:
             return_freed_memory()
 
-    def _inputs(self, problem: ResidualProblem, constraints, init: Pose | "_PoseBatch", batch: int | None = None,
+    def _inputs(self, problem: ResidualProblem, constraints, init: Pose | PoseBatch, batch: int | None = None,
                 cold: bool = False) -> np.ndarray:
-        """The packed input vector (or (B, ...) matrix) of the compiled program; ``cold``: the
-        caller gave no initial pose, so the solve starts from ``problem.cold_start`` (constraints
-        that hold the initial pose still hold ``init``)."""
-        rotations, translation = init.rotations, init.translation
-        # The solve frame: the world moved by -shift, so that the character is near the origin
-        # wherever it stands (float32 programs keep their precision kilometres away).
-        shift = solve_frame_shift(translation)
-        translation = translation - shift
-        params, sqrt_weights = problem.pack_parameters(constraints, batch, shift, per_level=self._method == "lm")
-        q0 = problem.initial_variables(rotations, translation)
-        # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
-        # their precision in float32.
-        fixed = canonical_axis_angle(rotations[..., problem.joints, :]).reshape(rotations.shape[:-2] + (-1,))
-        # A warm start (the caller's pose) keeps the compromise of its own basin (see
-        # solvers/levenberg_marquardt.py); a cold one looks for the best.
-        tolerances = np.array([self.position_tolerance, self.orientation_tolerance, 0.0 if cold else 1.0])
-        # The cold start is Levenberg-Marquardt's (the gradient method, the paper's, starts at init).
-        start = problem.cold_start(q0) if cold and self._method == "lm" else q0
-        parts = [start, fixed, translation, params, sqrt_weights, tolerances, q0]
-        if batch is not None:
-            parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
-        # float64; each program casts to its own precision (the compiled ones: float32 unless
-        # the user turned on JAX's 64-bit mode).
-        return np.concatenate(parts, axis=-1).astype(np.float64)
-
-    def _pose_arrays(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
-                     output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rotations (..., J, 3), translations (..., 3)) from program outputs (..., width)."""
-        n = problem.num_variables
-        q = output[..., :n].astype(np.float64)
-        if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
-            raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
-        q = np.clip(q, problem.lower, problem.upper)
-        M = len(problem.moving_joints)
-        rotations = np.array(init_rotations, dtype=np.float64)
-        # Moving joints that no constraint depends on keep their initial rotation, clipped
-        # into their limits like every moving joint; joints that do not move pass through.
-        others = problem.other_moving_joints
-        if len(others):
-            rotations[..., others, :] = self.skeleton.clamped_rotations(rotations[..., others, :], others)
-        moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
-        for m, kind in problem.euler_moving:  # Euler coordinates -> the pose's axis-angles
-            moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind)
-        # Joints without limits may have turned past pi: hand out the same rotation as the
-        # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
-        unlimited = problem.unlimited_moving_joints
-        beyond = (np.linalg.norm(moving, axis=-1) > np.pi) & unlimited
-        if beyond.any():
-            moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
-        rotations[..., problem.moving_joints, :] = moving
-        if problem.move_root:  # back from the solve frame (``_inputs``)
-            translations = q[..., 3 * M : 3 * M + 3] + solve_frame_shift(np.asarray(init_translation, dtype=np.float64))
-        else:
-            translations = np.array(init_translation, dtype=np.float64)
-        return rotations, translations
-
-    def _result(self, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray, output: np.ndarray,
-                started: float | None = None, ignored: tuple[int, ...] = ()) -> IKResult:
-        """The IKResult of a program output; ``started``: ``perf_counter()`` when the solve began."""
-        n, C = problem.num_variables, len(problem.slots)
-        rotations, translation = self._pose_arrays(problem, init_rotations, init_translation, output)
-        errors = output[n : n + C].astype(np.float64)
-        iterations, converged, restarts = output[n + C : n + C + 3]
-        position_error, orientation_error = _largest_errors(errors, problem.tolerance_index)
-        pose = Pose(rotations, translation)
-        return IKResult(
-            pose=pose,
-            converged=bool(converged),
-            iterations=int(iterations),
-            position_error=float(position_error),
-            orientation_error=float(orientation_error),
-            errors=errors,
-            restarts=int(restarts),
-            seconds=float("nan") if started is None else time.perf_counter() - started,
-            ignored=ignored,
-        )
+        """``solution.packed_inputs`` with this solver's settings."""
+        return packed_inputs(problem, constraints, init, (self.position_tolerance, self.orientation_tolerance),
+                             per_level=self._method == "lm", cold_start=cold and self._method == "lm", batch=batch)
 
     # ---------------------------------------------------------------- public
     def solve(self, constraints: Sequence[Constraint], init: Pose | None = None) -> IKResult:
@@ -411,7 +335,7 @@ class IKSolver:
         inputs = self._inputs(problem, constraints, init, cold=cold)
         start = time.perf_counter()
         output = program(inputs, self.max_iterations, self.seed)
-        return self._result(problem, init.rotations, init.translation, output, start,
+        return result_of(self.skeleton, problem, init.rotations, init.translation, output, start,
                             problem.ignored(inputs[program.sqrt_weights]))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:
@@ -445,11 +369,11 @@ class IKSolver:
         size = B if B <= INTERPRETED_BATCH else 1 << (B - 1).bit_length()
         program = self._program(constraints, "batch", size)
         problem = program.problem
-        inputs = self._inputs(problem, constraints, _PoseBatch(rotations, translation), batch=B, cold=init is None)
+        inputs = self._inputs(problem, constraints, PoseBatch(rotations, translation), batch=B, cold=init is None)
         if size > B:
             inputs = np.concatenate([inputs, np.repeat(inputs[-1:], size - B, axis=0)])
         output = program(inputs, self.max_iterations, self.seed)[:B]
-        return BatchResult(self, problem, rotations, translation, output)
+        return BatchResult(self.skeleton, problem, rotations, translation, output)
 
     def solve_clip(self, constraints: Sequence[Constraint], init: Pose | None = None) -> BatchResult:
         """Solve T frames of one constraint structure in order, in one compiled call.
@@ -472,12 +396,12 @@ class IKSolver:
         init = self.skeleton.rest_pose() if init is None else self._checked_pose(init)
         for c in constraints:
             c.validate(self.skeleton, init)
-        frames = _PoseBatch.repeated(init, T)
+        frames = PoseBatch.repeated(init, T)
         program = self._program(constraints, "clip", T)
         problem = program.problem
         inputs = self._inputs(problem, constraints, frames, batch=T)
         output = program(inputs, self.max_iterations, self.seed)
-        return BatchResult(self, problem, frames.rotations, frames.translation, output)
+        return BatchResult(self.skeleton, problem, frames.rotations, frames.translation, output)
 
     def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
                        acceleration_weight: float = 1.0, smoothing_weight: float = 1.0,
@@ -502,99 +426,7 @@ class IKSolver:
         return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
 
 
-# The solve frame's origin moves in steps of this many metres: a character within 32 m of the
-# world origin is solved in world coordinates; farther away, near the grid point closest to it.
-SOLVE_FRAME_GRID = 64.0
-
-
-def solve_frame_shift(translation: np.ndarray) -> np.ndarray:
-    """(..., 3): where the solve frame's origin is in the world, for root translations (..., 3):
-    the nearest point of a ``SOLVE_FRAME_GRID`` grid. In float32 a world coordinate of 1 km has
-    a spacing of 0.06 mm, 1,000 km of 6 cm: measured before this frame, a reachable target 3 km
-    away reported 1.2e-7 m and was 0.23 mm off by float64 FK (7 cm at 1,000 km)."""
-    return SOLVE_FRAME_GRID * np.round(np.asarray(translation, dtype=np.float64) / SOLVE_FRAME_GRID)
-
-
 def _leading_size(constraints: Sequence[Constraint]) -> int | None:
     """The batch size (or frame count) of batched constraints, None if there are none."""
     sizes = {c.batch_size for c in constraints} - {None}
     return max(sizes) if sizes else None
-
-
-@dataclass(frozen=True)
-class _PoseBatch:
-    rotations: np.ndarray  # (B, J, 3)
-    translation: np.ndarray  # (B, 3)
-
-    @classmethod
-    def repeated(cls, pose: Pose, size: int) -> "_PoseBatch":
-        """``pose`` for each of ``size`` problems or frames (views, no copies)."""
-        return cls(np.broadcast_to(pose.rotations, (size,) + pose.rotations.shape), np.broadcast_to(pose.translation, (size, 3)))
-
-
-def _largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Largest position-kind and orientation-kind error over constraints (..., C) -> (...), (...);
-    0 where a problem has none of a kind."""
-    return errors[..., kinds == 0].max(axis=-1, initial=0.0), errors[..., kinds == 1].max(axis=-1, initial=0.0)
-
-
-class BatchResult:
-    """The results of ``solve_batch``: arrays over the B problems, and an IKResult per problem
-    (``result[b]``, built on demand)."""
-
-    def __init__(self, solver: IKSolver, problem: ResidualProblem, rotations: np.ndarray, translation: np.ndarray, output: np.ndarray):
-        self._solver, self._problem = solver, problem
-        self._init_rotations, self._init_translation, self._output = rotations, translation, output
-        n, C = problem.num_variables, len(problem.slots)
-        self.errors = output[:, n : n + C].astype(np.float64)  # (B, C)
-        self.iterations = output[:, n + C].astype(np.int64)  # (B,)
-        self.converged = output[:, n + C + 1] > 0.5  # (B,)
-        self.position_error, self.orientation_error = _largest_errors(self.errors, problem.tolerance_index)  # (B,), (B,)
-
-    def __len__(self) -> int:
-        return len(self._output)
-
-    def __getitem__(self, b: int) -> IKResult:
-        if not -len(self) <= b < len(self):
-            raise IndexError(f"batch index {b} out of range for {len(self)} problems")
-        return self._solver._result(self._problem, self._init_rotations[b], self._init_translation[b], self._output[b])
-
-    def __iter__(self):
-        return (self[b] for b in range(len(self)))
-
-    @property
-    def poses(self) -> list[Pose]:
-        return [r.pose for r in self]
-
-    def pose_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rotations (B, J, 3), translations (B, 3)) of all problems at once (the same poses
-        as ``result[b].pose``, without building B Pose objects)."""
-        return self._solver._pose_arrays(self._problem, self._init_rotations, self._init_translation, self._output)
-
-
-_solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()
-
-
-def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | None = None, **options) -> IKResult:
-    """Solve once: ``IKSolver(skeleton, **options).solve(constraints, init)``.
-
-    Solvers are cached per skeleton and options, so calling this in a loop does not recompile.
-    """
-    if not isinstance(skeleton, Skeleton):
-        raise SolverError(f"ik.solve needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
-    per_skeleton = _solvers.setdefault(skeleton, OrderedDict())
-    def hashable(value):
-        if isinstance(value, (set, frozenset)):
-            return tuple(sorted(value, key=repr))
-        return tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else value
-
-    key = tuple(sorted((k, hashable(v)) for k, v in options.items()))
-    solver = per_skeleton.get(key)
-    if solver is None:
-        solver = per_skeleton[key] = IKSolver(skeleton, **options)
-        while len(per_skeleton) > MAX_CACHED_SOLVERS:
-            per_skeleton.popitem(last=False)
-    else:
-        per_skeleton.move_to_end(key)
-    return solver.solve(constraints, init)
-

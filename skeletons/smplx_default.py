@@ -1,7 +1,7 @@
 """The shipped default SMPL-X skeleton (derived from the CC0 MakeHuman rig) and its limits.
 
-Data files (in ``data/``): ``smplx_default.json`` (written by ``derive_smplx_default.py``)
-and ``smplx_joint_limits.json`` (written by ``make_joint_limits.py``, degrees, a source per
+Data files (in ``data/``): ``smplx_default.json`` (written by ``scripts/derive_smplx_default.py``, not installed)
+and ``smplx_joint_limits.json`` (written by ``scripts/make_joint_limits.py``, degrees, a source per
 joint). See ``data/LICENSE-makehuman.md`` for the CC0 notice.
 """
 

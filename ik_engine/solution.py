@@ -1,0 +1,141 @@
+"""From a solve's inputs to the packed vector a program takes, and from its output to a pose and
+an IKResult: the one calling convention of the compiled programs, the interpreter and the
+baselines (``IKSolver`` and ``baselines/common.py`` both use these functions).
+
+A program's packed input is ``ik_engine.programs.InputLayout``'s vector; its output is
+``q (n,) | errors (C,) | iterations, converged, restarts``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import SolverError
+from .joint_coordinates import coordinates_to_axis_angle
+from .pose import Pose
+from .problem import ResidualProblem
+from .result import IKResult
+from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
+from .skeleton import Skeleton
+
+# The solve frame's origin moves in steps of this many metres: a character within 32 m of the
+# world origin is solved in world coordinates; farther away, near the grid point closest to it.
+SOLVE_FRAME_GRID = 64.0
+
+
+def solve_frame_shift(translation: np.ndarray) -> np.ndarray:
+    """(..., 3): where the solve frame's origin is in the world, for root translations (..., 3):
+    the nearest point of a ``SOLVE_FRAME_GRID`` grid. In float32 a world coordinate of 1 km has
+    a spacing of 0.06 mm, 1,000 km of 6 cm: measured before this frame, a reachable target 3 km
+    away reported 1.2e-7 m and was 0.23 mm off by float64 FK (7 cm at 1,000 km)."""
+    return SOLVE_FRAME_GRID * np.round(np.asarray(translation, dtype=np.float64) / SOLVE_FRAME_GRID)
+
+
+@dataclass(frozen=True)
+class PoseBatch:
+    """Initial poses of B problems (or T frames): rotations (B, J, 3), translation (B, 3)."""
+
+    rotations: np.ndarray
+    translation: np.ndarray
+
+    @classmethod
+    def repeated(cls, pose: Pose, size: int) -> "PoseBatch":
+        """``pose`` for each of ``size`` problems or frames (views, no copies)."""
+        return cls(np.broadcast_to(pose.rotations, (size,) + pose.rotations.shape), np.broadcast_to(pose.translation, (size, 3)))
+
+
+def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | PoseBatch, tolerances: tuple[float, float],
+                  per_level: bool = True, cold_start: bool = False, batch: int | None = None) -> np.ndarray:
+    """The packed input vector (or (B, ...) matrix) of a program.
+
+    Args:
+        tolerances: (metres, radians).
+        per_level: weights normalised per priority level (Levenberg-Marquardt) or globally.
+        cold_start: the caller gave no initial pose: the search starts from
+            ``problem.cold_start`` (constraints that hold the initial pose still hold ``init``),
+            and the solve looks for the best compromise rather than its start's.
+    """
+    rotations, translation = init.rotations, init.translation
+    # The solve frame: the world moved by -shift, so that the character is near the origin
+    # wherever it stands (float32 programs keep their precision kilometres away).
+    shift = solve_frame_shift(translation)
+    translation = translation - shift
+    params, sqrt_weights = problem.pack_parameters(constraints, batch, shift, per_level=per_level)
+    q0 = problem.initial_variables(rotations, translation)
+    # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
+    # their precision in float32.
+    fixed = canonical_axis_angle(rotations[..., problem.joints, :]).reshape(rotations.shape[:-2] + (-1,))
+    # A warm start (the caller's pose) keeps the compromise of its own basin (see
+    # solvers/levenberg_marquardt.py); a cold one looks for the best.
+    settings = np.array([tolerances[0], tolerances[1], 0.0 if cold_start else 1.0])
+    start = problem.cold_start(q0) if cold_start else q0
+    parts = [start, fixed, translation, params, sqrt_weights, settings, q0]
+    if batch is not None:
+        parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
+    # float64; each program casts to its own precision (the compiled ones: float32 unless
+    # the user turned on JAX's 64-bit mode).
+    return np.concatenate(parts, axis=-1).astype(np.float64)
+
+
+def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
+                output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations (..., J, 3), translations (..., 3)) from program outputs (..., width)."""
+    n = problem.num_variables
+    q = output[..., :n].astype(np.float64)
+    if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
+        raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
+    q = np.clip(q, problem.lower, problem.upper)
+    M = len(problem.moving_joints)
+    rotations = np.array(init_rotations, dtype=np.float64)
+    # Moving joints that no constraint depends on keep their initial rotation, clipped
+    # into their limits like every moving joint; joints that do not move pass through.
+    others = problem.other_moving_joints
+    if len(others):
+        rotations[..., others, :] = skeleton.clamped_rotations(rotations[..., others, :], others)
+    moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
+    for m, kind in problem.euler_moving:  # Euler coordinates -> the pose's axis-angles
+        moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind)
+    # Joints without limits may have turned past pi: hand out the same rotation as the
+    # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
+    unlimited = problem.unlimited_moving_joints
+    beyond = (np.linalg.norm(moving, axis=-1) > np.pi) & unlimited
+    if beyond.any():
+        moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
+    rotations[..., problem.moving_joints, :] = moving
+    if problem.move_root:  # back from the solve frame (``packed_inputs``)
+        translations = q[..., 3 * M : 3 * M + 3] + solve_frame_shift(np.asarray(init_translation, dtype=np.float64))
+    else:
+        translations = np.array(init_translation, dtype=np.float64)
+    return rotations, translations
+
+
+def largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest position-kind and orientation-kind error over constraints (..., C) -> (...), (...);
+    0 where a problem has none of a kind."""
+    return errors[..., kinds == 0].max(axis=-1, initial=0.0), errors[..., kinds == 1].max(axis=-1, initial=0.0)
+
+
+def result_of(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
+              output: np.ndarray, started: float | None = None, ignored: tuple[int, ...] = ()) -> IKResult:
+    """The IKResult of one program output (width,); ``started``: ``perf_counter()`` when the
+    solve began."""
+    n, C = problem.num_variables, len(problem.slots)
+    rotations, translation = pose_arrays(skeleton, problem, init_rotations, init_translation, output)
+    errors = output[n : n + C].astype(np.float64)
+    iterations, converged, restarts = output[n + C : n + C + 3]
+    position_error, orientation_error = largest_errors(errors, problem.tolerance_index)
+    return IKResult(
+        pose=Pose(rotations, translation),
+        converged=bool(converged),
+        iterations=int(iterations),
+        position_error=float(position_error),
+        orientation_error=float(orientation_error),
+        errors=errors,
+        restarts=int(restarts),
+        seconds=float("nan") if started is None else time.perf_counter() - started,
+        ignored=ignored,
+    )
