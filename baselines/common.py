@@ -120,7 +120,7 @@ def _cached_problem(solver: IKSolver, constraints: Sequence[Constraint]) -> Resi
     key = (solver.moving_joints, solver.move_root, ResidualProblem.structure_key(solver.skeleton, constraints))
     problem = per_skeleton.get(key)
     if problem is None:
-        problem = per_skeleton[key] = solver._problem(constraints)
+        problem = per_skeleton[key] = solver.residual_problem(constraints)
     return problem
 
 
@@ -148,7 +148,7 @@ def prepare(
         skeleton, joints=joints, move_root=options.move_root, max_iterations=options.max_iterations,
         position_tolerance=options.position_tolerance, orientation_tolerance=options.orientation_tolerance,
     )
-    constraints, init = solver._checked_single(constraints, init)
+    constraints, init = solver.checked(constraints, init)
     for c in constraints:
         if not isinstance(c, tuple(supported)):
             names = ", ".join(k.__name__ for k in supported)

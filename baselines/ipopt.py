@@ -50,16 +50,12 @@ from ik_engine.problem import ResidualProblem
 from ik_engine.skeleton import Skeleton
 from ik_engine.solver import IKResult
 
+from .casadi_kinematics import casadi_forward_kinematics, casadi_module, fixed_rows
 from .common import BaselineOptions, PreparedProblem, prepare
 
 METHOD = "IPOPT"
 SUPPORTED = (Position, Orientation)
 HESSIANS = ("exact", "limited-memory")
-
-# Below this squared angle (about 0.1 rad) exp(r) uses Taylor series in angle^2: the closed
-# forms sin(t)/t and (1 - cos t)/t^2 cancel there, which would spoil their second
-# derivatives. The series are truncated after the t^8 term: error below 1e-17.
-_SERIES_ANGLE_SQ = 1e-2
 
 
 @dataclass(frozen=True)
@@ -174,140 +170,21 @@ def clear_ipopt_cache() -> None:
     _STATS["last_build_seconds"] = float("nan")
 
 
-# ---------------------------------------------------------------------- symbolic kinematics
-def _casadi() -> Any:
-    """The casadi module (imported on first use: importing this file stays cheap)."""
-    try:
-        import casadi
-    except ImportError:
-        raise SolverError(
-            "the IPOPT baseline needs CasADi, which ships IPOPT: pip install \"casadi>=3.6\" (ik-engine's extra 'ipopt')"
-        ) from None
-    return casadi
-
-
-def _skew(v: Any) -> Any:
-    casadi = _casadi()
-    return casadi.vertcat(
-        casadi.horzcat(0, -v[2], v[1]),
-        casadi.horzcat(v[2], 0, -v[0]),
-        casadi.horzcat(-v[1], v[0], 0),
-    )
-
-
-def casadi_axis_angle_to_matrix(r: Any) -> Any:
-    """Rodrigues' formula on a CasADi (3, 1) expression: ``exp([r]x)`` (3, 3).
-
-    Twice differentiable everywhere, zero included: near zero the coefficients are series
-    in angle^2 (no square root there).
-    """
-    casadi = _casadi()
-    theta_sq = casadi.dot(r, r)
-    series = theta_sq < _SERIES_ANGLE_SQ
-    safe_sq = casadi.if_else(series, 1.0, theta_sq)  # keeps the unused branch finite
-    theta = casadi.sqrt(safe_sq)
-    t2, t4 = theta_sq, theta_sq * theta_sq
-    # sin(t)/t and (1 - cos t)/t^2 and their series 1 - t^2/3! + t^4/5! - ..., 1/2! - t^2/4! + ...
-    a_series = 1.0 - t2 / 6.0 + t4 / 120.0 - t4 * t2 / 5040.0 + t4 * t4 / 362880.0
-    b_series = 0.5 - t2 / 24.0 + t4 / 720.0 - t4 * t2 / 40320.0 + t4 * t4 / 3628800.0
-    sin_half = casadi.sin(0.5 * theta)
-    a = casadi.if_else(series, a_series, casadi.sin(theta) / theta)
-    b = casadi.if_else(series, b_series, 2.0 * sin_half * sin_half / safe_sq)
-    K = _skew(r)
-    return casadi.SX.eye(3) + a * K + b * (K @ K)
-
-
-def casadi_elementary_rotation(axis: int, angle: Any) -> Any:
-    """(3, 3) CasADi rotation by the scalar expression ``angle`` about coordinate axis
-    ``axis`` (0, 1, 2 for x, y, z)."""
-    casadi = _casadi()
-    c, s = casadi.cos(angle), casadi.sin(angle)
-    if axis == 0:
-        rows = ((1, 0, 0), (0, c, -s), (0, s, c))
-    elif axis == 1:
-        rows = ((c, 0, s), (0, 1, 0), (-s, 0, c))
-    else:
-        rows = ((c, -s, 0), (s, c, 0), (0, 0, 1))
-    return casadi.vertcat(*(casadi.horzcat(*row) for row in rows))
-
-
-def casadi_euler_to_matrix(c: Any, order: str) -> Any:
-    """(3, 3) rotation of Euler coordinates ``c`` (3, 1), stored by axis (c_x, c_y, c_z), in
-    ``order`` (intrinsic: ``"yzx"`` is ``R_y(c_y) @ R_z(c_z) @ R_x(c_x)``), as
-    ``ik_engine.joint_coordinates.euler_to_matrix`` defines them. Smooth everywhere."""
-    axes = ["xyz".index(a) for a in order]
-    first, middle, last = (casadi_elementary_rotation(axis, c[axis]) for axis in axes)
-    return first @ middle @ last
-
-
-def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: Sequence[Any], translation: Any):
-    """World transforms of the problem's subtree as CasADi expressions.
-
-    Args:
-        problem: the residual problem (subtree rows ``problem.joints``, moving rows, offsets).
-        q: (n, 1) CasADi variables (moving joints' coordinates: axis-angles, or Euler angles
-            for the joints in ``problem.euler_moving``; then the root translation when the
-            root moves).
-        R_parent_fixed: one (3, 3) expression per subtree row that does not move, in row
-            order: its ``R_parent_joint`` (rest rotation included).
-        translation: (3, 1) root translation used when the root does not move.
-
-    Returns:
-        (R_world_joint, p_world_joint): lists over subtree rows of (3, 3) and (3, 1) expressions.
-    """
-    casadi = _casadi()
-    M = len(problem.moving_joints)
-    moving_index = {int(row): m for m, row in enumerate(problem.moving_rows)}
-    euler_order = dict(problem.euler_moving)  # m -> Euler order, for Euler joints only
-    fixed = iter(R_parent_fixed)
-    offsets = problem.offsets
-    parents = problem.skeleton.parents
-    R_world, p_world = [], []
-    root_translation = q[3 * M : 3 * M + 3] if problem.move_root else translation
-    for row, joint in enumerate(problem.joints):
-        if row in moving_index:
-            m = moving_index[row]
-            coordinates = q[3 * m : 3 * m + 3]
-            if m in euler_order:
-                R_local = casadi_euler_to_matrix(coordinates, euler_order[m])
-            else:
-                R_local = casadi_axis_angle_to_matrix(coordinates)
-            if problem.rest_rotations is not None:
-                R_local = casadi.DM(problem.rest_rotations[row]) @ R_local
-        else:
-            R_local = next(fixed)
-        parent = int(parents[joint])
-        if parent < 0:
-            R_world.append(R_local)
-            p_world.append(casadi.DM(offsets[row]) + root_translation)
-        else:
-            # Rows are in skeleton order, so a parent's row is already done.
-            parent_row = problem.row_of[parent]
-            R_world.append(R_world[parent_row] @ R_local)
-            p_world.append(p_world[parent_row] + R_world[parent_row] @ casadi.DM(offsets[row]))
-    return R_world, p_world
-
-
-def _fixed_rows(problem: ResidualProblem) -> np.ndarray:
-    """(F,) subtree rows whose rotation is not a variable."""
-    return np.setdiff1d(np.arange(len(problem.joints)), problem.moving_rows)
-
-
 def forward_kinematics_function(problem: ResidualProblem) -> Any:
     """``casadi.Function`` fk(q (n,), R_fixed (9F,), translation (3,)) -> (R (3, 3S), p (3, S)).
 
     ``R_fixed`` stacks the row-major ``R_parent_joint`` of the non-moving subtree rows;
     ``R`` holds each row's ``R_world_joint`` side by side, ``p`` each ``p_world_joint``.
     """
-    casadi = _casadi()
+    casadi = casadi_module()
     q, R_fixed, translation = _symbols(problem)
     R_world, p_world = casadi_forward_kinematics(problem, q, _unpack_rotations(R_fixed), translation)
     return casadi.Function("fk", [q, R_fixed, translation], [casadi.horzcat(*R_world), casadi.horzcat(*p_world)])
 
 
 def _symbols(problem: ResidualProblem):
-    casadi = _casadi()
-    F = len(_fixed_rows(problem))
+    casadi = casadi_module()
+    F = len(fixed_rows(problem))
     return (
         casadi.SX.sym("q", problem.num_variables),
         casadi.SX.sym("R_fixed", 9 * F),
@@ -317,7 +194,7 @@ def _symbols(problem: ResidualProblem):
 
 def _unpack_rotations(flat: Any) -> list[Any]:
     """(9F,) row-major rotations -> F (3, 3) expressions."""
-    casadi = _casadi()
+    casadi = casadi_module()
     # CasADi reshapes column-major: the transpose of the column-major reshape is row-major.
     return [casadi.reshape(flat[9 * f : 9 * f + 9], 3, 3).T for f in range(flat.shape[0] // 9)]
 
@@ -325,7 +202,7 @@ def _unpack_rotations(flat: Any) -> list[Any]:
 # ---------------------------------------------------------------------- the NLP
 def _objective(problem: ResidualProblem, R_world: list, p_world: list, params: Any, weights: Any) -> Any:
     """sum_c weight_c * e_c, with params laid out as ``problem.pack_parameters``."""
-    casadi = _casadi()
+    casadi = casadi_module()
     terms = []
     for c, slot in enumerate(problem.slots):
         (row,) = slot.joint_rows
@@ -344,7 +221,7 @@ def _objective(problem: ResidualProblem, R_world: list, p_world: list, params: A
 
 def _nlp_expressions(problem: ResidualProblem) -> tuple[Any, Any, Any]:
     """(q (n,), p, f): the NLP's variables, parameters and objective as CasADi expressions."""
-    casadi = _casadi()
+    casadi = casadi_module()
     q, R_fixed, translation = _symbols(problem)
     params = casadi.SX.sym("params", problem.num_parameters)
     weights = casadi.SX.sym("weights", len(problem.slots))
@@ -356,13 +233,13 @@ def _nlp_expressions(problem: ResidualProblem) -> tuple[Any, Any, Any]:
 def objective_function(problem: ResidualProblem) -> Any:
     """``casadi.Function`` objective(q (n,), p) -> f, the objective IPOPT minimises
     (``p`` from ``nlp_parameters``)."""
-    casadi = _casadi()
+    casadi = casadi_module()
     q, p, f = _nlp_expressions(problem)
     return casadi.Function("objective", [q, p], [f])
 
 
 def _build(problem: ResidualProblem, options: IPOPTOptions) -> Any:
-    casadi = _casadi()
+    casadi = casadi_module()
     start = time.perf_counter()
     q, p, f = _nlp_expressions(problem)
     try:
@@ -401,9 +278,9 @@ def nlp_parameters(prepared: PreparedProblem) -> np.ndarray:
     layout), weights, ``R_parent_joint`` of the non-moving subtree rows (row-major), and
     the root translation (used when the root does not move)."""
     problem, inputs = prepared.problem, prepared.inputs
-    fixed_rows = _fixed_rows(problem)
-    rest = None if problem.rest_rotations is None else problem.rest_rotations[fixed_rows]
-    R_parent_fixed = local_rotations(np.asarray(inputs.fixed_rotations)[fixed_rows], rest, np)  # (F, 3, 3)
+    rows = fixed_rows(problem)
+    rest = None if problem.rest_rotations is None else problem.rest_rotations[rows]
+    R_parent_fixed = local_rotations(np.asarray(inputs.fixed_rotations)[rows], rest, np)  # (F, 3, 3)
     return np.concatenate([
         np.asarray(inputs.params, dtype=np.float64),
         np.asarray(inputs.sqrt_weights, dtype=np.float64) ** 2,

@@ -98,6 +98,8 @@ class ResidualProblem:
         moving = sorted(moving_set & set(needed))
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
         self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
+        # Moving joints that no constraint depends on (they keep their initial rotation).
+        self.other_moving_joints = np.array(sorted(moving_set - set(moving)), dtype=np.int64)
         # (position among the moving joints, Euler order) of moving joints with Euler coordinates.
         self.euler_moving = tuple(
             (m, skeleton.coordinates[j]) for m, j in enumerate(moving) if skeleton.coordinates[j] != AXIS_ANGLE
@@ -155,6 +157,9 @@ class ResidualProblem:
             sample_lower = np.concatenate([sample_lower, np.full(3, np.nan)])
             sample_upper = np.concatenate([sample_upper, np.full(3, np.nan)])
         self.lower, self.upper = lower, upper
+        # (M,) joints with no limit at all (they may turn past pi).
+        M = len(moving)
+        self.unlimited_moving_joints = np.isinf(lower[: 3 * M].reshape(M, 3)).all(axis=1)
         self.sample_lower, self.sample_upper = sample_lower, sample_upper
         self.neutral_mask, self.neutral_values, self.held_mask = self._start_masks(constraints, joint_lists)
 

@@ -231,14 +231,11 @@ class IKSolver:
             self._backend_ops = load_backend(self.backend)
         return self._backend_ops
 
-    # ---------------------------------------------------------------- internals
-    def _problem(self, constraints: Sequence[Constraint]) -> ResidualProblem:
-        """The residual problem of a constraint structure, with the static facts results need."""
-        problem = ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
-        M = len(problem.moving_joints)
-        problem.other_moving_joints = np.array(sorted(set(self.moving_joints) - set(problem.moving_joints.tolist())), dtype=np.int64)
-        problem.unlimited_moving_joints = np.isinf(problem.lower[: 3 * M].reshape(M, 3)).all(axis=1)
-        return problem
+    # ---------------------------------------------------------------- problems
+    def residual_problem(self, constraints: Sequence[Constraint]) -> ResidualProblem:
+        """The residual problem of a constraint structure on this solver's joints (what the
+        baselines solve with their own methods)."""
+        return ResidualProblem(self.skeleton, self.moving_joints, self.move_root, constraints)
 
     def _checked_pose(self, pose: Pose) -> Pose:
         """A pose of this skeleton whose translation and rotation angles are within the ranges
@@ -253,8 +250,9 @@ class IKSolver:
                             f"at most {MAX_ANGLE:g} rad is accepted (degrees given as radians?)")
         return pose
 
-    def _checked_single(self, constraints: Sequence[Constraint], init: Pose | None) -> tuple[list[Constraint], Pose]:
-        """The checks of ``solve``: constraints without a batch axis, a valid initial pose."""
+    def checked(self, constraints: Sequence[Constraint], init: Pose | None) -> tuple[list[Constraint], Pose]:
+        """The checks of ``solve`` (the baselines make the same): constraints without a batch axis
+        and a valid initial pose (the rest pose for None); raises the errors ``solve`` raises."""
         constraints = checked_constraints(constraints)
         batched = [c for c in constraints if c.batch_size is not None]
         if batched:
@@ -282,7 +280,7 @@ class IKSolver:
             return programs
         from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
 
-        problem = self._problem(constraints)
+        problem = self.residual_problem(constraints)
         build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
         options, method = self.options, self._method
 
@@ -329,7 +327,7 @@ class IKSolver:
         their targets from there than from a T-pose.
         """
         cold = init is None
-        constraints, init = self._checked_single(constraints, init)
+        constraints, init = self.checked(constraints, init)
         program = self._program(constraints)
         problem = program.problem
         inputs = self._inputs(problem, constraints, init, cold=cold)

@@ -17,7 +17,8 @@ from ik_engine.errors import PoseError, SkeletonError, SkeletonFileError
 from ik_engine.motion import Motion
 from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
-from ik_engine.skeletons.bvh import load_bvh, matrix_to_euler, save_bvh
+from ik_engine.skeletons.bvh import load_bvh
+from ik_engine.skeletons.bvh_write import matrix_to_euler, save_bvh
 
 CMU = Path(__file__).parent / "data" / "cmu"
 ORDERS = ["XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"]

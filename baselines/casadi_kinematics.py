@@ -1,0 +1,135 @@
+"""The forward kinematics of a residual problem as CasADi expressions (the IPOPT baseline's
+model: exact derivatives by CasADi's automatic differentiation), the same frames as
+``ik_engine.kinematics``."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ik_engine.errors import SolverError
+from ik_engine.problem import ResidualProblem
+
+# Below this squared angle (about 0.1 rad) exp(r) uses Taylor series in angle^2: the closed
+# forms sin(t)/t and (1 - cos t)/t^2 cancel there, which would spoil their second
+# derivatives. The series are truncated after the t^8 term: error below 1e-17.
+_SERIES_ANGLE_SQ = 1e-2
+
+
+def casadi_module() -> Any:
+    """The casadi module (imported on first use: importing this file stays cheap)."""
+    try:
+        import casadi
+    except ImportError:
+        raise SolverError(
+            "the IPOPT baseline needs CasADi, which ships IPOPT: pip install \"casadi>=3.6\" (ik-engine's extra 'ipopt')"
+        ) from None
+    return casadi
+
+
+def _skew(v: Any) -> Any:
+    casadi = casadi_module()
+    return casadi.vertcat(
+        casadi.horzcat(0, -v[2], v[1]),
+        casadi.horzcat(v[2], 0, -v[0]),
+        casadi.horzcat(-v[1], v[0], 0),
+    )
+
+
+def casadi_axis_angle_to_matrix(r: Any) -> Any:
+    """Rodrigues' formula on a CasADi (3, 1) expression: ``exp([r]x)`` (3, 3).
+
+    Twice differentiable everywhere, zero included: near zero the coefficients are series
+    in angle^2 (no square root there).
+    """
+    casadi = casadi_module()
+    theta_sq = casadi.dot(r, r)
+    series = theta_sq < _SERIES_ANGLE_SQ
+    safe_sq = casadi.if_else(series, 1.0, theta_sq)  # keeps the unused branch finite
+    theta = casadi.sqrt(safe_sq)
+    t2, t4 = theta_sq, theta_sq * theta_sq
+    # sin(t)/t and (1 - cos t)/t^2 and their series 1 - t^2/3! + t^4/5! - ..., 1/2! - t^2/4! + ...
+    a_series = 1.0 - t2 / 6.0 + t4 / 120.0 - t4 * t2 / 5040.0 + t4 * t4 / 362880.0
+    b_series = 0.5 - t2 / 24.0 + t4 / 720.0 - t4 * t2 / 40320.0 + t4 * t4 / 3628800.0
+    sin_half = casadi.sin(0.5 * theta)
+    a = casadi.if_else(series, a_series, casadi.sin(theta) / theta)
+    b = casadi.if_else(series, b_series, 2.0 * sin_half * sin_half / safe_sq)
+    K = _skew(r)
+    return casadi.SX.eye(3) + a * K + b * (K @ K)
+
+
+def casadi_elementary_rotation(axis: int, angle: Any) -> Any:
+    """(3, 3) CasADi rotation by the scalar expression ``angle`` about coordinate axis
+    ``axis`` (0, 1, 2 for x, y, z)."""
+    casadi = casadi_module()
+    c, s = casadi.cos(angle), casadi.sin(angle)
+    if axis == 0:
+        rows = ((1, 0, 0), (0, c, -s), (0, s, c))
+    elif axis == 1:
+        rows = ((c, 0, s), (0, 1, 0), (-s, 0, c))
+    else:
+        rows = ((c, -s, 0), (s, c, 0), (0, 0, 1))
+    return casadi.vertcat(*(casadi.horzcat(*row) for row in rows))
+
+
+def casadi_euler_to_matrix(c: Any, order: str) -> Any:
+    """(3, 3) rotation of Euler coordinates ``c`` (3, 1), stored by axis (c_x, c_y, c_z), in
+    ``order`` (intrinsic: ``"yzx"`` is ``R_y(c_y) @ R_z(c_z) @ R_x(c_x)``), as
+    ``ik_engine.joint_coordinates.euler_to_matrix`` defines them. Smooth everywhere."""
+    axes = ["xyz".index(a) for a in order]
+    first, middle, last = (casadi_elementary_rotation(axis, c[axis]) for axis in axes)
+    return first @ middle @ last
+
+
+def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: Sequence[Any], translation: Any):
+    """World transforms of the problem's subtree as CasADi expressions.
+
+    Args:
+        problem: the residual problem (subtree rows ``problem.joints``, moving rows, offsets).
+        q: (n, 1) CasADi variables (moving joints' coordinates: axis-angles, or Euler angles
+            for the joints in ``problem.euler_moving``; then the root translation when the
+            root moves).
+        R_parent_fixed: one (3, 3) expression per subtree row that does not move, in row
+            order: its ``R_parent_joint`` (rest rotation included).
+        translation: (3, 1) root translation used when the root does not move.
+
+    Returns:
+        (R_world_joint, p_world_joint): lists over subtree rows of (3, 3) and (3, 1) expressions.
+    """
+    casadi = casadi_module()
+    M = len(problem.moving_joints)
+    moving_index = {int(row): m for m, row in enumerate(problem.moving_rows)}
+    euler_order = dict(problem.euler_moving)  # m -> Euler order, for Euler joints only
+    fixed = iter(R_parent_fixed)
+    offsets = problem.offsets
+    parents = problem.skeleton.parents
+    R_world, p_world = [], []
+    root_translation = q[3 * M : 3 * M + 3] if problem.move_root else translation
+    for row, joint in enumerate(problem.joints):
+        if row in moving_index:
+            m = moving_index[row]
+            coordinates = q[3 * m : 3 * m + 3]
+            if m in euler_order:
+                R_local = casadi_euler_to_matrix(coordinates, euler_order[m])
+            else:
+                R_local = casadi_axis_angle_to_matrix(coordinates)
+            if problem.rest_rotations is not None:
+                R_local = casadi.DM(problem.rest_rotations[row]) @ R_local
+        else:
+            R_local = next(fixed)
+        parent = int(parents[joint])
+        if parent < 0:
+            R_world.append(R_local)
+            p_world.append(casadi.DM(offsets[row]) + root_translation)
+        else:
+            # Rows are in skeleton order, so a parent's row is already done.
+            parent_row = problem.row_of[parent]
+            R_world.append(R_world[parent_row] @ R_local)
+            p_world.append(p_world[parent_row] + R_world[parent_row] @ casadi.DM(offsets[row]))
+    return R_world, p_world
+
+
+def fixed_rows(problem: ResidualProblem) -> np.ndarray:
+    """(F,) subtree rows whose rotation is not a variable."""
+    return np.setdiff1d(np.arange(len(problem.joints)), problem.moving_rows)
