@@ -28,8 +28,6 @@ from .tensorflow_import import import_tensorflow
 tf = import_tensorflow()
 
 inf = np.inf
-pi = np.pi
-newaxis = None
 
 float32 = tf.float32
 float64 = tf.float64
@@ -365,10 +363,6 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> TensorFl
     return _wrap(tf.constant(np.eye(N, M, k), as_dtype(dtype) or tf.float32))
 
 
-def arange(*args: int, dtype: Any = None) -> TensorFlowArray:
-    return asarray(np.arange(*args), dtype)
-
-
 # ---------------------------------------------------------------------------- elementwise
 def where(condition: Any, x: Any, y: Any) -> TensorFlowArray:
     tx, ty = _common([x, y])
@@ -413,12 +407,7 @@ def _unary(op):
 sqrt = _unary(tf.sqrt)
 sin = _unary(tf.sin)
 cos = _unary(tf.cos)
-tan = _unary(tf.tan)
 arctan = _unary(tf.atan)
-arcsin = _unary(tf.asin)
-arccos = _unary(tf.acos)
-exp = _unary(tf.exp)
-log = _unary(tf.math.log)
 square = _unary(tf.square)
 
 
@@ -455,16 +444,8 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  #
     return _wrap(tf.reduce_sum(t, axis=_axis(axis), keepdims=keepdims))
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:
-    return _wrap(tf.reduce_mean(_floating(tensor(x)), axis=_axis(axis), keepdims=keepdims))
-
-
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
     return _wrap(tf.reduce_max(tensor(x), axis=_axis(axis), keepdims=keepdims))
-
-
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
-    return _wrap(tf.reduce_min(tensor(x), axis=_axis(axis), keepdims=keepdims))
 
 
 def all(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
