@@ -132,3 +132,46 @@ def test_the_cycle_finder_finds_a_cycle():
     """The check itself can fail: a two-module circle and a longer one are found."""
     assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# The layers of docs/architecture.md, lowest first: a module may import its own layer and
+# those below, never one above (module-level imports; the package's __init__ gathers the
+# public names of every layer).
+LAYERS = (
+    ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "compile_cache", "background_compiler")),
+    ("model", ("pose", "kinematics", "joint_coordinates", "skeleton", "kinematic_state", "geometry", "result", "motion",
+               "mesh", "skeleton_loading", "skeletons")),
+    ("constraints", ("constraints",)),
+    ("problem", ("problem",)),
+    ("solvers and backends", ("solvers", "backend", "numpy_backend", "jax_backend", "tensorflow_import",
+                              "tensorflow_namespace", "tensorflow_backend", "programs", "solution", "batch_result")),
+    ("public solver API", ("solver", "solve_function", "sequence", "tracking")),
+    ("output", ("render", "drawing", "export", "gltf")),
+    ("tools", ("baselines", "benchmarks", "cli")),
+)
+
+
+def layer_of(module: str) -> int:
+    if module == "ik_engine":
+        return len(LAYERS)  # the package's front door, above everything
+    first = module.split(".")[1]
+    for k, (_, names) in enumerate(LAYERS):
+        if first in names:
+            return k
+    raise AssertionError(f"{module} is in no layer of docs/architecture.md")
+
+
+def test_every_import_goes_down_the_layers():
+    graph, _ = import_graph()
+    upward = [f"{m} ({LAYERS[layer_of(m)][0] if m != 'ik_engine' else 'package'}) imports {t} ({LAYERS[layer_of(t)][0]})"
+              for m, targets in graph.items() for t in targets if layer_of(t) > layer_of(m) and t != "ik_engine"]
+    # Tools (benchmarks) import the package's front door on purpose: the public API as users see it.
+    assert upward == []
+
+
+def test_the_layer_table_is_the_one_docs_architecture_md_describes():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    for name, modules in LAYERS:
+        assert f"## {name.lower()}" in text.lower(), name
+        for module in modules:
+            assert f"`{module}" in text, module

@@ -132,9 +132,16 @@ def test_new_targets_and_weights_do_not_recompile_but_new_structure_does(smplx):
 
 
 def test_solve_function_reuses_its_solver(smplx):
+    from ik_engine import solve_function
+
     ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.4, 0.2])], joints=ARM)
+    cached = dict(solve_function._solvers[smplx])
     res = ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.3, 0.3])], joints=ARM)
+    # The second call found the first call's solver (same skeleton and options): no new one.
+    assert dict(solve_function._solvers[smplx]) == cached and len(cached) >= 1
     assert np.isfinite(res.position_error)
+    ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.3, 0.3])], joints=ARM, max_iterations=50)
+    assert len(solve_function._solvers[smplx]) == len(cached) + 1  # other options: another solver
 
 
 def test_init_pose_outside_limits_is_clipped(smplx):
