@@ -11,7 +11,6 @@ bad input gets the same errors; constraint kinds a method cannot express raise
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
@@ -23,6 +22,7 @@ from ik_engine.pose import Pose
 from ik_engine.problem import SOFT, ProblemInputs, ResidualProblem
 from ik_engine.rotations import canonical_axis_angle
 from ik_engine.skeleton import Skeleton
+from ik_engine.skeleton_cache import SkeletonCache
 from ik_engine.solution import pose_arrays, result_of
 from ik_engine.solver import IKResult, IKSolver
 
@@ -111,17 +111,14 @@ class PreparedProblem:
 
 
 # Residual problems per skeleton, by (moving joints, move_root, constraint structure): like our
-# solver's compiled programs, built once per structure, so no baseline pays for it per call.
-_problems: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()
+# solver's compiled programs, built once per structure, so no baseline pays for it per call
+# (at most 64 per skeleton, as our solver keeps).
+_problems = SkeletonCache(max_per_skeleton=64)
 
 
 def _cached_problem(solver: IKSolver, constraints: Sequence[Constraint]) -> ResidualProblem:
-    per_skeleton = _problems.setdefault(solver.skeleton, {})
     key = (solver.moving_joints, solver.move_root, ResidualProblem.structure_key(solver.skeleton, constraints))
-    problem = per_skeleton.get(key)
-    if problem is None:
-        problem = per_skeleton[key] = solver.residual_problem(constraints)
-    return problem
+    return _problems.get(solver.skeleton, key, lambda: solver.residual_problem(constraints))
 
 
 def prepare(

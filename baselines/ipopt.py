@@ -35,7 +35,6 @@ random starts when that one misses our tolerances.
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Sequence
 
@@ -48,6 +47,7 @@ from ik_engine.kinematics import local_rotations
 from ik_engine.pose import Pose
 from ik_engine.problem import ResidualProblem
 from ik_engine.skeleton import Skeleton
+from ik_engine.skeleton_cache import SkeletonCache
 from ik_engine.solver import IKResult
 
 from .casadi_kinematics import casadi_forward_kinematics, casadi_module, fixed_rows
@@ -152,14 +152,14 @@ class IPOPTCacheInfo(NamedTuple):
 
 
 # skeleton -> {structure key: the nlpsol casadi.Function}; a skeleton that is garbage-collected
-# takes its entries along.
-_CACHE: "weakref.WeakKeyDictionary[Skeleton, dict[tuple, Any]]" = weakref.WeakKeyDictionary()
+# takes its entries along; at most 64 structures per skeleton.
+_CACHE = SkeletonCache(max_per_skeleton=64)
 _STATS = {"builds": 0, "last_build_seconds": float("nan")}
 
 
 def ipopt_cache_info() -> IPOPTCacheInfo:
     """How many NLPs were built, how many are cached, and how long the last build took."""
-    entries = sum(len(v) for v in _CACHE.values())
+    entries = len(_CACHE)
     return IPOPTCacheInfo(int(_STATS["builds"]), entries, float(_STATS["last_build_seconds"]))
 
 
@@ -265,12 +265,7 @@ def _cache_key(prepared: PreparedProblem, options: IPOPTOptions) -> tuple:
 
 def _compiled(prepared: PreparedProblem, options: IPOPTOptions) -> Any:
     """The cached nlpsol of this problem's structure, built on first use."""
-    per_skeleton = _CACHE.setdefault(prepared.skeleton, {})
-    key = _cache_key(prepared, options)
-    solver = per_skeleton.get(key)
-    if solver is None:
-        solver = per_skeleton[key] = _build(prepared.problem, options)
-    return solver
+    return _CACHE.get(prepared.skeleton, _cache_key(prepared, options), lambda: _build(prepared.problem, options))
 
 
 def nlp_parameters(prepared: PreparedProblem) -> np.ndarray:

@@ -30,12 +30,12 @@ no joint beyond the ball of the foot, ``*_foot``).
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Hashable, NamedTuple
 
 import numpy as np
 
 from .rotations import skew
+from .skeleton_cache import SkeletonCache
 
 # The 22 joints of the SMPL-X body (no hands, jaw or eyes), in skeleton order.
 BODY_JOINTS: tuple[str, ...] = (
@@ -60,16 +60,13 @@ HEAD_CAPSULE_TOP = 0.10
 HEAD_CAPSULE_RADIUS = 0.09
 
 
-_cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_cache = SkeletonCache()
 
 
 def cached_for(skeleton: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
     """``compute()``, remembered per (skeleton, key): skeletons are immutable, and constraints
     derive their static choices and parameters from them before every solve."""
-    per_skeleton = _cache.setdefault(skeleton, {})
-    if key not in per_skeleton:
-        per_skeleton[key] = compute()
-    return per_skeleton[key]
+    return _cache.get(skeleton, key, compute)
 
 
 # ---------------------------------------------------------------------------- distances

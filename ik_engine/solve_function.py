@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
@@ -13,12 +11,13 @@ from .errors import SolverError
 from .pose import Pose
 from .result import IKResult
 from .skeleton import Skeleton
+from .skeleton_cache import SkeletonCache
 from .solver import IKSolver
 
 # Solvers ``ik.solve`` keeps per skeleton (one per distinct set of options).
 MAX_CACHED_SOLVERS = 16
 
-_solvers: "weakref.WeakKeyDictionary[Skeleton, dict]" = weakref.WeakKeyDictionary()
+_solvers = SkeletonCache(max_per_skeleton=MAX_CACHED_SOLVERS)
 
 
 def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | None = None, **options) -> IKResult:
@@ -28,19 +27,11 @@ def solve(skeleton: Skeleton, constraints: Sequence[Constraint], init: Pose | No
     """
     if not isinstance(skeleton, Skeleton):
         raise SolverError(f"ik.solve needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
-    per_skeleton = _solvers.setdefault(skeleton, OrderedDict())
     def hashable(value):
         if isinstance(value, (set, frozenset)):
             return tuple(sorted(value, key=repr))
         return tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else value
 
     key = tuple(sorted((k, hashable(v)) for k, v in options.items()))
-    solver = per_skeleton.get(key)
-    if solver is None:
-        solver = per_skeleton[key] = IKSolver(skeleton, **options)
-        while len(per_skeleton) > MAX_CACHED_SOLVERS:
-            per_skeleton.popitem(last=False)
-    else:
-        per_skeleton.move_to_end(key)
-    return solver.solve(constraints, init)
+    return _solvers.get(skeleton, key, lambda: IKSolver(skeleton, **options)).solve(constraints, init)
 

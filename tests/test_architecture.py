@@ -138,7 +138,8 @@ def test_the_cycle_finder_finds_a_cycle():
 # those below, never one above (module-level imports; the package's __init__ gathers the
 # public names of every layer).
 LAYERS = (
-    ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "compile_cache", "background_compiler")),
+    ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "compile_cache", "background_compiler",
+                    "skeleton_cache")),
     ("model", ("pose", "kinematics", "joint_coordinates", "skeleton", "kinematic_state", "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons")),
     ("constraints", ("constraints",)),
@@ -175,3 +176,25 @@ def test_the_layer_table_is_the_one_docs_architecture_md_describes():
         assert f"## {name.lower()}" in text.lower(), name
         for module in modules:
             assert f"`{module}" in text, module
+
+
+def test_the_skeleton_cache_bounds_and_forgets():
+    """The one per-skeleton cache: computes once, keeps the most recent entries, drops a
+    skeleton's entries with the skeleton."""
+    import gc
+
+    import ik_engine as ik
+    from ik_engine.skeleton_cache import SkeletonCache
+
+    cache, calls = SkeletonCache(max_per_skeleton=2), []
+    skeleton = ik.load_skeleton("smplx")
+    for key in ("a", "b", "a", "c"):
+        cache.get(skeleton, key, lambda k=key: calls.append(k) or k.upper())
+    assert calls == ["a", "b", "c"]  # "a" computed once
+    assert cache.keys(skeleton) == ["a", "c"] and len(cache) == 2  # "b" least recently used, dropped
+    other = ik.Skeleton(["root", "tip"], [-1, 0], [[0, 0, 0], [0, 1, 0]])
+    cache.get(other, "x", lambda: 1)
+    assert len(cache) == 3
+    del other
+    gc.collect()
+    assert len(cache) == 2

@@ -135,13 +135,13 @@ def test_solve_function_reuses_its_solver(smplx):
     from ik_engine import solve_function
 
     ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.4, 0.2])], joints=ARM)
-    cached = dict(solve_function._solvers[smplx])
+    cached = solve_function._solvers.keys(smplx)
     res = ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.3, 0.3])], joints=ARM)
     # The second call found the first call's solver (same skeleton and options): no new one.
-    assert dict(solve_function._solvers[smplx]) == cached and len(cached) >= 1
+    assert sorted(map(repr, solve_function._solvers.keys(smplx))) == sorted(map(repr, cached)) and len(cached) >= 1
     assert np.isfinite(res.position_error)
     ik.solve(smplx, [ik.Position("left_middle1", [0.6, 1.3, 0.3])], joints=ARM, max_iterations=50)
-    assert len(solve_function._solvers[smplx]) == len(cached) + 1  # other options: another solver
+    assert len(solve_function._solvers.keys(smplx)) == min(len(cached) + 1, solve_function.MAX_CACHED_SOLVERS)
 
 
 def test_init_pose_outside_limits_is_clipped(smplx):
