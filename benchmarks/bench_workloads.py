@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,10 +24,6 @@ CMU_EXTRA_NAMES = {
     "LeftCollar": "left_collar", "RightCollar": "right_collar", "LFingers": "left_middle1", "RFingers": "right_middle1",
     "lowerback": "spine1", "Chest": "spine2", "Neck": "neck",
 }
-
-if TYPE_CHECKING:
-    from .bench_methods import Runner
-
 
 # ---------------------------------------------------------------------------- workloads
 @dataclass
@@ -70,13 +66,6 @@ class Workload:
     batch_sizes: tuple[int, ...] = ()
     batch_constraints: Callable[[int], list] | None = None
     cold_start: bool = False
-
-    def first_call(self, runner: "Runner") -> None:
-        """The call that compiles: the first problem (the smallest batch for batches)."""
-        if self.batch_sizes:
-            runner.solve_batch(self.batch_constraints(self.batch_sizes[0]))
-        else:
-            runner.solve(self.constraints(0, self.init), self.init)
 
 
 def _rebuilt(skeleton, names=None, lower=None, upper=None, name=None):

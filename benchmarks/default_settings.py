@@ -47,7 +47,7 @@ WORKLOADS = ("full_body", "multi_constraint", "arm_reach", "arm_pose", "animatio
 VIOLATION = 1e-4  # radians beyond a limit that count as a violation
 
 
-def _timed_solves(solver, constraints_of, n: int, errors_of, init_of=None) -> dict:
+def _timed_solves(solver, constraints_of, n: int, errors_of) -> dict:
     """Solve problems 0..n-1 (after one solve of problem 0 that compiles); success by float64 FK."""
     solver.solve(constraints_of(0))
     compiled = solver.compilations
@@ -55,7 +55,7 @@ def _timed_solves(solver, constraints_of, n: int, errors_of, init_of=None) -> di
     for i in range(n):
         constraints = constraints_of(i)
         start = time.perf_counter()
-        result = solver.solve(constraints) if init_of is None else solver.solve(constraints, init=init_of(i))
+        result = solver.solve(constraints)
         times.append(time.perf_counter() - start)
         position, orientation = errors_of(i, result.pose)
         ok.append(position <= 1e-3 and orientation <= np.radians(1.0))
@@ -84,35 +84,13 @@ def arm(skeleton: ik.Skeleton, n: int, seed: int, orientation: bool) -> dict:
 
 
 def multi_constraint(skeleton: ik.Skeleton, n: int, seed: int) -> dict:
-    from .body_benchmark import UPPER
-    from .scenarios import BODY_JOINTS
+    """``ik-engine bench``'s multi_constraint workload (the same targets and error measure),
+    solved at default settings."""
+    from .bench_workloads import multi_constraint as workload
 
-    rng = np.random.default_rng(seed)
-    hands, wrists, feet = ("left_middle1", "right_middle1"), ("left_wrist", "right_wrist"), \
-        ("left_foot", "right_foot", "left_ankle", "right_ankle")
-    head, forward, rest = skeleton.index("head"), np.array([0.0, 0.0, 1.0]), skeleton.rest_positions()
-    targets = [skeleton.world_transforms(skeleton.random_pose(rng, UPPER)) for _ in range(n)]
-
-    def constraints(i):
-        R, p = targets[i]
-        return ([ik.Pin(j, priority=0) for j in feet]
-                + [ik.Position(j, p[skeleton.index(j)], priority=1) for j in hands]
-                + [ik.Orientation(j, R[skeleton.index(j)], priority=1) for j in wrists]
-                + [ik.LookAt("head", p[head] + R[head] @ forward, axis=(0, 0, 1), priority=1), ik.RestPose(weight=0.1)])
-
-    def errors(i, pose):
-        R_target, p_target = targets[i]
-        R, p = skeleton.world_transforms(pose)
-        reach = [np.linalg.norm(p[k] - p_target[k]) for k in skeleton.indices(hands)]
-        drift = [np.linalg.norm(p[k] - rest[k]) for k in skeleton.indices(feet)]
-        turn = [_angle(R[k], R_target[k]) for k in skeleton.indices(wrists)]
-        look = p_target[head] + R_target[head] @ forward
-        to_look = (look - p[head]) / np.linalg.norm(look - p[head])
-        aim = float(np.arccos(np.clip(R[head] @ forward @ to_look, -1.0, 1.0)))
-        return max(reach + drift), max(turn + [aim])
-
-    solver = ik.IKSolver(skeleton, joints=BODY_JOINTS, move_root=True, compilation="blocking")
-    return _timed_solves(solver, constraints, n, errors)
+    w = workload(skeleton, n, seed)
+    solver = ik.IKSolver(skeleton, joints=w.moving, move_root=w.move_root, compilation="blocking")
+    return _timed_solves(solver, lambda i: w.constraints(i, None), n, w.errors)
 
 
 def animation_loop(skeleton: ik.Skeleton, frames: int, seed: int) -> dict:
@@ -122,22 +100,12 @@ def animation_loop(skeleton: ik.Skeleton, frames: int, seed: int) -> dict:
     return loop(skeleton, frames, seed)
 
 
-def _angle(R_a: np.ndarray, R_b: np.ndarray) -> float:
-    return float(np.arccos(np.clip((np.trace(R_a @ R_b.T) - 1.0) / 2.0, -1.0, 1.0)))
-
-
 def weighted_cost(skeleton: ik.Skeleton, constraints: list, pose: ik.Pose) -> float:
     """Sum of weight x error^2 over Position (metres) and Orientation (radians) constraints,
-    by float64 forward kinematics."""
-    R, p = skeleton.world_transforms(pose)
-    cost = 0.0
-    for c in constraints:
-        j = skeleton.index(c.joint)
-        if isinstance(c, ik.Position):
-            cost += c.weight * float(np.sum((p[j] - np.asarray(c.target)) ** 2))
-        else:
-            cost += c.weight * _angle(R[j], c.target_rotation) ** 2
-    return cost
+    by float64 forward kinematics (``safety_checks.target_errors``)."""
+    from .safety_checks import target_errors
+
+    return sum(c.weight * e ** 2 for c, e in zip(constraints, target_errors(skeleton, constraints, pose)))
 
 
 def far_problems(skeleton: ik.Skeleton, n: int, seed: int) -> list[list]:

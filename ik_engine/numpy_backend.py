@@ -63,7 +63,11 @@ class NumpyBackend:
     @staticmethod
     def while_loop(cond: Callable, body: Callable, state: Any) -> Any:
         seconds = getattr(_loop_limit, "seconds", None)
-        deadline = np.inf if seconds is None else time.perf_counter() + seconds
+        if seconds is None:
+            while cond(state):
+                state = body(state)
+            return state
+        deadline = time.perf_counter() + seconds
         done = 0
         # At least two iterations (a solver's first evaluates its start) before the limit counts.
         while cond(state) and (done < 2 or time.perf_counter() < deadline):

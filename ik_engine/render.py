@@ -22,6 +22,7 @@ import numpy as np
 from .errors import PoseError
 from .mesh import Mesh, skin
 from .pose import Pose
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .skeleton import Skeleton
 
 SKIN_COLOUR = np.array([0.80, 0.74, 0.68])
@@ -171,7 +172,9 @@ def _new_figure(width_in: float, height_in: float):
 
 def heading(skeleton: Skeleton, pose: Pose) -> float:
     """The root's turn about the vertical (+Y) from its rest heading, radians (0: facing +Z)."""
-    R_root = skeleton.world_rotations(pose)[0] @ skeleton.world_rotations(skeleton.rest_pose())[0].T
+    # The root's world rotation is its local one: its rest rotation times the pose's.
+    R_rest = np.eye(3) if skeleton.rest_rotations is None else skeleton.rest_rotations[0]
+    R_root = R_rest @ axis_angle_to_matrix(pose.rotations[0], np) @ R_rest.T
     forward = R_root @ np.array([0.0, 0.0, 1.0])
     if np.hypot(forward[0], forward[2]) < 1e-6:  # facing straight up or down: no heading
         return 0.0
@@ -182,8 +185,6 @@ def facing_forward(skeleton: Skeleton, pose: Pose, yaw: float) -> Pose:
     """``pose`` turned by ``-yaw`` about the vertical through its root (same shape, same place)."""
     c, s = np.cos(-yaw), np.sin(-yaw)
     R_turn = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-    from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
-
     rotations = np.array(pose.rotations)
     root = skeleton.rest_offsets[0] + pose.translation
     R_local_root = axis_angle_to_matrix(rotations[0], np)

@@ -133,17 +133,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 decided = decided | decides
             return xp.where(decided, better, xp.sum(costs_a) < xp.sum(costs_b))
 
-        def more_levels_met(met_a, met_b):
-            """Does state a meet a priority level that b does not, at the first level where
-            they differ (from the highest down)?"""
-            decided = xp.asarray(False)
-            better = xp.asarray(False)
-            for k in range(num_levels):
-                differs = met_a[k] != met_b[k]
-                better = xp.where(~decided & differs, met_a[k], better)
-                decided = decided | differs
-            return better
-
         def solve_spd(A, b):
             """Solve (A + floor I) x = b for a symmetric positive semi-definite A (Cholesky).
 
@@ -250,6 +239,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             return xp.zeros((n,), dtype)
         K = num_levels
         inf_costs = xp.full((K,), xp.inf, dtype)
+        no_costs = xp.zeros((K,), dtype)
         no_levels_met = xp.zeros((K,), bool)
         C = len(tolerance_index)
         # The loop evaluates one candidate per iteration: the initial pose first, then either
@@ -267,7 +257,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             near=no_levels_met,
             restarts=xp.asarray(0, xp.int32),
             restart_pending=xp.asarray(False),
-            polish_pending=xp.asarray(False),
             polished=xp.asarray(False),
             done=xp.asarray(False),
             best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=xp.full((C,), xp.inf, dtype),
@@ -293,11 +282,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             active = xp.where(xp.asarray(level_is_soft) | strict, above_met, above_near)
             search_start = (s["it"] == 1) & cold
             fresh = first | s["restart_pending"] | search_start
+            # A fresh start after the polish began is the polish itself (no restart follows it).
+            polish_start = s["restart_pending"] & s["polished"]
 
             def fresh_start(_):
                 """The caller's pose, the search start, the best pose (polish) or a restart seed."""
                 row = xp.asarray(xp.minimum(s["restarts"], options.restarts), xp.uint32)
-                u = backend.cond(s["restart_pending"], restart_draw, no_draw, row)
+                u = backend.cond(s["restart_pending"] & ~polish_start, restart_draw, no_draw, row)
                 u_pose = sample_lower + u * (sample_upper - sample_lower)
                 # Restart seeds, per variable (``ResidualProblem._start_masks``):
                 # - odd restarts: the chains to the targets part of the way from the middle of their
@@ -320,7 +311,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 corner = sample_lower + xp.where(u > 0.5, 0.9, 0.1) * (sample_upper - sample_lower)
                 anywhere_seed = xp.where(s["restarts"] % 4 == 3, corner, xp.where(anywhere, u_pose, centred))
                 q_seed = xp.where(held_mask, perturbed, xp.where(bounded, anywhere_seed, s["best_q"]))
-                return xp.where(first, q_caller, xp.where(search_start, q0, xp.where(s["polish_pending"], s["best_q"], q_seed)))
+                return xp.where(first, q_caller, xp.where(search_start, q0, xp.where(polish_start, s["best_q"], q_seed)))
 
             # Only the candidate this iteration needs is computed (a branch, not a select):
             # a fresh start takes no step.
@@ -376,7 +367,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # (frame loops whose targets are out of reach would otherwise flip between
             # compromises of nearly equal cost). (The polish below descends from the best pose
             # itself: its steps count as usual.)
-            better = xp.where(warm & (s["restarts"] > 0) & ~s["polished"], more_levels_met(met, s["best_met"]),
+            # (Met levels alone decide: the comparison with the costs left out.)
+            better = xp.where(warm & (s["restarts"] > 0) & ~s["polished"],
+                              lexicographically_better(no_costs, met, no_costs, s["best_met"]),
                               lexicographically_better(costs, met, s["best_costs"], s["best_met"])) | first
             stalled = (stall >= options.stall_iterations) | (creep >= options.creep_iterations)
             # A warm start restarts at most ``warm_restarts`` times: out of reach, its restarts
@@ -395,7 +388,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             soft_now = xp.sum(costs * soft_mask)
             soft_stalled = soft_now >= 0.9 * xp.where(fresh, xp.inf, s["ok_soft"])
             done = ok & ((~stepped_soft | soft_stalled) if problem.has_soft else True)
-            done = done | (s["polished"] & ~s["polish_pending"] & (stall >= options.stall_iterations))  # the polish is over
+            done = done | (s["polished"] & ~polish_start & (stall >= options.stall_iterations))  # the polish is over
             ok_soft = xp.where(ok, soft_now, xp.where(fresh, xp.inf, s["ok_soft"]))
             return dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
@@ -406,7 +399,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 near=near,
                 restarts=s["restarts"] + restart.astype(xp.int32),
                 restart_pending=restart | polish,
-                polish_pending=polish,
                 polished=s["polished"] | polish,
                 done=done,
                 best_q=xp.where(better, q, s["best_q"]),
