@@ -1,4 +1,4 @@
-"""The package's import graph, read from the source with ``ast``: no cycle among module-level
+"""The package's import graph, read from the source with ``ast``: no cycle among module-level (type-only included)
 imports, and no module importing another module's ``_private`` names."""
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ def resolved(module: str, is_package: bool, node: ast.ImportFrom) -> str:
 
 
 def module_level_imports(tree: ast.Module) -> list[ast.stmt]:
-    """Import statements executed when the module loads (not in functions; not under TYPE_CHECKING)."""
+    """Import statements at module level (not in functions), those for type checkers included:
+    a type-only import is a dependency too."""
     found = []
 
     def visit(body):
         for node in body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 found.append(node)
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+            elif isinstance(node, ast.If):
                 visit(node.body)
                 visit(node.orelse)
             elif isinstance(node, ast.Try):
