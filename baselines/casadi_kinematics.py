@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ik_engine.errors import SolverError
+from ik_engine.joint_coordinates import MAX_SWING, SWING_TWIST_KINDS, swing_axes, twist_axis
 from ik_engine.problem import ResidualProblem
 
 # Below this squared angle (about 0.1 rad) exp(r) uses Taylor series in angle^2: the closed
@@ -82,13 +83,72 @@ def casadi_euler_to_matrix(c: Any, order: str) -> Any:
     return first @ middle @ last
 
 
+def _casadi_swing(c: Any, t: int) -> tuple[Any, Any, Any]:
+    """(w, s_b, s_d) of the swing quaternion of swing-twist coordinates c (3, 1)."""
+    casadi = casadi_module()
+    b, d = swing_axes(t)
+    s_b, s_d = casadi.sin(0.5 * c[b]), casadi.sin(0.5 * c[d])
+    return casadi.sqrt(casadi.fmax(1.0 - s_b * s_b - s_d * s_d, 1e-12)), s_b, s_d
+
+
+def casadi_swing_twist_to_matrix(c: Any, t: int) -> Any:
+    """(3, 3) rotation ``S @ R_t(tau)`` of swing-twist coordinates c (3, 1), as
+    ``ik_engine.joint_coordinates.swing_twist_to_matrix`` defines it."""
+    casadi = casadi_module()
+    w, s_b, s_d = _casadi_swing(c, t)
+    v = [0, 0, 0]
+    b, d = swing_axes(t)
+    v[b], v[d] = s_b, s_d
+    x, y, z = v
+    S = casadi.vertcat(
+        casadi.horzcat(1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
+        casadi.horzcat(2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
+        casadi.horzcat(2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
+    )
+    return S @ casadi_elementary_rotation(t, c[t])
+
+
+def casadi_swing_limits(problem: ResidualProblem, q: Any) -> list[Any]:
+    """Inequalities ``g <= 1`` that keep each moving swing-twist joint's swing inside its
+    ellipse (per quadrant, the semi-axes of ``joint_coordinates.swing_scale``; once
+    differentiable) and within ``MAX_SWING``: the limits the box bounds cannot express."""
+    casadi = casadi_module()
+    skeleton = problem.skeleton
+    rho_sq = float(np.sin(0.5 * MAX_SWING)) ** 2
+    g = []
+    for m, joint in enumerate(problem.moving_joints):
+        kind = skeleton.coordinates[int(joint)]
+        if kind not in SWING_TWIST_KINDS:
+            continue
+        t = twist_axis(kind)
+        b, d = swing_axes(t)
+        _, s_b, s_d = _casadi_swing(q[3 * m : 3 * m + 3], t)
+        g.append((s_b * s_b + s_d * s_d) / rho_sq)
+        if skeleton.elliptic_swing[int(joint)]:
+            lower, upper = skeleton.lower[int(joint)], skeleton.upper[int(joint)]
+            terms = []
+            for s, a in ((s_b, b), (s_d, d)):
+                positive, negative = np.sin(0.5 * min(upper[a], np.pi)), -np.sin(0.5 * max(lower[a], -np.pi))
+                # A zero semi-axis: the box already holds the coordinate at 0 on that side.
+                terms.append(casadi.if_else(s >= 0, s * s / max(positive**2, 1e-12), s * s / max(negative**2, 1e-12)))
+            g.append(terms[0] + terms[1])
+    return g
+
+
+def swing_limit_count(problem: ResidualProblem) -> int:
+    """How many inequalities ``casadi_swing_limits`` makes for this problem."""
+    kinds = [problem.skeleton.coordinates[int(j)] for j in problem.moving_joints]
+    elliptic = problem.skeleton.elliptic_swing[problem.moving_joints]
+    return sum(1 + int(e) for kind, e in zip(kinds, elliptic) if kind in SWING_TWIST_KINDS)
+
+
 def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: Sequence[Any], translation: Any):
     """World transforms of the problem's subtree as CasADi expressions.
 
     Args:
         problem: the residual problem (subtree rows ``problem.joints``, moving rows, offsets).
-        q: (n, 1) CasADi variables (moving joints' coordinates: axis-angles, or Euler angles
-            for the joints in ``problem.euler_moving``; then the root translation when the
+        q: (n, 1) CasADi variables (moving joints' coordinates: axis-angles, or Euler or
+            swing-twist coordinates for the joints in ``problem.euler_moving``; then the root translation when the
             root moves).
         R_parent_fixed: one (3, 3) expression per subtree row that does not move, in row
             order: its ``R_parent_joint`` (rest rotation included).
@@ -110,7 +170,9 @@ def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: 
         if row in moving_index:
             m = moving_index[row]
             coordinates = q[3 * m : 3 * m + 3]
-            if m in euler_order:
+            if euler_order.get(m) in SWING_TWIST_KINDS:
+                R_local = casadi_swing_twist_to_matrix(coordinates, twist_axis(euler_order[m]))
+            elif m in euler_order:
                 R_local = casadi_euler_to_matrix(coordinates, euler_order[m])
             else:
                 R_local = casadi_axis_angle_to_matrix(coordinates)

@@ -64,7 +64,7 @@ from ik_engine.constraints.base import Constraint
 from ik_engine.constraints.orientation import Orientation
 from ik_engine.constraints.position import Position
 from ik_engine.errors import SolverError
-from ik_engine.joint_coordinates import AXIS_ANGLE
+from ik_engine.joint_coordinates import AXIS_ANGLE, SWING_TWIST_KINDS, clamped_coordinates, coordinates_to_matrix, matrix_to_coordinates
 from ik_engine.scalar_rotations import axis_angle_to_matrix, euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
 from ik_engine.kinematics import forward_kinematics, local_rotations
 from ik_engine.pose import Pose
@@ -214,7 +214,8 @@ class _Chain:
                 _Step(
                     m, node, end, -1 if parent < 0 else int(node_of_row[parent]), None if rest is None else rest[row],
                     pa, pb, oa, ob, single, centred, tuple(lower[m].tolist()), tuple(upper[m].tolist()),
-                    None if kind == AXIS_ANGLE else tuple("xyz".index(a) for a in kind),
+                    None if kind == AXIS_ANGLE or kind in SWING_TWIST_KINDS else tuple("xyz".index(a) for a in kind),
+                    (kind, bool(prepared.skeleton.elliptic_swing[int(problem.moving_joints[m])])) if kind in SWING_TWIST_KINDS else None,
                 )
             )
         self.root_step = self.steps[-1] if self.steps and self.steps[-1].node == 0 else None
@@ -328,14 +329,21 @@ class _Chain:
         R_pose = R_turn @ R_world_joint
         if R_frame is not None:
             R_pose = R_frame.T @ R_pose
-        if step.euler is None:
-            c_wanted = matrix_to_axis_angle(R_pose.tolist())
+        if step.swing_twist is not None:
+            # A ball joint with an elliptic swing limit: clipped, then projected onto the ellipse.
+            kind, elliptic = step.swing_twist
+            c_wanted = tuple(matrix_to_coordinates(R_pose, kind).tolist())
+            c_new = tuple(clamped_coordinates(np.array(c_wanted), kind, np.array(step.lower), np.array(step.upper), elliptic).tolist())
+            R_pose = coordinates_to_matrix(np.array(c_new), kind, np)
         else:
-            c_wanted = matrix_to_euler(R_pose.tolist(), step.euler)
-        c_new = tuple(min(max(v, lo), hi) for v, lo, hi in zip(c_wanted, step.lower, step.upper))
-        # The joint's new frame, exactly from its parent's and c_new (so that rounding in
-        # the incremental updates never feeds back), and the turn it makes in the world.
-        R_pose = axis_angle_to_matrix(c_new) if step.euler is None else euler_to_matrix(c_new, step.euler)
+            if step.euler is None:
+                c_wanted = matrix_to_axis_angle(R_pose.tolist())
+            else:
+                c_wanted = matrix_to_euler(R_pose.tolist(), step.euler)
+            c_new = tuple(min(max(v, lo), hi) for v, lo, hi in zip(c_wanted, step.lower, step.upper))
+            # The joint's new frame, exactly from its parent's and c_new (so that rounding in
+            # the incremental updates never feeds back), and the turn it makes in the world.
+            R_pose = axis_angle_to_matrix(c_new) if step.euler is None else euler_to_matrix(c_new, step.euler)
         R_world_new = R_pose if R_frame is None else R_frame @ R_pose
         if c_new != c_wanted:
             R_turn = R_world_new @ R_world_joint.T
@@ -364,7 +372,8 @@ class _Step:
     effector when it is alone (closed-form step), else -1; centred: the root of a body
     whose translation moves (fit about the effectors' centroid); lower, upper: its limit box
     on its coordinates; euler: the axes (i, j, k) of its Euler coordinates in their order
-    (``"yzx"``: (1, 2, 0)), None for axis-angle coordinates.
+    (``"yzx"``: (1, 2, 0)), None for axis-angle coordinates; swing_twist: for swing-twist
+    coordinates, (kind, whether an ellipse limits the swing), else None.
     """
 
     m: int
@@ -381,6 +390,7 @@ class _Step:
     lower: tuple[float, float, float]
     upper: tuple[float, float, float]
     euler: tuple[int, int, int] | None
+    swing_twist: tuple[str, bool] | None = None
 
 
 # Below this, a vector or a cross product is treated as zero (metres, metres^2).

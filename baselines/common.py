@@ -100,7 +100,7 @@ class PreparedProblem:
     def result(self, q: np.ndarray, iterations: int, restarts: int = 0) -> IKResult:
         """The IKResult of final variables ``q``: clipped into the limits, errors measured on
         the clipped pose, wall time since preparation."""
-        q = np.clip(np.asarray(q, dtype=np.float64), self.problem.lower, self.problem.upper)
+        q = self.problem.within_limits(np.clip(np.asarray(q, dtype=np.float64), self.problem.lower, self.problem.upper), np)
         if not np.isfinite(q).all():
             raise SolverError(f"{self.method} produced a non-finite pose; please report this with your inputs")
         errors = self.errors(q)

@@ -50,7 +50,7 @@ from ik_engine.skeleton import Skeleton
 from ik_engine.skeleton_cache import SkeletonCache
 from ik_engine.solver import IKResult
 
-from .casadi_kinematics import casadi_forward_kinematics, casadi_module, fixed_rows
+from .casadi_kinematics import casadi_forward_kinematics, casadi_module, casadi_swing_limits, fixed_rows, swing_limit_count
 from .common import BaselineOptions, PreparedProblem, prepare
 
 METHOD = "IPOPT"
@@ -220,7 +220,9 @@ def _objective(problem: ResidualProblem, R_world: list, p_world: list, params: A
 
 
 def _nlp_expressions(problem: ResidualProblem) -> tuple[Any, Any, Any]:
-    """(q (n,), p, f): the NLP's variables, parameters and objective as CasADi expressions."""
+    """(q (n,), p, f): the NLP's variables, parameters and objective as CasADi expressions
+    (the swing-twist joints' ellipses, which the box bounds cannot express, are
+    ``casadi_swing_limits``)."""
     casadi = casadi_module()
     q, R_fixed, translation = _symbols(problem)
     params = casadi.SX.sym("params", problem.num_parameters)
@@ -242,8 +244,12 @@ def _build(problem: ResidualProblem, options: IPOPTOptions) -> Any:
     casadi = casadi_module()
     start = time.perf_counter()
     q, p, f = _nlp_expressions(problem)
+    nlp = {"x": q, "p": p, "f": f}
+    swing_limits = casadi_swing_limits(problem, q)
+    if swing_limits:
+        nlp["g"] = casadi.vertcat(*swing_limits)
     try:
-        solver = casadi.nlpsol("ik_ipopt", "ipopt", {"x": q, "p": p, "f": f}, options.ipopt_settings())
+        solver = casadi.nlpsol("ik_ipopt", "ipopt", nlp, options.ipopt_settings())
     except RuntimeError as exc:  # CasADi's message ends with IPOPT's reason
         reason = str(exc).strip().splitlines()[-1]
         raise SolverError(f"IPOPT rejected its options ({reason}); check IPOPTOptions.extra") from None
@@ -316,6 +322,9 @@ def ipopt(
     solver = _compiled(prepared, options)
     problem = prepared.problem
     arguments = {"lbx": problem.lower, "ubx": problem.upper, "p": nlp_parameters(prepared)}
+    limits = swing_limit_count(problem)
+    if limits:  # the swing-twist joints' ellipses: g <= 1
+        arguments.update(lbg=np.full(limits, -np.inf), ubg=np.ones(limits))
     rng = np.random.default_rng(options.seed)
     q_start, iterations, tried = prepared.q0, 0, []  # tried: (worst error / tolerance, q)
     for attempt in range(options.restarts + 1):
@@ -336,7 +345,7 @@ def ipopt(
             q = q_start
         if options.restarts == 0:  # plain IPOPT: nothing to compare
             return prepared.result(q, iterations)
-        q = np.clip(q, problem.lower, problem.upper)
+        q = problem.within_limits(np.clip(q, problem.lower, problem.upper), np)
         errors = prepared.errors(q)
         tried.append((float(np.max(errors / prepared.tolerances[problem.tolerance_index])), q))
         if prepared.converged(errors):

@@ -14,6 +14,22 @@ every kind (the angle on that axis, zeros elsewhere) and a limit file reads the 
 The middle axis should be one with a small range: the coordinates are singular where the
 middle angle reaches +-90 degrees, so a Skeleton requires its limits there to stay within.
 
+A swing-twist kind (``"swing_twist_x"``, ``"swing_twist_y"``, ``"swing_twist_z"``, named by
+the twist axis, the bone's own axis) describes a ball joint as anatomy and Blender's IK solver
+do: the rotation is ``R = S @ R_t(tau)``, a twist ``tau`` about the bone axis ``t`` followed
+by a swing ``S`` about an axis in the plane of the other two axes ``b, d`` (cyclic order
+after ``t``). The swing's unit quaternion is ``(w, s)`` with ``s_t = 0`` and ``w >= 0``; its
+coordinates are ``c_b = 2 asin(s_b)`` and ``c_d = 2 asin(s_d)`` (a swing about axis ``b``
+alone by angle ``a`` has ``c_b = a``), and ``c_t = tau = 2 atan2(q_t, q_w)`` of the whole
+rotation's quaternion ``q``: exactly Blender's reading (``IK_Math.h``'s ``ComputeTwist`` and
+``SphericalRangeParameters``, up to its sign convention on the swing). The box limits each
+coordinate; when both swing coordinates are limited (a range below a full turn), the swing
+is also limited to an ellipse in ``(s_b, s_d)`` whose semi-axes, per quadrant, are the
+sines of the half limits (Blender's ``EllipseClamp``): a cone with a different reach in each
+direction, not a box. ``project_swing`` brings coordinates into that region the way Blender
+does, along the ray from the rest pose. Swings beyond ``MAX_SWING`` (175 degrees, where the
+coordinates' derivative grows as ``1 / w``) are projected back too.
+
 Everything here is batched over leading axes; functions taking ``xp`` run in numpy, JAX or
 TensorFlow alike. Radians throughout.
 """
@@ -25,11 +41,13 @@ from typing import Any
 import numpy as np
 
 from . import scalar_rotations as scalar
-from .rotations import axis_angle_to_matrix, left_jacobian, matrix_to_axis_angle
+from .rotations import axis_angle_to_matrix, left_jacobian, matrix_to_axis_angle, matrix_to_quaternion, quaternion_to_matrix
 
 AXIS_ANGLE = "axis_angle"
 EULER_ORDERS = ("xyz", "xzy", "yxz", "yzx", "zxy", "zyx")
-COORDINATE_KINDS = (AXIS_ANGLE,) + EULER_ORDERS
+SWING_TWIST_KINDS = ("swing_twist_x", "swing_twist_y", "swing_twist_z")
+COORDINATE_KINDS = (AXIS_ANGLE,) + EULER_ORDERS + SWING_TWIST_KINDS
+MAX_SWING = float(np.radians(175.0))
 _AXIS = {"x": 0, "y": 1, "z": 2}
 
 
@@ -120,9 +138,143 @@ def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
     return c
 
 
+def twist_axis(kind: str) -> int:
+    """The twist (bone) axis 0, 1, 2 of a swing-twist kind."""
+    return _AXIS[kind[-1]]
+
+
+def swing_axes(t: int) -> tuple[int, int]:
+    """The two swing axes ``(b, d)`` of twist axis ``t``, in cyclic order after it."""
+    return (t + 1) % 3, (t + 2) % 3
+
+
+def _swing_quaternion(c: Any, t: int, xp: Any) -> tuple[Any, Any, Any]:
+    """(w, s_b, s_d) (...) of the swing of swing-twist coordinates c (..., 3)."""
+    b, d = swing_axes(t)
+    s_b, s_d = xp.sin(0.5 * c[..., b]), xp.sin(0.5 * c[..., d])
+    w = xp.sqrt(xp.maximum(1.0 - s_b * s_b - s_d * s_d, 0.0))
+    return w, s_b, s_d
+
+
+def _by_axis(t: int, value_t: Any, value_b: Any, value_d: Any, xp: Any) -> Any:
+    """(..., 3) with the twist axis' value at ``t`` and the swing axes' at ``b, d``."""
+    b, d = swing_axes(t)
+    columns = [None, None, None]
+    columns[t], columns[b], columns[d] = value_t, value_b, value_d
+    return xp.stack(columns, axis=-1)
+
+
+def swing_twist_to_matrix(c: Any, t: int, xp: Any) -> Any:
+    """Rotation matrices (..., 3, 3) ``S @ R_t(tau)`` of swing-twist coordinates c (..., 3)."""
+    w, s_b, s_d = _swing_quaternion(c, t, xp)
+    v = _by_axis(t, xp.zeros_like(w), s_b, s_d, xp)
+    S = quaternion_to_matrix(xp.concatenate([w[..., None], v], axis=-1), xp)
+    return S @ _elementary(t, c[..., t], xp)
+
+
+def swing_twist_body_jacobian(c: Any, t: int, xp: Any) -> Any:
+    """(..., 3, 3) E with ``omega = E @ dc`` for swing-twist coordinates (columns by axis).
+
+    For ``R = S R_t``: ``omega = R_t^T omega_S + e_t dtau``; for the swing quaternion
+    ``(w, v)``, ``omega_S = 2 (w dv - dw v - v x dv)`` with ``dv = cos(c/2) / 2 e`` and
+    ``dw = -(v . dv) / w``; checked against finite differences in the tests.
+    """
+    w, s_b, s_d = _swing_quaternion(c, t, xp)
+    zero = xp.zeros_like(w)
+    w_safe = xp.maximum(w, 1e-9)
+    b, d = swing_axes(t)
+    h_b, h_d = 0.5 * xp.cos(0.5 * c[..., b]), 0.5 * xp.cos(0.5 * c[..., d])
+    # With e_b x e_d = e_t: v x e_b = -s_d e_t and v x e_d = s_b e_t.
+    omega_b = 2.0 * h_b[..., None] * _by_axis(t, s_d, w + s_b * s_b / w_safe, s_b * s_d / w_safe, xp)
+    omega_d = 2.0 * h_d[..., None] * _by_axis(t, -s_b, s_b * s_d / w_safe, w + s_d * s_d / w_safe, xp)
+    R_t_T = xp.swapaxes(_elementary(t, c[..., t], xp), -1, -2)
+    columns = [None, None, None]
+    columns[b] = (R_t_T @ omega_b[..., None])[..., 0]
+    columns[d] = (R_t_T @ omega_d[..., None])[..., 0]
+    columns[t] = _by_axis(t, xp.ones_like(w), zero, zero, xp)
+    return xp.stack(columns, axis=-1)
+
+
+def matrix_to_swing_twist(R: np.ndarray, t: int) -> np.ndarray:
+    """Swing-twist coordinates (..., 3) of rotation matrices R (..., 3, 3) (numpy).
+
+    The twist lies in (-pi, pi], each swing coordinate in [-pi, pi]; a swing of exactly
+    180 degrees leaves the twist undefined, and it is taken as 0 there.
+    """
+    R = np.asarray(R, dtype=np.float64)
+    q = matrix_to_quaternion(R, np)  # w >= 0
+    tau = 2.0 * np.arctan2(q[..., 1 + t], q[..., 0])
+    S = R @ np.swapaxes(_elementary(t, tau, np), -1, -2)
+    s = matrix_to_quaternion(S, np)
+    b, d = swing_axes(t)
+    c = np.empty(R.shape[:-2] + (3,))
+    c[..., t] = tau
+    c[..., b] = 2.0 * np.arcsin(np.clip(s[..., 1 + b], -1.0, 1.0))
+    c[..., d] = 2.0 * np.arcsin(np.clip(s[..., 1 + d], -1.0, 1.0))
+    return c
+
+
+def swing_scale(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any) -> Any:
+    """(...) factor k in (0, 1] that brings the swing of coordinates c (..., 3) inside its
+    limits along the ray from the rest pose: ``s -> k s``. 1 when already inside.
+
+    lower, upper: (..., 3) the box; elliptic: (...) bool, whether the ellipse limits the
+    swing (both swing coordinates limited); every swing is kept within ``MAX_SWING``.
+    """
+    b, d = swing_axes(t)
+    _, s_b, s_d = _swing_quaternion(c, t, xp)
+    # Semi-axes per quadrant: the sines of the half limits on the side the swing lies.
+    a_b = xp.where(s_b >= 0, xp.sin(0.5 * xp.minimum(upper[..., b], np.pi)), -xp.sin(0.5 * xp.maximum(lower[..., b], -np.pi)))
+    a_d = xp.where(s_d >= 0, xp.sin(0.5 * xp.minimum(upper[..., d], np.pi)), -xp.sin(0.5 * xp.maximum(lower[..., d], -np.pi)))
+    # A zero semi-axis means the box already holds that coordinate at 0 (its term is 0).
+    tiny = 1e-12
+    level = s_b * s_b / xp.maximum(a_b * a_b, tiny) + s_d * s_d / xp.maximum(a_d * a_d, tiny)
+    k_ellipse = xp.where(elliptic & (level > 1.0), 1.0 / xp.sqrt(xp.maximum(level, tiny)), 1.0)
+    radius_sq = s_b * s_b + s_d * s_d
+    rho = float(np.sin(0.5 * MAX_SWING))
+    k_disc = xp.where(radius_sq > rho * rho, rho / xp.sqrt(xp.maximum(radius_sq, tiny)), 1.0)
+    return xp.minimum(k_ellipse, k_disc)
+
+
+def project_swing(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any) -> Any:
+    """Swing-twist coordinates (..., 3), already inside their box, with the swing brought
+    inside the ellipse and ``MAX_SWING`` along the ray from the rest pose (``swing_scale``).
+    Radial scaling keeps the box, which contains the rest pose (the Skeleton requires it)."""
+    b, d = swing_axes(t)
+    k = swing_scale(c, t, lower, upper, elliptic, xp)
+    _, s_b, s_d = _swing_quaternion(c, t, xp)
+    inside = k >= 1.0  # left exactly as they are (no rounding through asin(sin(.)))
+    c_b = xp.where(inside, c[..., b], 2.0 * xp.arcsin(k * s_b))
+    c_d = xp.where(inside, c[..., d], 2.0 * xp.arcsin(k * s_d))
+    return _by_axis(t, c[..., t], c_b, c_d, xp)
+
+
+def matrix_to_coordinates(R: np.ndarray, kind: str) -> np.ndarray:
+    """Coordinates (..., 3) of one kind of rotation matrices R (..., 3, 3) (numpy)."""
+    if kind == AXIS_ANGLE:
+        return matrix_to_axis_angle(np.asarray(R, dtype=np.float64), np)
+    if kind in SWING_TWIST_KINDS:
+        return matrix_to_swing_twist(R, twist_axis(kind))
+    return matrix_to_euler(R, kind)
+
+
+def clamped_coordinates(c: np.ndarray, kind: str, lower: np.ndarray, upper: np.ndarray, elliptic: bool) -> np.ndarray:
+    """Coordinates (..., 3) of one kind clipped into the box [lower, upper] (3,) and, for a
+    swing-twist kind, with the swing brought into its ellipse (``project_swing``) (numpy)."""
+    c = np.clip(c, lower, upper)
+    if kind in SWING_TWIST_KINDS:
+        lo, hi = np.maximum(lower, -np.pi), np.minimum(upper, np.pi)
+        c = project_swing(c, twist_axis(kind), lo, hi, np.asarray(elliptic), np)
+    return c
+
+
 def coordinates_to_matrix(c: Any, kind: str, xp: Any) -> Any:
     """Rotation matrices (..., 3, 3) of coordinates (..., 3) of one kind."""
-    return axis_angle_to_matrix(c, xp) if kind == AXIS_ANGLE else euler_to_matrix(c, kind, xp)
+    if kind == AXIS_ANGLE:
+        return axis_angle_to_matrix(c, xp)
+    if kind in SWING_TWIST_KINDS:
+        return swing_twist_to_matrix(c, twist_axis(kind), xp)
+    return euler_to_matrix(c, kind, xp)
 
 
 def body_jacobian(c: Any, kind: str, xp: Any) -> Any:
@@ -132,6 +284,8 @@ def body_jacobian(c: Any, kind: str, xp: Any) -> Any:
     """
     if kind == AXIS_ANGLE:
         return xp.swapaxes(left_jacobian(c, xp), -1, -2)
+    if kind in SWING_TWIST_KINDS:
+        return swing_twist_body_jacobian(c, twist_axis(kind), xp)
     return euler_body_jacobian(c, kind, xp)
 
 
@@ -140,6 +294,8 @@ def axis_angle_to_coordinates(r: np.ndarray, kind: str) -> np.ndarray:
     r = np.asarray(r, dtype=np.float64)
     if kind == AXIS_ANGLE:
         return r
+    if kind in SWING_TWIST_KINDS:
+        return matrix_to_swing_twist(axis_angle_to_matrix(r, np), twist_axis(kind))
     if r.shape == (3,):  # one rotation (every single solve): plain floats, ~20x faster
         axes = tuple(_AXIS[a] for a in kind)
         return np.array(scalar.axis_angle_to_euler(tuple(r.tolist()), axes))
@@ -151,6 +307,8 @@ def coordinates_to_axis_angle(c: np.ndarray, kind: str) -> np.ndarray:
     c = np.asarray(c, dtype=np.float64)
     if kind == AXIS_ANGLE:
         return c
+    if kind in SWING_TWIST_KINDS:
+        return matrix_to_axis_angle(swing_twist_to_matrix(c, twist_axis(kind), np), np)
     if c.shape == (3,):
         axes = tuple(_AXIS[a] for a in kind)
         return np.array(scalar.euler_to_axis_angle(tuple(c.tolist()), axes))

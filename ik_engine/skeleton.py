@@ -21,7 +21,17 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import PoseError, SkeletonError, UnknownJointError
-from .joint_coordinates import AXIS_ANGLE, axis_angle_to_coordinates, check_kind, coordinates_to_axis_angle
+from .joint_coordinates import (
+    AXIS_ANGLE,
+    SWING_TWIST_KINDS,
+    axis_angle_to_coordinates,
+    check_kind,
+    coordinates_to_axis_angle,
+    project_swing,
+    swing_axes,
+    swing_scale,
+    twist_axis,
+)
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
 from .pose import Pose
 
@@ -65,8 +75,10 @@ class Skeleton:
         lower, upper: (J, 3) joint limits on each joint's coordinates, radians
             (default: unlimited, [-pi, pi]).
         coordinates: optional J kinds of joint coordinates that the limits box:
-            ``"axis_angle"`` (the default for every joint) or an Euler order such as
-            ``"yzx"`` (see ``ik_engine.joint_coordinates``). The root must use axis-angle.
+            ``"axis_angle"`` (the default for every joint), an Euler order such as
+            ``"yzx"``, or a swing-twist kind such as ``"swing_twist_y"`` (a ball joint whose
+            swing is limited to an ellipse and whose twist about the bone axis to a range;
+            see ``ik_engine.joint_coordinates``). The root must use axis-angle.
         rest_rotations: optional (J, 3, 3) rest orientation of each joint in its parent's
             frame; None means every rest frame is aligned with its parent (SMPL-X, BVH).
         radii: optional (J,) capsule radius of the segment ending at each joint, metres.
@@ -163,6 +175,16 @@ class Skeleton:
             for j, kind in enumerate(kinds):
                 if kind == AXIS_ANGLE:
                     continue
+                if kind in SWING_TWIST_KINDS:
+                    # The swing is limited along rays from the rest pose: its box must hold it.
+                    for a in swing_axes(twist_axis(kind)):
+                        if not lower_array[j, a] <= 0.0 <= upper_array[j, a]:
+                            raise SkeletonError(
+                                f"joint {names[j]!r} uses swing-twist coordinates {kind!r}: its swing range about "
+                                f"{'xyz'[a]} must contain 0 (the rest pose), got {np.degrees(lower_array[j, a]):.6g} .. "
+                                f"{np.degrees(upper_array[j, a]):.6g} degrees"
+                            )
+                    continue
                 # Euler angles are singular at a middle angle of +-90 degrees, and beyond it a
                 # rotation has a second set: a limited middle range must stay strictly inside
                 # (a full turn, no limit at all, is fine).
@@ -176,7 +198,14 @@ class Skeleton:
 
         self._names = names
         self._coordinates = kinds
+        # Joints whose coordinates are not axis-angle, and of those the swing-twist ones.
         self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
+        self._swing_joints = tuple(j for j, kind in enumerate(kinds) if kind in SWING_TWIST_KINDS)
+        full_turn = upper_array - lower_array >= 2 * np.pi - 1e-9
+        self._elliptic = np.zeros(J, dtype=bool)
+        for j in self._swing_joints:
+            # The ellipse limits the swing when both swing coordinates are limited (Blender's rule).
+            self._elliptic[j] = not any(full_turn[j, a] for a in swing_axes(twist_axis(kinds[j])))
         self._index = seen
         self._parents = _readonly(parent_array)
         self._offsets = _readonly(offsets)
@@ -224,8 +253,15 @@ class Skeleton:
 
     @property
     def coordinates(self) -> tuple[str, ...]:
-        """The kind of coordinates each joint's limits box: "axis_angle" or an Euler order."""
+        """The kind of coordinates each joint's limits box: "axis_angle", an Euler order or a
+        swing-twist kind."""
         return self._coordinates
+
+    @property
+    def elliptic_swing(self) -> np.ndarray:
+        """(J,) bool: swing-twist joints whose swing an ellipse limits (both swing
+        coordinates limited); False for every other joint."""
+        return self._elliptic.copy()
 
     def to_coordinates(self, rotations) -> np.ndarray:
         """(..., J, 3) joint coordinates of axis-angle rotations (..., J, 3)."""
@@ -326,6 +362,14 @@ class Skeleton:
         hi = np.minimum(self._upper, np.pi)
         for j in selected:
             coordinates[j] = rng.uniform(lo[j], hi[j])
+            if j in self._swing_joints:
+                # Uniform in the coordinates inside the swing region: draw again while outside.
+                t = twist_axis(self._coordinates[j])
+                for _ in range(100):
+                    if swing_scale(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np) >= 1.0:
+                        break
+                    coordinates[j] = rng.uniform(lo[j], hi[j])
+                coordinates[j] = project_swing(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np)
         return Pose(self.from_coordinates(coordinates), np.zeros(3))
 
     def joint_limit_excess(self, pose: Pose) -> np.ndarray:
@@ -334,15 +378,24 @@ class Skeleton:
         An axis-angle vector and its equivalent going the other way round
         (``r * (1 - 2 pi / |r|)``) are the same rotation; the one closer to the box counts.
         Euler coordinates have two equivalent sets too (the middle angle in [-pi/2, pi/2]
-        or beyond); again the one closer to the box counts.
+        or beyond); again the one closer to the box counts. A swing-twist joint also counts
+        the angle by which its swing lies beyond its ellipse.
         """
         self.check_pose(pose)
         r = pose.rotations
         theta = np.linalg.norm(r, axis=-1, keepdims=True)
         alternative = np.where(theta > 1e-12, r * (1.0 - 2.0 * np.pi / np.maximum(theta, 1e-12)), r)
+        swing_excess = np.zeros(r.shape[:-1])
         if self._euler_joints:
             r, alternative = self.to_coordinates(r), alternative.copy()
             for j, kind in self._euler_joints:
+                if kind in SWING_TWIST_KINDS:
+                    # One set of coordinates; the twist at +-pi may count either way round.
+                    t = twist_axis(kind)
+                    alternative[j] = r[j]
+                    alternative[j, t] = r[j, t] - np.copysign(2 * np.pi, r[j, t])
+                    swing_excess[j] = self._swing_excess(r[j], t, j)
+                    continue
                 i, m, k = ("xyz".index(a) for a in kind)
                 c = r[j]
                 other = np.empty(3)
@@ -353,7 +406,17 @@ class Skeleton:
             np.max(np.maximum(self._lower - v, 0.0) + np.maximum(v - self._upper, 0.0), axis=-1)
             for v in (r, alternative)
         ]
-        return np.minimum(*excess)
+        return np.maximum(np.minimum(*excess), swing_excess)
+
+    def _swing_excess(self, c: np.ndarray, t: int, j: int) -> float:
+        """Radians by which swing-twist coordinates c (3,) of joint j swing beyond the
+        ellipse (or ``MAX_SWING``), measured along the ray from the rest pose."""
+        b, d = swing_axes(t)
+        lower, upper = self._lower[j], self._upper[j]
+        inside = np.clip(c, lower, upper)  # the box part is counted by the box
+        k = float(swing_scale(inside, t, lower, upper, self._elliptic[j], np))
+        radius = float(np.hypot(np.sin(0.5 * inside[b]), np.sin(0.5 * inside[d])))
+        return 2.0 * (np.arcsin(min(radius, 1.0)) - np.arcsin(min(k * radius, 1.0)))
 
     def limit_violation(self, pose: Pose) -> float:
         """Largest amount, in radians, by which any joint is beyond its limits; 0.0 when within."""
@@ -375,6 +438,8 @@ class Skeleton:
             kind = self._coordinates[j]
             if kind != AXIS_ANGLE:
                 c = np.clip(axis_angle_to_coordinates(r[..., row, :], kind), self._lower[j], self._upper[j])
+                if kind in SWING_TWIST_KINDS:
+                    c = project_swing(c, twist_axis(kind), self._lower[j], self._upper[j], self._elliptic[j], np)
                 out[..., row, :] = coordinates_to_axis_angle(c, kind)
         return out
 

@@ -88,7 +88,7 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
     q = output[..., :n].astype(np.float64)
     if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
         raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
-    q = np.clip(q, problem.lower, problem.upper)
+    q = problem.within_limits(np.clip(q, problem.lower, problem.upper), np)
     M = len(problem.moving_joints)
     rotations = np.array(init_rotations, dtype=np.float64)
     # Moving joints that no constraint depends on keep their initial rotation, clipped

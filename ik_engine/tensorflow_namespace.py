@@ -408,6 +408,7 @@ sqrt = _unary(tf.sqrt)
 sin = _unary(tf.sin)
 cos = _unary(tf.cos)
 arctan = _unary(tf.atan)
+arcsin = _unary(tf.asin)
 square = _unary(tf.square)
 
 

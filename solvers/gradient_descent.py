@@ -139,7 +139,7 @@ def build_gradient_descent(problem: Any, options: GradientOptions, backend: Any 
             beta2_t = s["beta2_t"] * options.beta2
             m_hat = m / (1.0 - beta1_t)
             v_hat = v / (1.0 - beta2_t)
-            q_next = xp.clip(s["q"] - options.learning_rate * m_hat / (xp.sqrt(v_hat) + options.eps), lo, hi)
+            q_next = problem.within_limits(xp.clip(s["q"] - options.learning_rate * m_hat / (xp.sqrt(v_hat) + options.eps), lo, hi), xp)
             return dict(
                 it=s["it"] + 1,
                 q=q_next,

@@ -105,7 +105,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
         # A cold start (``ResidualProblem.cold_start``) hands in a search start q0 that differs
         # from the caller's pose: the caller's pose is evaluated first (a pose that already
         # meets everything is returned as it is), then the search starts at q0.
-        q_caller = q0 if q_reference is None else xp.clip(q_reference, lo, hi)
+        q_caller = q0 if q_reference is None else problem.within_limits(xp.clip(q_reference, lo, hi), xp)
         cold = xp.any(q_caller != q0)
 
         def evaluate(q):
@@ -224,8 +224,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 dq_hit = xp.where(hit, q_clipped - q, 0.0)
                 return q + xp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active))
 
-            # The second pass is needed only when the step crossed a bound.
-            return xp.clip(backend.cond(xp.any(crossed), resolve, lambda _: q + dq, None), lo, hi)
+            # The second pass is needed only when the step crossed a bound. Swing-twist joints'
+            # swings are then brought into their ellipses (a radial projection).
+            return problem.within_limits(xp.clip(backend.cond(xp.any(crossed), resolve, lambda _: q + dq, None), lo, hi), xp)
 
         # Restart k draws row k of a (restarts + 1, n) uniform draw keyed by the seed and the
         # problem's own data (so problems differ in their restarts; the same numbers on every
@@ -310,7 +311,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 anywhere = (s["restarts"] % 2 == 0) | ~neutral_mask
                 corner = sample_lower + xp.where(u > 0.5, 0.9, 0.1) * (sample_upper - sample_lower)
                 anywhere_seed = xp.where(s["restarts"] % 4 == 3, corner, xp.where(anywhere, u_pose, centred))
-                q_seed = xp.where(held_mask, perturbed, xp.where(bounded, anywhere_seed, s["best_q"]))
+                q_seed = problem.within_limits(xp.where(held_mask, perturbed, xp.where(bounded, anywhere_seed, s["best_q"])), xp)
                 return xp.where(first, q_caller, xp.where(search_start, q0, xp.where(polish_start, s["best_q"], q_seed)))
 
             # Only the candidate this iteration needs is computed (a branch, not a select):
@@ -326,7 +327,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 # only if better), so large changes of the whole body's heading or
                 # position need no slow search by the root joint.
                 candidate = backend.cond(
-                    s["it"] == xp.where(cold, 2, 1), lambda _: xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi),
+                    s["it"] == xp.where(cold, 2, 1), lambda _: problem.within_limits(xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi), xp),
                     lambda c: c, candidate
                 )
             r_new, J_new, e_new, c_new = evaluate(candidate)

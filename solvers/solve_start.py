@@ -35,9 +35,9 @@ def start_solve(problem: Any, q0: Any, inputs: Any, tolerances: Any, q_reference
     dtype = q0.dtype
     lower = xp.asarray(problem.lower, dtype)
     upper = xp.asarray(problem.upper, dtype)
-    q0 = xp.clip(q0, lower, upper)
+    q0 = problem.within_limits(xp.clip(q0, lower, upper), xp)
     if problem.uses_initial_state:
-        reference = q0 if q_reference is None else xp.clip(q_reference, lower, upper)
+        reference = q0 if q_reference is None else problem.within_limits(xp.clip(q_reference, lower, upper), xp)
         inputs = inputs._replace(initial=problem.state(reference, inputs, xp))
     tolerance_index = problem.tolerance_index
     error_tolerance = tolerances[np.maximum(tolerance_index, 0)]

@@ -20,13 +20,10 @@ Frames (``R_a_b`` turns vectors of frame b into frame a):
 
 Joint limits, per bone, first that applies:
 
-1. the bone's IK limit settings (Bone Properties > Inverse Kinematics) when any is set:
-   ``use_ik_limit_x`` gives ``ik_min_x <= r_x <= ik_max_x`` on the x component of the axis-angle
-   in the bone's frame, ``lock_ik_x`` fixes it at 0, and likewise for y and z; axes without a
-   setting are free. Blender's own IK treats these as Euler-like swing/twist limits: for the small
-   and medium angles of a joint the two agree closely, for large combined rotations a box on the
-   axis-angle components is a different (convex, smooth) shape. A bone with all three axes
-   locked does not move at all.
+1. the bone's IK limit settings (Bone Properties > Inverse Kinematics) when any is set, read
+   exactly as Blender's own IK solver reads them (``blender_ik_joint``): a ball joint with an
+   elliptic swing limit and a twist range about the bone, a swing-only joint, a bend-then-twist
+   joint or a hinge, by which axes are locked. A bone with all three axes locked does not move.
 2. the SMPL-X table (``ik_engine.load_skeleton("smplx")``) when the armature has the 22 SMPL-X
    body bone names: those bones get the table's limits in the SMPL-X body frame, found by fitting
    the armature's rest joint positions to the SMPL-X T-pose (a rotation, Kabsch); for an armature
@@ -334,6 +331,47 @@ def armature_model(obj) -> ArmatureModel:
     return model
 
 
+def blender_ik_joint(bone: str, locked, limited, ik_min, ik_max) -> tuple[str, np.ndarray, np.ndarray]:
+    """(coordinates kind, lower (3,), upper (3,)): the engine joint that Blender's own IK solver
+    builds from a bone's IK settings (``lock_ik_*``, ``use_ik_limit_*``, ``ik_min_*``,
+    ``ik_max_*``; radians, in the bone's frame, +Y along the bone), so that every pose the
+    engine returns is one Blender's IK would accept. Blender's ``IK_CreateSegment`` picks the
+    joint by the free (unlocked) axes:
+
+    * X, Y, Z free: a ball joint, swing then twist about Y (``"swing_twist_y"``); Y limits the
+      twist, X and Z the swing components ``2 asin(s_x)``, ``2 asin(s_z)``, as an ellipse when
+      both are limited;
+    * Y locked: swing only (``"swing_twist_y"`` with the twist held at 0);
+    * Z locked: bend about X, then twist about Y (Euler ``"xzy"`` with z held at 0);
+    * X locked: bend about Z, then twist about Y (Euler ``"zxy"`` with x held at 0);
+    * one axis free: a hinge about it, its limit on the angle (axis-angle, the others held).
+
+    A bone with no limit and no lock stays a free axis-angle joint (no swing cap). (Blender
+    keeps ``ik_min <= 0 <= ik_max``, so the ellipse always holds the rest pose, as the
+    engine's swing-twist joints require.)
+    """
+    locked, limited = np.asarray(locked, bool), np.asarray(limited, bool) & ~np.asarray(locked, bool)
+    lower, upper = np.full(3, -np.pi), np.full(3, np.pi)
+    # Blender clamps limits to [-pi, pi]; a limited axis whose range spans the full turn
+    # still counts as limited (an ellipse needs both), so it is kept just inside.
+    full = 1e-6
+    for a in range(3):
+        if limited[a]:
+            lower[a] = max(float(ik_min[a]), -np.pi + full)
+            upper[a] = min(float(ik_max[a]), np.pi - full)
+    lower[locked] = upper[locked] = 0.0
+    free = ~locked
+    if free.sum() == 3:
+        if not limited.any():
+            return "axis_angle", lower, upper
+        kind = "swing_twist_y"
+    elif free.sum() == 2:
+        kind = {0: "zxy", 1: "swing_twist_y", 2: "xzy"}[int(np.flatnonzero(locked)[0])]
+    else:
+        kind = "axis_angle"
+    return kind, lower, upper
+
+
 def _build_model(names, parents_named, T_armature_bone, lengths, local_location, ik_settings,
                  R_solve_armature, fingerprint) -> ArmatureModel:
     ik = engine()
@@ -375,12 +413,9 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
             source[j] = "smplx"
     for j in np.flatnonzero(has_ik):
         source[j] = "ik"
-        for a in range(3):
-            if ik_settings["lock_ik_"][j, a]:
-                lower[j, a] = upper[j, a] = 0.0
-            elif ik_settings["use_ik_limit_"][j, a]:
-                lower[j, a] = float(ik_settings["ik_min_"][j, a])
-                upper[j, a] = float(ik_settings["ik_max_"][j, a])
+        coordinates[j], lower[j], upper[j] = blender_ik_joint(
+            names[j], ik_settings["lock_ik_"][j], ik_settings["use_ik_limit_"][j],
+            ik_settings["ik_min_"][j].astype(np.float64), ik_settings["ik_max_"][j].astype(np.float64))
 
     moving = [names[j] for j in range(n) if not ik_settings["lock_ik_"][j].all()]
     R_bone_joint = np.swapaxes(R_armature_bone, -1, -2) @ R_armature_joint

@@ -1,0 +1,222 @@
+"""Swing-twist joint coordinates: the maps against scipy, closed forms and finite differences;
+the ellipse limit in the skeleton, the solver (every iterate inside) and the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import ik_engine as ik
+from ik_engine.errors import SkeletonError
+from ik_engine.joint_coordinates import (
+    MAX_SWING,
+    SWING_TWIST_KINDS,
+    body_jacobian,
+    coordinates_to_axis_angle,
+    coordinates_to_matrix,
+    matrix_to_swing_twist,
+    project_swing,
+    swing_axes,
+    twist_axis,
+)
+from ik_engine.problem import ResidualProblem
+
+from reference import reference_world
+
+D = np.radians
+# Shoulder limits by axis, degrees: twist about x (the bone), swings about y and z.
+SHOULDER_LOWER, SHOULDER_UPPER = (-60, -80, -70), (90, 60, 40)
+
+
+def swing_of(R: np.ndarray, t: int) -> tuple[float, np.ndarray]:
+    """(twist, swing quaternion (w, x, y, z), w >= 0) of R by the definition, via scipy."""
+    x, y, z, w = Rotation.from_matrix(R).as_quat()
+    q = np.array([w, x, y, z]) * (1 if w >= 0 else -1)
+    tau = 2 * np.arctan2(q[1 + t], q[0])
+    S = R @ Rotation.from_rotvec(-tau * np.eye(3)[t]).as_matrix()
+    x, y, z, w = Rotation.from_matrix(S).as_quat()
+    return tau, np.array([w, x, y, z]) * (1 if w >= 0 else -1)
+
+
+def level(c: np.ndarray, t: int, lower, upper) -> float:
+    """The ellipse's level (1 on its boundary) of coordinates c, per quadrant, in (s_b, s_d)."""
+    b, d = swing_axes(t)
+    out = 0.0
+    for a in (b, d):
+        s = np.sin(c[a] / 2)
+        semi = np.sin((upper[a] if s >= 0 else -lower[a]) / 2)
+        out += (s / semi) ** 2
+    return out
+
+
+def shoulder_arm(elliptic=True) -> ik.Skeleton:
+    lower = np.array([[0, 0, 0], D(SHOULDER_LOWER), [0, 0, 0], [0, 0, 0]], dtype=float)
+    upper = np.array([[0, 0, 0], D(SHOULDER_UPPER), [0, 0, D(150)], [0, 0, 0]], dtype=float)
+    if not elliptic:  # the swing about z unlimited: a box on the swing about y only
+        lower[1, 2], upper[1, 2] = -np.pi, np.pi
+    return ik.Skeleton(
+        ["root", "shoulder", "elbow", "hand"], [-1, 0, 1, 2],
+        [[0, 1.4, 0], [0.2, 0, 0], [0.3, 0, 0], [0.25, 0, 0]], lower, upper,
+        coordinates=["axis_angle", "swing_twist_x", "axis_angle", "axis_angle"], name="shoulder_arm",
+    )
+
+
+@pytest.mark.parametrize("kind", SWING_TWIST_KINDS)
+def test_coordinates_are_blenders_twist_and_swing_components_and_round_trip(kind):
+    t = twist_axis(kind)
+    b, d = swing_axes(t)
+    rng = np.random.default_rng(0)
+    for c in rng.uniform(-1.5, 1.5, (200, 3)):  # swings within 172 degrees: a valid quaternion
+        c[t] *= 2  # twists up to 172 degrees
+        R = coordinates_to_matrix(c, kind, np)
+        tau, swing = swing_of(R, t)
+        # The definition: twist 2 atan2(q_t, q_w); swing quaternion components sin(c / 2).
+        assert tau == pytest.approx(c[t], abs=1e-9)
+        np.testing.assert_allclose(swing[1 + np.array([b, d])], np.sin(c[[b, d]] / 2), atol=1e-9)
+        assert abs(swing[1 + t]) <= 1e-9
+        np.testing.assert_allclose(matrix_to_swing_twist(R, t), c, atol=1e-9)
+    # A rotation about one axis has the angle on that axis, as in every kind.
+    for a in range(3):
+        c = np.zeros(3)
+        c[a] = 0.7
+        np.testing.assert_allclose(coordinates_to_axis_angle(c, kind), c, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", SWING_TWIST_KINDS)
+def test_body_jacobian_matches_finite_differences(kind):
+    rng = np.random.default_rng(1)
+    for c in list(rng.uniform(-1.5, 1.5, (30, 3))) + [np.zeros(3)]:
+        E = body_jacobian(c, kind, np)
+        R = coordinates_to_matrix(c, kind, np)
+        for i in range(3):
+            step = np.zeros(3)
+            step[i] = 1e-6
+            dR = (coordinates_to_matrix(c + step, kind, np) - coordinates_to_matrix(c - step, kind, np)) / 2e-6
+            W = R.T @ dR
+            np.testing.assert_allclose([W[2, 1], W[0, 2], W[1, 0]], E[:, i], atol=1e-6)
+
+
+def test_projection_moves_outside_swings_onto_the_ellipse_along_their_ray():
+    t, lower, upper = 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)
+    b, d = swing_axes(t)
+    rng = np.random.default_rng(2)
+    moved = 0
+    for c in rng.uniform(lower, upper, (500, 3)):
+        p = project_swing(c, t, lower, upper, np.asarray(True), np)
+        assert p[t] == c[t]
+        if level(c, t, lower, upper) <= 1.0:
+            np.testing.assert_array_equal(p, c)
+            continue
+        moved += 1
+        assert level(p, t, lower, upper) == pytest.approx(1.0, abs=1e-9)
+        s_c, s_p = np.sin(c[[b, d]] / 2), np.sin(p[[b, d]] / 2)
+        assert s_p @ s_c / np.linalg.norm(s_p) / np.linalg.norm(s_c) == pytest.approx(1.0, abs=1e-12)
+    assert moved > 100  # a box's corners lie outside its ellipse
+    # Without the ellipse, only swings beyond MAX_SWING are brought back.
+    c = np.array([0.0, 3.0, 3.0])
+    p = project_swing(c, t, np.full(3, -np.pi), np.full(3, np.pi), np.asarray(False), np)
+    assert 2 * np.arcsin(np.hypot(*np.sin(p[[b, d]] / 2))) == pytest.approx(MAX_SWING)
+
+
+def test_skeleton_counts_clamps_and_draws_within_the_ellipse():
+    skel = shoulder_arm()
+    j = skel.index("shoulder")
+    corner = np.zeros((4, 3))
+    corner[j] = D([0, 55, 35])  # inside the box, outside the ellipse
+    assert level(corner[j], 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)) > 1
+    rotations = skel.from_coordinates(corner)
+    excess = skel.joint_limit_excess(ik.Pose(rotations, np.zeros(3)))
+    assert excess[j] > D(5)
+    clamped = skel.clamp(ik.Pose(rotations, np.zeros(3)))
+    assert skel.limit_violation(clamped) == 0.0
+    assert level(skel.to_coordinates(clamped.rotations)[j], 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)) == pytest.approx(1.0)
+    # The same rotation on a skeleton whose swing only a box limits is inside.
+    assert shoulder_arm(elliptic=False).limit_violation(ik.Pose(rotations, np.zeros(3))) == 0.0
+    rng = np.random.default_rng(3)
+    draws = [skel.to_coordinates(skel.random_pose(rng).rotations)[j] for _ in range(300)]
+    assert max(level(c, 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)) for c in draws) <= 1.0 + 1e-9
+    assert skel.elliptic_swing.tolist() == [False, True, False, False]
+
+
+def test_skeleton_refuses_an_elliptic_range_without_the_rest_pose():
+    lower = np.array([[0, 0, 0], [0, D(10), -1.0]])
+    upper = np.array([[0, 0, 0], [1.0, D(40), 1.0]])
+    with pytest.raises(SkeletonError, match="'b'.*swing range about y must contain 0"):
+        ik.Skeleton(["a", "b"], [-1, 0], [[0, 0, 0], [1, 0, 0]], lower, upper, coordinates=["axis_angle", "swing_twist_x"])
+
+
+def test_solver_reaches_inside_and_every_iterate_stays_in_the_ellipse(monkeypatch):
+    skel = shoulder_arm()
+    j = skel.index("shoulder")
+    seen = []
+    evaluate = ResidualProblem.evaluate
+
+    def recording(self, q, inputs, xp):
+        if xp is np:
+            seen.append(np.array(q))
+        return evaluate(self, q, inputs, xp)
+
+    monkeypatch.setattr(ResidualProblem, "evaluate", recording)
+    solver = ik.IKSolver(skel, joints=["shoulder", "elbow"], compilation="never")
+    rng = np.random.default_rng(4)
+    for _ in range(10):
+        truth = skel.random_pose(rng)
+        target = reference_world(skel, truth.rotations, truth.translation)[1][skel.index("hand")]
+        result = solver.solve([ik.Position("hand", target)])
+        assert result.converged
+        hand = reference_world(skel, result.pose.rotations, result.pose.translation)[1][skel.index("hand")]
+        assert np.linalg.norm(hand - target) <= 1e-4
+        assert skel.limit_violation(result.pose) == 0.0
+    assert len(seen) > 50
+    for q in seen:  # the shoulder is the first moving joint: q[0:3]
+        assert level(q[0:3], 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)) <= 1.0 + 1e-9
+    assert j == 1
+
+
+def test_out_of_reach_the_compromise_lies_on_the_ellipse_and_matches_ipopt():
+    pytest.importorskip("casadi")
+    from ik_engine.baselines import ipopt
+
+    skel = shoulder_arm()
+    # Straight up and back: beyond both swing limits at once.
+    target = np.array([-0.3, 2.3, -0.4])
+    constraints = [ik.Position("hand", target)]
+    result = ik.IKSolver(skel, joints=["shoulder", "elbow"], compilation="never").solve(constraints)
+    assert not result.converged
+    assert skel.limit_violation(result.pose) == 0.0
+    c = skel.to_coordinates(result.pose.rotations)[skel.index("shoulder")]
+    assert level(c, 0, D(SHOULDER_LOWER), D(SHOULDER_UPPER)) == pytest.approx(1.0, abs=1e-6)
+    best = ipopt(skel, constraints, joints=["shoulder", "elbow"])
+    assert skel.limit_violation(best.pose) <= 1e-6
+    assert result.position_error <= best.position_error * 1.01 + 1e-6
+
+
+@pytest.mark.parametrize("method", ["ccd", "fabrik", "ipopt"])
+def test_baselines_return_poses_inside_the_ellipse(method):
+    if method == "ipopt":
+        pytest.importorskip("casadi")
+    from ik_engine import baselines
+
+    skel = shoulder_arm()
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        truth = skel.random_pose(rng)
+        target = reference_world(skel, truth.rotations, truth.translation)[1][skel.index("hand")]
+        result = getattr(baselines, method)(skel, [ik.Position("hand", target)], joints=["shoulder", "elbow"])
+        assert skel.limit_violation(result.pose) == 0.0
+
+
+def test_compiled_and_interpreted_solves_agree():
+    skel = shoulder_arm()
+    rng = np.random.default_rng(6)
+    truth = skel.random_pose(rng)
+    target = reference_world(skel, truth.rotations, truth.translation)[1][skel.index("hand")]
+    constraints = [ik.Position("hand", target)]
+    interpreted = ik.IKSolver(skel, joints=["shoulder", "elbow"], compilation="never").solve(constraints)
+    compiled_solver = ik.IKSolver(skel, joints=["shoulder", "elbow"], compilation="blocking")
+    compiled = compiled_solver.solve(constraints)
+    assert compiled_solver.compilations == 1
+    assert compiled.converged and interpreted.converged
+    assert skel.limit_violation(compiled.pose) == 0.0
+    np.testing.assert_allclose(compiled.pose.rotations, interpreted.pose.rotations, atol=2e-3)
