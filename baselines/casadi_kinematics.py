@@ -172,6 +172,9 @@ def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: 
             coordinates = q[3 * m : 3 * m + 3]
             if euler_order.get(m) in SWING_TWIST_KINDS:
                 R_local = casadi_swing_twist_to_matrix(coordinates, twist_axis(euler_order[m]))
+                neutral = problem.skeleton.neutral(int(joint))
+                if neutral is not None:
+                    R_local = R_local @ casadi.DM(neutral)
             elif m in euler_order:
                 R_local = casadi_euler_to_matrix(coordinates, euler_order[m])
             else:

@@ -215,12 +215,18 @@ class _Chain:
                     m, node, end, -1 if parent < 0 else int(node_of_row[parent]), None if rest is None else rest[row],
                     pa, pb, oa, ob, single, centred, tuple(lower[m].tolist()), tuple(upper[m].tolist()),
                     None if kind == AXIS_ANGLE or kind in SWING_TWIST_KINDS else tuple("xyz".index(a) for a in kind),
-                    (kind, bool(prepared.skeleton.elliptic_swing[int(problem.moving_joints[m])])) if kind in SWING_TWIST_KINDS else None,
+                    self._swing_twist_step(prepared.skeleton, int(problem.moving_joints[m])) if kind in SWING_TWIST_KINDS else None,
                 )
             )
         self.root_step = self.steps[-1] if self.steps and self.steps[-1].node == 0 else None
 
     # -------------------------------------------------------------- state
+    @staticmethod
+    def _swing_twist_step(skeleton: Skeleton, joint: int) -> tuple[str, bool, np.ndarray]:
+        """(kind, elliptic, neutral rotation) of a swing-twist joint, for its ``_Step``."""
+        neutral = skeleton.neutral(joint)
+        return skeleton.coordinates[joint], bool(skeleton.elliptic_swing[joint]), np.eye(3) if neutral is None else neutral
+
     def initial_state(self, q0: np.ndarray):
         """(c_moving (M, 3) coordinates of the moving joints, translation (3,), R_world (S, 3, 3),
         p_world (S, 3) in node order, effector points (P, 3)) at variables ``q0`` (n,)."""
@@ -331,10 +337,10 @@ class _Chain:
             R_pose = R_frame.T @ R_pose
         if step.swing_twist is not None:
             # A ball joint with an elliptic swing limit: clipped, then projected onto the ellipse.
-            kind, elliptic = step.swing_twist
-            c_wanted = tuple(matrix_to_coordinates(R_pose, kind).tolist())
+            kind, elliptic, neutral = step.swing_twist
+            c_wanted = tuple(matrix_to_coordinates(R_pose @ neutral.T, kind).tolist())
             c_new = tuple(clamped_coordinates(np.array(c_wanted), kind, np.array(step.lower), np.array(step.upper), elliptic).tolist())
-            R_pose = coordinates_to_matrix(np.array(c_new), kind, np)
+            R_pose = coordinates_to_matrix(np.array(c_new), kind, np) @ neutral
         else:
             if step.euler is None:
                 c_wanted = matrix_to_axis_angle(R_pose.tolist())
@@ -373,7 +379,7 @@ class _Step:
     whose translation moves (fit about the effectors' centroid); lower, upper: its limit box
     on its coordinates; euler: the axes (i, j, k) of its Euler coordinates in their order
     (``"yzx"``: (1, 2, 0)), None for axis-angle coordinates; swing_twist: for swing-twist
-    coordinates, (kind, whether an ellipse limits the swing), else None.
+    coordinates, (kind, whether an ellipse limits the swing, its neutral rotation (3, 3)), else None.
     """
 
     m: int
@@ -390,7 +396,7 @@ class _Step:
     lower: tuple[float, float, float]
     upper: tuple[float, float, float]
     euler: tuple[int, int, int] | None
-    swing_twist: tuple[str, bool] | None = None
+    swing_twist: tuple[str, bool, np.ndarray] | None = None
 
 
 # Below this, a vector or a cross product is treated as zero (metres, metres^2).

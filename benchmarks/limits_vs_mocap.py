@@ -239,7 +239,7 @@ def inside_limits(target: ik.Skeleton, rotations: dict[str, np.ndarray]) -> dict
     for joint, r_axis_angle in rotations.items():
         j = target.index(joint)
         kind = target.coordinates[j]
-        r = axis_angle_to_coordinates(r_axis_angle, kind)  # Euler or swing-twist where the limits use them
+        r = axis_angle_to_coordinates(r_axis_angle, kind, target.neutral(j))  # Euler or swing-twist where the limits use them
         lower, upper = target.lower[j], target.upper[j]
         inside = ((r >= lower - 1e-9) & (r <= upper + 1e-9)).all(axis=-1)
         if kind in SWING_TWIST_KINDS:

@@ -27,7 +27,9 @@ coordinate; when both swing coordinates are limited (a range below a full turn),
 is also limited to an ellipse in ``(s_b, s_d)`` whose semi-axes, per quadrant, are the
 sines of the half limits (Blender's ``EllipseClamp``): a cone with a different reach in each
 direction, not a box. ``project_swing`` brings coordinates into that region the way Blender
-does, along the ray from the rest pose. Swings beyond ``MAX_SWING`` (175 degrees, where the
+does, along the ray from the centre. A swing-twist joint may have a ``neutral`` rotation N, the
+centre of its limits: its rotation is then ``R = S @ R_t(tau) @ N`` and its coordinates those
+of ``R @ N^T`` (the SMPL-X shoulders centre their cone on the hanging arm). Swings beyond ``MAX_SWING`` (175 degrees, where the
 coordinates' derivative grows as ``1 / w``) are projected back too.
 
 Everything here is batched over leading axes; functions taking ``xp`` run in numpy, JAX or
@@ -216,7 +218,7 @@ def matrix_to_swing_twist(R: np.ndarray, t: int) -> np.ndarray:
 
 def swing_scale(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any) -> Any:
     """(...) factor k in (0, 1] that brings the swing of coordinates c (..., 3) inside its
-    limits along the ray from the rest pose: ``s -> k s``. 1 when already inside.
+    limits along the ray from c = 0 (the rest pose, or the neutral rotation): ``s -> k s``. 1 when already inside.
 
     lower, upper: (..., 3) the box; elliptic: (...) bool, whether the ellipse limits the
     swing (both swing coordinates limited); every swing is kept within ``MAX_SWING``.
@@ -238,7 +240,7 @@ def swing_scale(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any) 
 
 def project_swing(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any) -> Any:
     """Swing-twist coordinates (..., 3), already inside their box, with the swing brought
-    inside the ellipse and ``MAX_SWING`` along the ray from the rest pose (``swing_scale``).
+    inside the ellipse and ``MAX_SWING`` along the ray from c = 0 (the rest pose, or the neutral rotation) (``swing_scale``).
     Radial scaling keeps the box, which contains the rest pose (the Skeleton requires it)."""
     b, d = swing_axes(t)
     k = swing_scale(c, t, lower, upper, elliptic, xp)
@@ -289,9 +291,15 @@ def body_jacobian(c: Any, kind: str, xp: Any) -> Any:
     return euler_body_jacobian(c, kind, xp)
 
 
-def axis_angle_to_coordinates(r: np.ndarray, kind: str) -> np.ndarray:
-    """Coordinates (..., 3) of axis-angle vectors r (..., 3) (numpy; axis-angle passes through)."""
+def axis_angle_to_coordinates(r: np.ndarray, kind: str, neutral: np.ndarray | None = None) -> np.ndarray:
+    """Coordinates (..., 3) of axis-angle vectors r (..., 3) (numpy; axis-angle passes through).
+
+    neutral: optional (3, 3) rotation at which a swing-twist joint's coordinates are zero (the
+    centre of its swing limits): the coordinates are those of ``exp(r) @ neutral^T``.
+    """
     r = np.asarray(r, dtype=np.float64)
+    if neutral is not None:
+        return matrix_to_coordinates(axis_angle_to_matrix(r, np) @ np.swapaxes(neutral, -1, -2), kind)
     if kind == AXIS_ANGLE:
         return r
     if kind in SWING_TWIST_KINDS:
@@ -302,9 +310,12 @@ def axis_angle_to_coordinates(r: np.ndarray, kind: str) -> np.ndarray:
     return matrix_to_euler(axis_angle_to_matrix(r, np), kind)
 
 
-def coordinates_to_axis_angle(c: np.ndarray, kind: str) -> np.ndarray:
-    """Axis-angle vectors (..., 3) of coordinates c (..., 3) (numpy; axis-angle passes through)."""
+def coordinates_to_axis_angle(c: np.ndarray, kind: str, neutral: np.ndarray | None = None) -> np.ndarray:
+    """Axis-angle vectors (..., 3) of coordinates c (..., 3) (numpy; axis-angle passes through);
+    with ``neutral`` (3, 3), of ``coordinates_to_matrix(c) @ neutral``."""
     c = np.asarray(c, dtype=np.float64)
+    if neutral is not None:
+        return matrix_to_axis_angle(coordinates_to_matrix(c, kind, np) @ neutral, np)
     if kind == AXIS_ANGLE:
         return c
     if kind in SWING_TWIST_KINDS:

@@ -127,7 +127,11 @@ class ResidualProblem:
             mask_moving[rows] = True
             gather_moving = np.zeros(len(moving), dtype=np.int64)
             gather_moving[rows] = np.arange(len(rows))
-            self.euler_groups.append((kind, rows, mask_rows, gather_rows, mask_moving, gather_moving))
+            # Swing-twist joints' neutral rotations (their limits' centres), (k, 3, 3); None: identity.
+            neutral = None
+            if skeleton.neutral_rotations is not None:
+                neutral = skeleton.neutral_rotations[[moving[m] for m in rows]]
+            self.euler_groups.append((kind, rows, mask_rows, gather_rows, mask_moving, gather_moving, neutral))
         self.ancestor_mask = np.zeros((len(needed), len(moving)))  # (S, M)
         for r, j in enumerate(needed):
             chain = set(skeleton.ancestors[j])
@@ -387,7 +391,7 @@ class ResidualProblem:
         """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""
         moving = rotations[..., self.moving_joints, :]
         for m, kind in self.euler_moving:  # (fancy indexing made ``moving`` a copy)
-            moving[..., m, :] = axis_angle_to_coordinates(moving[..., m, :], kind)
+            moving[..., m, :] = axis_angle_to_coordinates(moving[..., m, :], kind, self.skeleton.neutral(int(self.moving_joints[m])))
         q = moving.reshape(rotations.shape[:-2] + (-1,))
         if self.move_root:
             q = np.concatenate([q, translation], axis=-1)
@@ -415,11 +419,14 @@ class ResidualProblem:
             # Joints with Euler coordinates: their rotation matrices and Jacobians replace the
             # axis-angle ones computed for every row (static masks; one kind at a time).
             R_pose = axis_angle_to_matrix(rotations, xp)
-            for kind, rows, mask_rows, gather_rows, mask_moving, gather_moving in self.euler_groups:
+            for kind, rows, mask_rows, gather_rows, mask_moving, gather_moving, neutral in self.euler_groups:
                 c = xp.take(r_moving, rows, axis=0)
                 R_kind = coordinates_to_matrix(c, kind, xp)
-                R_pose = xp.where(mask_rows[:, None, None], xp.take(R_kind, gather_rows, axis=0), R_pose)
                 E_kind = body_jacobian(c, kind, xp)
+                if neutral is not None:  # R = C(c) @ N: the body angular velocity is N^T omega_C
+                    R_kind = R_kind @ xp.asarray(neutral, R_kind.dtype)
+                    E_kind = xp.asarray(np.swapaxes(neutral, -1, -2), E_kind.dtype) @ E_kind
+                R_pose = xp.where(mask_rows[:, None, None], xp.take(R_kind, gather_rows, axis=0), R_pose)
                 body_jacobians = xp.where(mask_moving[:, None, None], xp.take(E_kind, gather_moving, axis=0), body_jacobians)
             R_parent_joint = R_pose if self.rest_rotations is None else self.rest_rotations @ R_pose
         else:

@@ -79,6 +79,9 @@ class Skeleton:
             ``"yzx"``, or a swing-twist kind such as ``"swing_twist_y"`` (a ball joint whose
             swing is limited to an ellipse and whose twist about the bone axis to a range;
             see ``ik_engine.joint_coordinates``). The root must use axis-angle.
+        neutral_rotations: optional (J, 3, 3): for swing-twist joints, the rotation at which
+            their coordinates are zero, the centre of their swing limits (identity elsewhere,
+            and by default); the joint's rotation is ``coordinates_to_matrix(c) @ N``.
         rest_rotations: optional (J, 3, 3) rest orientation of each joint in its parent's
             frame; None means every rest frame is aligned with its parent (SMPL-X, BVH).
         radii: optional (J,) capsule radius of the segment ending at each joint, metres.
@@ -96,6 +99,7 @@ class Skeleton:
         radii=None,
         name: str = "skeleton",
         coordinates=None,
+        neutral_rotations=None,
     ) -> None:
         names = tuple(joint_names)
         if not names:
@@ -198,6 +202,20 @@ class Skeleton:
 
         self._names = names
         self._coordinates = kinds
+        neutral = None
+        if neutral_rotations is not None:
+            neutral = _finite_array(neutral_rotations, (J, 3, 3), "neutral_rotations")
+            err = np.abs(neutral @ np.swapaxes(neutral, -1, -2) - np.eye(3)).max(axis=(-1, -2))
+            bad = np.flatnonzero((err > 1e-6) | (np.linalg.det(neutral) < 0))
+            if len(bad):
+                raise SkeletonError(f"neutral_rotations of joint {names[bad[0]]!r} is not a rotation matrix")
+            moved = [j for j in range(J) if np.abs(neutral[j] - np.eye(3)).max() > 1e-12]
+            wrong = [names[j] for j in moved if kinds[j] not in SWING_TWIST_KINDS]
+            if wrong:
+                raise SkeletonError(f"joints {wrong} have a neutral rotation but no swing-twist coordinates: only a "
+                                    "swing-twist joint's limits have a centre to move")
+            neutral = None if not moved else neutral
+        self._neutral = None if neutral is None else _readonly(neutral)
         # Joints whose coordinates are not axis-angle, and of those the swing-twist ones.
         self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
         self._swing_joints = tuple(j for j, kind in enumerate(kinds) if kind in SWING_TWIST_KINDS)
@@ -258,6 +276,16 @@ class Skeleton:
         return self._coordinates
 
     @property
+    def neutral_rotations(self) -> np.ndarray | None:
+        """(J, 3, 3) each swing-twist joint's neutral rotation (its limits' centre), or None
+        when every joint's coordinates are zero at its rest rotation."""
+        return self._neutral
+
+    def neutral(self, j: int) -> np.ndarray | None:
+        """Joint j's neutral rotation (3, 3), or None for the identity."""
+        return None if self._neutral is None else self._neutral[j]
+
+    @property
     def elliptic_swing(self) -> np.ndarray:
         """(J,) bool: swing-twist joints whose swing an ellipse limits (both swing
         coordinates limited); False for every other joint."""
@@ -276,7 +304,7 @@ class Skeleton:
         the rows of joints whose coordinates are not axis-angle."""
         out = np.array(values, dtype=np.float64)
         for j, kind in self._euler_joints:
-            out[..., j, :] = convert(out[..., j, :], kind)
+            out[..., j, :] = convert(out[..., j, :], kind, self.neutral(j))
         return out
 
     @property
@@ -437,10 +465,10 @@ class Skeleton:
         for row, j in enumerate(joints):
             kind = self._coordinates[j]
             if kind != AXIS_ANGLE:
-                c = np.clip(axis_angle_to_coordinates(r[..., row, :], kind), self._lower[j], self._upper[j])
+                c = np.clip(axis_angle_to_coordinates(r[..., row, :], kind, self.neutral(j)), self._lower[j], self._upper[j])
                 if kind in SWING_TWIST_KINDS:
                     c = project_swing(c, twist_axis(kind), self._lower[j], self._upper[j], self._elliptic[j], np)
-                out[..., row, :] = coordinates_to_axis_angle(c, kind)
+                out[..., row, :] = coordinates_to_axis_angle(c, kind, self.neutral(j))
         return out
 
     def __repr__(self) -> str:

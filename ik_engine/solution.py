@@ -97,8 +97,8 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
     if len(others):
         rotations[..., others, :] = skeleton.clamped_rotations(rotations[..., others, :], others)
     moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
-    for m, kind in problem.euler_moving:  # Euler coordinates -> the pose's axis-angles
-        moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind)
+    for m, kind in problem.euler_moving:  # Euler or swing-twist coordinates -> the pose's axis-angles
+        moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind, skeleton.neutral(int(problem.moving_joints[m])))
     # Joints without limits may have turned past pi: hand out the same rotation as the
     # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
     unlimited = problem.unlimited_moving_joints

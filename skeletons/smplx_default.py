@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ik_engine.errors import SkeletonFileError
+from ik_engine.rotations import axis_angle_to_matrix
 from ik_engine.skeleton import Skeleton
 
 SKELETON_FILE = "smplx_default.json"
@@ -47,6 +48,16 @@ def joint_coordinate_kinds(joint_names: list[str], limits: dict[str, Any]) -> li
     return [table[n].get("coordinates", "axis_angle") for n in joint_names]
 
 
+def joint_neutral_rotations(joint_names: list[str], limits: dict[str, Any]) -> np.ndarray | None:
+    """(J, 3, 3) the swing-twist joints' neutral rotations (the centres of their limits) from
+    the file's ``neutral`` axis-angles in degrees; None when no joint names one."""
+    table = limits.get("joints", {})
+    if not any("neutral" in table[n] for n in joint_names):
+        return None
+    r = np.radians([table[n].get("neutral", [0.0, 0.0, 0.0]) for n in joint_names])
+    return axis_angle_to_matrix(r, np)
+
+
 @functools.lru_cache(maxsize=1)
 def load_smplx_default() -> Skeleton:
     """The 55-joint SMPL-X skeleton in a T-pose (Y up, +Z forward, +X left; metres), with limits."""
@@ -58,4 +69,5 @@ def load_smplx_default() -> Skeleton:
     limits = read_data_file(LIMITS_FILE)
     lower, upper = joint_limits_radians(names, limits)
     return Skeleton(names, parents, offsets, lower, upper, radii=data.get("radii"), name="smplx",
-                    coordinates=joint_coordinate_kinds(names, limits))
+                    coordinates=joint_coordinate_kinds(names, limits),
+                    neutral_rotations=joint_neutral_rotations(names, limits))

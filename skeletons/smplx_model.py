@@ -243,7 +243,8 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
         scale = ratio if np.isfinite(ratio) and 0.2 <= ratio <= 5.0 else 1.0
         radii = default.radii * scale
     return Skeleton(names, parents, offsets, lower, upper, radii=radii, name=f"smplx:{model.file_name}",
-                    coordinates=joint_coordinate_kinds(names, limits))
+                    coordinates=joint_coordinate_kinds(names, limits),
+                    neutral_rotations=joint_neutral_rotations(names, limits))
 
 
 def smplx_forward(path_or_module, pose: Pose, betas=None, expression=None,

@@ -220,3 +220,58 @@ def test_compiled_and_interpreted_solves_agree():
     assert compiled.converged and interpreted.converged
     assert skel.limit_violation(compiled.pose) == 0.0
     np.testing.assert_allclose(compiled.pose.rotations, interpreted.pose.rotations, atol=2e-3)
+
+
+def hanging_arm_skeleton() -> ik.Skeleton:
+    """The shoulder's cone centred on the hanging arm: neutral rotation Rz(-90 degrees), twist
+    about y (the hanging bone), flexion / extension about x, abduction / adduction about z."""
+    skel = shoulder_arm()
+    neutral = np.broadcast_to(np.eye(3), (4, 3, 3)).copy()
+    neutral[1] = Rotation.from_rotvec([0, 0, -np.pi / 2]).as_matrix()
+    lower, upper = skel.lower.copy(), skel.upper.copy()
+    lower[1], upper[1] = D([-170, -90, -20]), D([60, 90, 170])
+    kinds = list(skel.coordinates)
+    kinds[1] = "swing_twist_y"
+    return ik.Skeleton(skel.joint_names, skel.parents, skel.rest_offsets, lower, upper, coordinates=kinds,
+                       neutral_rotations=neutral)
+
+
+def test_a_neutral_rotation_centres_the_limits_and_round_trips():
+    skel = hanging_arm_skeleton()
+    j = skel.index("shoulder")
+    # At the rest pose (T-pose) the arm is 90 degrees of abduction from the hanging centre.
+    np.testing.assert_allclose(skel.to_coordinates(np.zeros((4, 3)))[j], D([0, 0, 90]), atol=1e-12)
+    c = np.zeros((4, 3))
+    c[j] = D([40, 0, 0])  # from hanging: 40 degrees of extension (the arm swings back)
+    rotations = skel.from_coordinates(c)
+    _, p_world = reference_world(skel, rotations, np.zeros(3))
+    elbow = p_world[skel.index("elbow")] - p_world[j]
+    np.testing.assert_allclose(elbow / np.linalg.norm(elbow), [0, -np.cos(D(40)), -np.sin(D(40))], atol=1e-12)
+    np.testing.assert_allclose(skel.to_coordinates(rotations), c, atol=1e-12)
+    with pytest.raises(SkeletonError, match="neutral rotation but no swing-twist"):
+        ik.Skeleton(skel.joint_names, skel.parents, skel.rest_offsets, neutral_rotations=skel.neutral_rotations)
+
+
+def test_solver_and_baselines_keep_a_centred_cone():
+    pytest.importorskip("casadi")
+    from ik_engine import baselines
+
+    skel = hanging_arm_skeleton()
+    lower, upper = skel.lower[1], skel.upper[1]
+    rng = np.random.default_rng(7)
+    solver = ik.IKSolver(skel, joints=["shoulder", "elbow"], compilation="never")
+    targets = []
+    for _ in range(6):
+        truth = skel.random_pose(rng)
+        targets.append(reference_world(skel, truth.rotations, truth.translation)[1][skel.index("hand")])
+    targets.append(np.array([0.2, 1.95, 0.0]))  # the straight arm straight up: beyond the 170 degree cone
+    for target in targets:
+        for result in (solver.solve([ik.Position("hand", target)]),
+                       baselines.ipopt(skel, [ik.Position("hand", target)], joints=["shoulder", "elbow"]),
+                       baselines.ccd(skel, [ik.Position("hand", target)], joints=["shoulder", "elbow"]),
+                       baselines.fabrik(skel, [ik.Position("hand", target)], joints=["shoulder", "elbow"])):
+            c = skel.to_coordinates(result.pose.rotations)[1]
+            assert level(c, 1, lower, upper) <= 1.0 + 1e-6
+            assert skel.limit_violation(result.pose) <= 1e-6
+    assert solver.solve([ik.Position("hand", targets[0])]).converged
+    assert not solver.solve([ik.Position("hand", targets[-1])]).converged
