@@ -574,9 +574,15 @@ def test_deleted_target_renamed_bone_and_missing_constraints_give_messages(scene
         collection.objects.unlink(target)
     assert_reported_without_traceback(capfd, lambda: bpy.ops.ik_engine.solve(), "not in the scene")
     obj.ik_engine.constraints.remove(0)
-    # A bone renamed.
+    # A bone renamed: the constraint follows it, as Blender's own constraints do.
+    item = next(c for c in obj.ik_engine.constraints if c.bone == "left_ankle")
     obj.data.bones["left_ankle"].name = "LeftAnkle"
-    assert_reported_without_traceback(capfd, lambda: bpy.ops.ik_engine.solve(), "'left_ankle' is not in the armature")
+    bpy.context.view_layer.update()
+    assert item.bone == "LeftAnkle"
+    # A bone name that names no bone (typed in the panel): reported, nothing changed.
+    item.bone = "left_ankel"
+    assert_reported_without_traceback(capfd, lambda: bpy.ops.ik_engine.solve(), "'left_ankel' is not in the armature")
+    assert item.bone == "left_ankel"
     assert any("renamed" in text for _, text in panel.panel_messages(bpy.context))
     assert np.array_equal(pose_state(obj), before)
     # No constraints at all.
@@ -584,6 +590,39 @@ def test_deleted_target_renamed_bone_and_missing_constraints_give_messages(scene
     assert_reported_without_traceback(capfd, lambda: bpy.ops.ik_engine.solve(), "no enabled IK Engine constraints")
     assert obj.ik_engine.message_is_error
     assert len(bpy.data.objects) == objects - 1  # only the deleted target is gone
+
+
+def test_a_reach_switched_to_tail_moves_its_target_to_the_tail_and_back(scene):
+    obj = new_armature("Switch", {"a": CHAIN})
+    obj.rotation_euler = (0.2, 0.0, 0.5)
+    bpy.context.view_layer.update()
+    assert bpy.ops.ik_engine.constraint_add(kind="REACH", bone="c") == {"FINISHED"}
+    reach = obj.ik_engine.constraints[0]
+    assert np.linalg.norm(location(reach.target) - world_point(obj, "c", "head")) <= 1e-6
+    # The panel's Head / Tail buttons (the operator): the empty moves with the point.
+    assert bpy.ops.ik_engine.reach_point(point="TAIL") == {"FINISHED"}
+    assert reach.point == "TAIL"
+    assert np.linalg.norm(location(reach.target) - world_point(obj, "c", "tail")) <= 1e-6
+    before = pose_state(obj)
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}
+    assert np.abs(pose_state(obj) - before).max() <= 1e-5  # met where it stands: nothing moved
+    assert bpy.ops.ik_engine.reach_point(point="HEAD") == {"FINISHED"}
+    assert np.linalg.norm(location(reach.target) - world_point(obj, "c", "head")) <= 1e-6
+
+
+def test_a_target_nothing_can_carry_says_why_and_suggests_move_root(scene):
+    obj = new_armature("Root", {"a": CHAIN})
+    bpy.context.view_layer.update()
+    assert bpy.ops.ik_engine.constraint_add(kind="REACH", bone="a") == {"FINISHED"}
+    reach = obj.ik_engine.constraints[0]
+    reach.target.location = (0.3, 0.4, 0.0)  # the root bone's head: only Move Root moves it
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}
+    assert obj.ik_engine.message_is_error
+    assert "Reach constraint 1 (a)" in obj.ik_engine.message and "turn on Move Root" in obj.ik_engine.message
+    obj.ik_engine.move_root = True
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}
+    assert not obj.ik_engine.message_is_error
+    assert np.linalg.norm(world_point(obj, "a") - np.array([0.3, 0.4, 0.0])) <= MM
 
 
 def watch_compilations(monkeypatch) -> list:

@@ -1,7 +1,7 @@
 """Live mode: re-solve an armature whenever its targets move.
 
-A ``depsgraph_update_post`` handler (added at register, removed at unregister) visits the
-scene's armatures whose Live option is on. For each it takes the signature of the solve's inputs
+A ``depsgraph_update_post`` handler (added at register, removed at unregister) first lets
+every armature's constraint items follow renamed bones (``following``), then visits the scene's armatures whose Live option is on. For each it takes the signature of the solve's inputs
 (the evaluated world matrices of the armature and of its targets, and its constraint settings);
 when that differs from the signature it last solved, it solves, warm-started from the current
 pose, and writes the pose bones. Its own writes cause one more depsgraph update, which finds the
@@ -22,6 +22,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from .errors import AddonError
+from .following import follow_scene
 from .solving import apply_solution, read_problem, solve_problem
 
 _in_handler = False
@@ -109,6 +110,8 @@ def on_depsgraph_update(scene, depsgraph) -> None:
         return
     _in_handler = True
     try:
+        with contextlib.suppress(Exception):  # never let a handler raise into Blender
+            follow_scene(scene)
         for obj in live_armatures(scene):
             update_live(obj, scene, depsgraph)
     finally:

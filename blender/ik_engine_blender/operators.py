@@ -14,7 +14,7 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from .dependencies import DependencyError
 from .errors import AddonError
 from .live_mode import set_message, start_live, suspended
-from .properties import CONSTRAINT_KINDS, KIND_LABELS, KINDS_WITH_TARGET
+from .properties import BONE_POINTS, CONSTRAINT_KINDS, KIND_LABELS, KINDS_WITH_TARGET
 from .scene_constraints import AXIS_VECTORS
 from .scene_lookup import active_armature, active_bone_name, posed_bone_world
 from .solving import apply_solution, keyframe_solution, read_problem, solve_armature, solve_problem
@@ -340,7 +340,41 @@ class IK_ENGINE_OT_add_smplx_armature(bpy.types.Operator):
         return run_reported(self, context, None, work)
 
 
+class IK_ENGINE_OT_reach_point(bpy.types.Operator):
+    """Reach with the bone's head or tail; the target empty moves with the point (by the bone's
+    head-to-tail vector as posed now), so the constraint stays met where it was"""
+
+    bl_idname = "ik_engine.reach_point"
+    bl_label = "Reach Point"
+    bl_options = {"REGISTER", "UNDO"}
+
+    point: EnumProperty(name="Point", items=BONE_POINTS)
+    index: IntProperty(name="Index", description="The Reach constraint (-1: the active one)", default=-1)
+
+    def execute(self, context):
+        obj = active_armature(context)
+
+        def work():
+            settings = obj.ik_engine
+            index = settings.active_index if self.index < 0 else self.index
+            if not 0 <= index < len(settings.constraints) or settings.constraints[index].kind != "REACH":
+                raise AddonError(f"constraint {index + 1} is not a Reach constraint")
+            item = settings.constraints[index]
+            if item.point != self.point and item.target is not None:
+                _, head, tail = posed_bone_world(obj, item.bone, context.evaluated_depsgraph_get())
+                from mathutils import Matrix
+
+                matrix = np.array(item.target.matrix_world, dtype=np.float64)
+                matrix[:3, 3] += (tail - head) if self.point == "TAIL" else (head - tail)
+                item.target.matrix_world = Matrix(matrix.tolist())
+            item.point = self.point
+            return {"FINISHED"}
+
+        return run_reported(self, context, obj, work)
+
+
 CLASSES = (
+    IK_ENGINE_OT_reach_point,
     IK_ENGINE_OT_solve,
     IK_ENGINE_OT_bake,
     IK_ENGINE_OT_live_toggle,

@@ -6,7 +6,7 @@ import bpy
 
 from . import dependencies
 from .preferences import wrap
-from .properties import KIND_ICONS, KIND_LABELS, KINDS_WITH_TARGET
+from .properties import BONE_POINTS, KIND_ICONS, KIND_LABELS, KINDS_WITH_TARGET
 from .scene_lookup import active_armature
 
 WRAP_WIDTH = 42
@@ -137,7 +137,10 @@ class VIEW3D_PT_ik_engine(bpy.types.Panel):
         row.prop(item, "weight")
         row.prop(item, "priority")
         if item.kind == "REACH":
-            box.prop(item, "point", expand=True)
+            row = box.row(align=True)  # an operator, so that the target moves with the point
+            for identifier, label, _ in BONE_POINTS:
+                op = row.operator("ik_engine.reach_point", text=label, depress=item.point == identifier)
+                op.point = identifier
             box.prop(item, "use_rotation")
         elif item.kind == "LOOK_AT":
             box.prop(item, "axis", expand=True)

@@ -7,7 +7,16 @@ in the freedom the levels above it leave.
 """
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 CONSTRAINT_KINDS = [
     ("REACH", "Reach", "The bone reaches the target object's location (and optionally its rotation)", "CON_TRACKTO", 0),
@@ -60,6 +69,10 @@ class IKEngineConstraint(bpy.types.PropertyGroup):
         name="Clearance", description="How far above the floor the bones' heads stay", default=0.0, min=0.0,
         soft_max=0.2, unit="LENGTH",
     )
+    # Bookkeeping of following.py (not shown): the bone's rest head and tail, by which a
+    # renamed bone is found again.
+    bone_rest: FloatVectorProperty(size=6, options={"HIDDEN"})
+    bone_rest_name: StringProperty(options={"HIDDEN"})
 
 
 class IKEngineArmatureSettings(bpy.types.PropertyGroup):

@@ -25,6 +25,7 @@ import numpy as np
 from .armature_skeleton import ArmatureModel, armature_model
 from .dependencies import DependencyError, engine
 from .errors import AddonError
+from .following import follow_edits
 from .scene_constraints import SceneConstraints, scene_constraints
 
 # Metres in the world: a Position-like constraint within it is met.
@@ -69,6 +70,7 @@ class Solution:
     move_root: bool
     seconds: float
     metres_per_unit: float
+    unmovable: tuple = ()
 
     @property
     def position_error(self) -> float:
@@ -82,6 +84,9 @@ class Solution:
             text += f"; position error {self.position_error * 1e3:.2f} mm"
         if r.orientation_error > 0:
             text += f"; orientation error {np.degrees(r.orientation_error):.2f} deg"
+        if not r.converged and self.unmovable:
+            text += (f". Nothing that moves can carry {', '.join(self.unmovable)}: its point is the root bone's head "
+                     "or its parent bones are locked; turn on Move Root (or unlock a parent bone)")
         return text
 
 
@@ -139,6 +144,7 @@ class Problem:
     structure: tuple
     metres_per_unit: float
     started: float
+    unmovable: tuple = ()
 
     def solver(self) -> CachedSolver:
         return cached_solver(self.model, self.move_root, position_tolerance(self.metres_per_unit))
@@ -157,6 +163,7 @@ def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
         raise AddonError("select an armature object (the active object is not an armature)")
     if armature_object.mode == "EDIT":
         raise AddonError(f"armature {armature_object.name!r} is in Edit Mode: switch to Pose or Object Mode to solve")
+    follow_edits(armature_object)
     model = armature_model(armature_object)
     settings = armature_object.ik_engine
     move_root = bool(settings.move_root)
@@ -172,7 +179,31 @@ def read_problem(armature_object, scene, depsgraph=None, init=None) -> Problem:
     if init is None:
         init = model.read_pose(armature_object)
     structure = ResidualProblem.structure_key(model.skeleton, constraints.constraints)
-    return Problem(armature_object.name, model, constraints, move_root, init, structure, metres_per_unit, started)
+    unmovable = () if move_root else unmovable_points(armature_object, model, constraints)
+    return Problem(armature_object.name, model, constraints, move_root, init, structure, metres_per_unit, started,
+                   unmovable)
+
+
+def unmovable_points(armature_object, model: ArmatureModel, constraints: SceneConstraints) -> tuple:
+    """Labels of the items whose target point no moving bone can carry (without Move Root):
+    a Position on a joint none of whose strict ancestors moves, and whose own rotation cannot
+    swing the point either (the bone's head, or a locked bone)."""
+    from .scene_constraints import label
+
+    ik = engine()
+    skeleton = model.skeleton
+    moving = set(skeleton.indices(model.moving_bones))
+    out = []
+    items = armature_object.ik_engine.constraints
+    for constraint, i in zip(constraints.constraints, constraints.items):
+        if not isinstance(constraint, ik.Position):
+            continue
+        j = skeleton.index(constraint.joint)
+        carried = any(a in moving for a in skeleton.ancestors[j] if a != j)
+        swung = j in moving and bool(np.any(np.asarray(constraint.offset) != 0.0))
+        if not carried and not swung:
+            out.append(label(i, items[i]))
+    return tuple(dict.fromkeys(out))
 
 
 def solve_problem(problem: Problem, cached: CachedSolver | None = None) -> Solution:
@@ -182,7 +213,7 @@ def solve_problem(problem: Problem, cached: CachedSolver | None = None) -> Solut
     result = cached.solve(problem.constraints.constraints, problem.init)
     joints = affected_joints(problem.model, problem.constraints.joints)
     return Solution(problem.model, result.pose, result, joints, problem.move_root,
-                    time.perf_counter() - problem.started, problem.metres_per_unit)
+                    time.perf_counter() - problem.started, problem.metres_per_unit, problem.unmovable)
 
 
 def solve_armature(armature_object, scene, depsgraph=None, init=None) -> Solution:
