@@ -23,19 +23,11 @@ import numpy as np
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
-from .joint_coordinates import (
-    AXIS_ANGLE,
-    SWING_TWIST_KINDS,
-    axis_angle_to_coordinates,
-    body_jacobian,
-    coordinates_to_matrix,
-    project_swing,
-    swing_axes,
-    twist_axis,
-)
+from .joint_coordinates import AXIS_ANGLE, axis_angle_to_coordinates, body_jacobian, coordinates_to_matrix
 from .kinematic_state import KinematicState
 from .rotations import axis_angle_to_matrix, left_jacobian
 from .skeleton import Skeleton
+from .swing_limits import SwingLimits
 
 TOLERANCE_KINDS = ("position", "orientation")
 # A weight below this fraction of the largest weight of its priority level counts as zero.
@@ -159,15 +151,8 @@ class ResidualProblem:
         # A component whose range spans a full turn has no limit: no bound at +-pi, where
         # the solver would otherwise stop instead of turning on round.
         full_turn = upper - lower >= 2 * np.pi - 1e-9
-        # Swing coordinates (2 asin of a quaternion component) live in [-pi, pi] always.
-        swing_coordinate = np.zeros((len(moving), 3), dtype=bool)
-        for m, j in enumerate(moving):
-            if skeleton.coordinates[j] in SWING_TWIST_KINDS:
-                swing_coordinate[m, list(swing_axes(twist_axis(skeleton.coordinates[j])))] = True
-        swing_coordinate = swing_coordinate.reshape(-1)
-        lower = np.where(swing_coordinate, np.maximum(lower, -np.pi), np.where(full_turn, -np.inf, lower))
-        upper = np.where(swing_coordinate, np.minimum(upper, np.pi), np.where(full_turn, np.inf, upper))
-        self.swing_groups = self._swing_groups(skeleton, moving)
+        self.swing_limits = SwingLimits(skeleton, moving, 3 * len(moving) + (3 if self.move_root else 0))
+        lower, upper = self.swing_limits.bounds(np.where(full_turn, -np.inf, lower), np.where(full_turn, np.inf, upper))
         # Restart seeds are drawn in [sample_lower, sample_upper]; NaN: keep the value.
         sample_lower = np.maximum(lower, -np.pi)
         sample_upper = np.minimum(upper, np.pi)
@@ -355,37 +340,11 @@ class ResidualProblem:
         ``pack_parameters`` gives them (zero where ``level_weights`` made them zero)."""
         return tuple(int(i) for i in np.flatnonzero((sqrt_weights == 0) & (self.tolerance_index >= 0)))
 
-    def _swing_groups(self, skeleton: Skeleton, moving: list[int]) -> list[tuple]:
-        """Per twist axis of the moving swing-twist joints, what ``within_limits`` needs:
-        (t, variable indices (k, 3), box lower and upper (k, 3), elliptic (k,), variable
-        mask (n,) and gather (n,) into the flattened (k * 3,) coordinates)."""
-        n = 3 * len(moving) + (3 if self.move_root else 0)
-        groups = []
-        for kind in SWING_TWIST_KINDS:
-            positions = [m for m, j in enumerate(moving) if skeleton.coordinates[j] == kind]
-            if not positions:
-                continue
-            joints = [moving[m] for m in positions]
-            indices = 3 * np.array(positions)[:, None] + np.arange(3)  # (k, 3)
-            mask = np.zeros(n, dtype=bool)
-            mask[indices.reshape(-1)] = True
-            gather = np.zeros(n, dtype=np.int64)
-            gather[indices.reshape(-1)] = np.arange(indices.size)
-            lower = np.maximum(skeleton.lower[joints], -np.pi)
-            upper = np.minimum(skeleton.upper[joints], np.pi)
-            groups.append((twist_axis(kind), indices, lower, upper, skeleton.elliptic_swing[joints], mask, gather))
-        return groups
-
     def within_limits(self, q: Any, xp: Any) -> Any:
         """q (..., n), already inside the box, with every swing-twist joint's swing brought
-        inside its ellipse along the ray from the rest pose (``joint_coordinates.project_swing``,
-        as Blender's IK clamps). q itself when no moving joint uses swing-twist coordinates."""
-        for t, indices, lower, upper, elliptic, mask, gather in self.swing_groups:
-            c = xp.take(q, indices, axis=-1)  # (..., k, 3)
-            c = project_swing(c, t, xp.asarray(lower, q.dtype), xp.asarray(upper, q.dtype), elliptic, xp)
-            flat = xp.reshape(c, q.shape[:-1] + (indices.size,))
-            q = xp.where(mask, xp.take(flat, gather, axis=-1), q)
-        return q
+        inside its ellipse (``SwingLimits.project``, as Blender's IK clamps); q itself when no
+        moving joint uses swing-twist coordinates."""
+        return self.swing_limits.project(q, xp)
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
         """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""

@@ -25,13 +25,12 @@ from .joint_coordinates import (
     AXIS_ANGLE,
     SWING_TWIST_KINDS,
     axis_angle_to_coordinates,
-    check_kind,
     coordinates_to_axis_angle,
     project_swing,
-    swing_axes,
     swing_scale,
     twist_axis,
 )
+from .joint_kinds import checked_coordinates, checked_neutral_rotations, elliptic_swings, swing_limit_excess
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
 from .pose import Pose
 
@@ -161,69 +160,15 @@ class Skeleton:
             if (radii_array < 0).any():
                 raise SkeletonError(f"radii must be >= 0; joint {names[int(np.argmin(radii_array))]!r} has {radii_array.min()}")
 
-        if coordinates is None:
-            kinds = (AXIS_ANGLE,) * J
-        else:
-            if isinstance(coordinates, str):
-                raise SkeletonError("coordinates must be a sequence of one kind per joint, not a single string")
-            kinds = tuple(coordinates)
-            if len(kinds) != J:
-                raise SkeletonError(f"coordinates must name one kind per joint ({J}), got {len(kinds)}")
-            for j, kind in enumerate(kinds):
-                try:
-                    check_kind(kind, f"joint {names[j]!r}")
-                except ValueError as exc:
-                    raise SkeletonError(str(exc)) from None
-            if kinds[0] != AXIS_ANGLE:
-                raise SkeletonError(f"the root joint {names[0]!r} must use axis_angle coordinates, not {kinds[0]!r}")
-            for j, kind in enumerate(kinds):
-                if kind == AXIS_ANGLE:
-                    continue
-                if kind in SWING_TWIST_KINDS:
-                    # The swing is limited along rays from the rest pose: its box must hold it.
-                    for a in swing_axes(twist_axis(kind)):
-                        if not lower_array[j, a] <= 0.0 <= upper_array[j, a]:
-                            raise SkeletonError(
-                                f"joint {names[j]!r} uses swing-twist coordinates {kind!r}: its swing range about "
-                                f"{'xyz'[a]} must contain 0 (the rest pose), got {np.degrees(lower_array[j, a]):.6g} .. "
-                                f"{np.degrees(upper_array[j, a]):.6g} degrees"
-                            )
-                    continue
-                # Euler angles are singular at a middle angle of +-90 degrees, and beyond it a
-                # rotation has a second set: a limited middle range must stay strictly inside
-                # (a full turn, no limit at all, is fine).
-                m = "xyz".index(kind[1])
-                unlimited = upper_array[j, m] - lower_array[j, m] >= 2 * np.pi - 1e-9
-                if not unlimited and not -np.pi / 2 < lower_array[j, m] <= upper_array[j, m] < np.pi / 2:
-                    raise SkeletonError(
-                        f"joint {names[j]!r} uses Euler coordinates {kind!r}: its middle axis ({kind[1]}) must keep "
-                        f"within +-90 degrees (or have no limit), got {np.degrees(lower_array[j, m]):.6g} .. {np.degrees(upper_array[j, m]):.6g}"
-                    )
-
+        kinds = checked_coordinates(names, coordinates, lower_array, upper_array)
         self._names = names
         self._coordinates = kinds
-        neutral = None
-        if neutral_rotations is not None:
-            neutral = _finite_array(neutral_rotations, (J, 3, 3), "neutral_rotations")
-            err = np.abs(neutral @ np.swapaxes(neutral, -1, -2) - np.eye(3)).max(axis=(-1, -2))
-            bad = np.flatnonzero((err > 1e-6) | (np.linalg.det(neutral) < 0))
-            if len(bad):
-                raise SkeletonError(f"neutral_rotations of joint {names[bad[0]]!r} is not a rotation matrix")
-            moved = [j for j in range(J) if np.abs(neutral[j] - np.eye(3)).max() > 1e-12]
-            wrong = [names[j] for j in moved if kinds[j] not in SWING_TWIST_KINDS]
-            if wrong:
-                raise SkeletonError(f"joints {wrong} have a neutral rotation but no swing-twist coordinates: only a "
-                                    "swing-twist joint's limits have a centre to move")
-            neutral = None if not moved else neutral
+        neutral = checked_neutral_rotations(names, kinds, neutral_rotations)
         self._neutral = None if neutral is None else _readonly(neutral)
         # Joints whose coordinates are not axis-angle, and of those the swing-twist ones.
         self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
         self._swing_joints = tuple(j for j, kind in enumerate(kinds) if kind in SWING_TWIST_KINDS)
-        full_turn = upper_array - lower_array >= 2 * np.pi - 1e-9
-        self._elliptic = np.zeros(J, dtype=bool)
-        for j in self._swing_joints:
-            # The ellipse limits the swing when both swing coordinates are limited (Blender's rule).
-            self._elliptic[j] = not any(full_turn[j, a] for a in swing_axes(twist_axis(kinds[j])))
+        self._elliptic = elliptic_swings(kinds, lower_array, upper_array)
         self._index = seen
         self._parents = _readonly(parent_array)
         self._offsets = _readonly(offsets)
@@ -422,7 +367,7 @@ class Skeleton:
                     t = twist_axis(kind)
                     alternative[j] = r[j]
                     alternative[j, t] = r[j, t] - np.copysign(2 * np.pi, r[j, t])
-                    swing_excess[j] = self._swing_excess(r[j], t, j)
+                    swing_excess[j] = swing_limit_excess(r[j], t, self._lower[j], self._upper[j], self._elliptic[j])
                     continue
                 i, m, k = ("xyz".index(a) for a in kind)
                 c = r[j]
@@ -435,16 +380,6 @@ class Skeleton:
             for v in (r, alternative)
         ]
         return np.maximum(np.minimum(*excess), swing_excess)
-
-    def _swing_excess(self, c: np.ndarray, t: int, j: int) -> float:
-        """Radians by which swing-twist coordinates c (3,) of joint j swing beyond the
-        ellipse (or ``MAX_SWING``), measured along the ray from the rest pose."""
-        b, d = swing_axes(t)
-        lower, upper = self._lower[j], self._upper[j]
-        inside = np.clip(c, lower, upper)  # the box part is counted by the box
-        k = float(swing_scale(inside, t, lower, upper, self._elliptic[j], np))
-        radius = float(np.hypot(np.sin(0.5 * inside[b]), np.sin(0.5 * inside[d])))
-        return 2.0 * (np.arcsin(min(radius, 1.0)) - np.arcsin(min(k * radius, 1.0)))
 
     def limit_violation(self, pose: Pose) -> float:
         """Largest amount, in radians, by which any joint is beyond its limits; 0.0 when within."""

@@ -141,10 +141,10 @@ def test_the_cycle_finder_finds_a_cycle():
 LAYERS = (
     ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "compile_cache", "background_compiler",
                     "skeleton_cache")),
-    ("model", ("pose", "kinematics", "joint_coordinates", "skeleton", "kinematic_state", "geometry", "result", "motion",
+    ("model", ("pose", "kinematics", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state", "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons")),
     ("constraints", ("constraints",)),
-    ("problem", ("problem",)),
+    ("problem", ("problem", "swing_limits")),
     ("solvers and backends", ("solvers", "backend", "numpy_backend", "jax_backend", "tensorflow_import",
                               "tensorflow_namespace", "tensorflow_backend", "programs", "solution", "batch_result")),
     ("public solver API", ("solver", "solve_function", "sequence", "tracking")),

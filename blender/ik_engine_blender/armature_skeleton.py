@@ -165,7 +165,7 @@ class ArmatureModel:
         representation of the same rotation each, chosen continuous with the bone's current
         value so that keyframes interpolate the short way). Returns the bone names written.
         """
-        from mathutils import Matrix, Quaternion
+        from mathutils import Quaternion
 
         from ik_engine.rotations import axis_angle_to_matrix, matrix_to_quaternion
 

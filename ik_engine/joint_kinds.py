@@ -1,0 +1,103 @@
+"""Which coordinates a skeleton's joints use, checked against their limits when a Skeleton is
+built: the kinds (axis-angle, Euler, swing-twist), the swing-twist joints' neutral rotations and
+elliptic swings, and how far a swing lies beyond its ellipse (``Skeleton.joint_limit_excess``)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .errors import SkeletonError
+from .joint_coordinates import AXIS_ANGLE, SWING_TWIST_KINDS, check_kind, swing_axes, swing_scale, twist_axis
+
+FULL_TURN = 2 * np.pi - 1e-9  # a range this wide has no limit
+
+
+def checked_coordinates(names: Sequence[str], coordinates, lower: np.ndarray, upper: np.ndarray) -> tuple[str, ...]:
+    """J kinds (all axis-angle for None), or SkeletonError naming the joint that cannot use its
+    kind with its limits (lower, upper: (J, 3) radians)."""
+    J = len(names)
+    if coordinates is None:
+        return (AXIS_ANGLE,) * J
+    if isinstance(coordinates, str):
+        raise SkeletonError("coordinates must be a sequence of one kind per joint, not a single string")
+    kinds = tuple(coordinates)
+    if len(kinds) != J:
+        raise SkeletonError(f"coordinates must name one kind per joint ({J}), got {len(kinds)}")
+    for j, kind in enumerate(kinds):
+        try:
+            check_kind(kind, f"joint {names[j]!r}")
+        except ValueError as exc:
+            raise SkeletonError(str(exc)) from None
+    if kinds[0] != AXIS_ANGLE:
+        raise SkeletonError(f"the root joint {names[0]!r} must use axis_angle coordinates, not {kinds[0]!r}")
+    for j, kind in enumerate(kinds):
+        if kind == AXIS_ANGLE:
+            continue
+        if kind in SWING_TWIST_KINDS:
+            # The swing is limited along rays from its centre: its box must hold the centre.
+            for a in swing_axes(twist_axis(kind)):
+                if not lower[j, a] <= 0.0 <= upper[j, a]:
+                    raise SkeletonError(
+                        f"joint {names[j]!r} uses swing-twist coordinates {kind!r}: its swing range about "
+                        f"{'xyz'[a]} must contain 0 (the rest pose), got {np.degrees(lower[j, a]):.6g} .. "
+                        f"{np.degrees(upper[j, a]):.6g} degrees"
+                    )
+            continue
+        # Euler angles are singular at a middle angle of +-90 degrees, and beyond it a rotation
+        # has a second set: a limited middle range must stay strictly inside (a full turn, no
+        # limit at all, is fine).
+        m = "xyz".index(kind[1])
+        unlimited = upper[j, m] - lower[j, m] >= FULL_TURN
+        if not unlimited and not -np.pi / 2 < lower[j, m] <= upper[j, m] < np.pi / 2:
+            raise SkeletonError(
+                f"joint {names[j]!r} uses Euler coordinates {kind!r}: its middle axis ({kind[1]}) must keep "
+                f"within +-90 degrees (or have no limit), got {np.degrees(lower[j, m]):.6g} .. {np.degrees(upper[j, m]):.6g}"
+            )
+    return kinds
+
+
+def checked_neutral_rotations(names: Sequence[str], kinds: Sequence[str], neutral_rotations) -> np.ndarray | None:
+    """(J, 3, 3) neutral rotations, None when all are the identity (or none are given), or
+    SkeletonError: not rotations, or on a joint whose coordinates are not swing-twist."""
+    if neutral_rotations is None:
+        return None
+    J = len(names)
+    try:
+        neutral = np.array(neutral_rotations, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SkeletonError(f"neutral_rotations must be numbers: {exc}") from None
+    if neutral.shape != (J, 3, 3) or not np.isfinite(neutral).all():
+        raise SkeletonError(f"neutral_rotations must be finite with shape ({J}, 3, 3), got {neutral.shape}")
+    err = np.abs(neutral @ np.swapaxes(neutral, -1, -2) - np.eye(3)).max(axis=(-1, -2))
+    bad = np.flatnonzero((err > 1e-6) | (np.linalg.det(neutral) < 0))
+    if len(bad):
+        raise SkeletonError(f"neutral_rotations of joint {names[bad[0]]!r} is not a rotation matrix")
+    moved = [j for j in range(J) if np.abs(neutral[j] - np.eye(3)).max() > 1e-12]
+    wrong = [names[j] for j in moved if kinds[j] not in SWING_TWIST_KINDS]
+    if wrong:
+        raise SkeletonError(f"joints {wrong} have a neutral rotation but no swing-twist coordinates: only a "
+                            "swing-twist joint's limits have a centre to move")
+    return neutral if moved else None
+
+
+def elliptic_swings(kinds: Sequence[str], lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """(J,) bool: swing-twist joints whose both swing coordinates are limited (a range below a
+    full turn), so that an ellipse limits the swing (Blender's rule)."""
+    out = np.zeros(len(kinds), dtype=bool)
+    for j, kind in enumerate(kinds):
+        if kind in SWING_TWIST_KINDS:
+            out[j] = all(upper[j, a] - lower[j, a] < FULL_TURN for a in swing_axes(twist_axis(kind)))
+    return out
+
+
+def swing_limit_excess(c: np.ndarray, t: int, lower: np.ndarray, upper: np.ndarray, elliptic: bool) -> float:
+    """Radians by which swing-twist coordinates c (3,) swing beyond their ellipse (or
+    ``MAX_SWING``), along the ray from the centre; the box part is the box's to count."""
+    b, d = swing_axes(t)
+    lower, upper = np.maximum(lower, -np.pi), np.minimum(upper, np.pi)
+    inside = np.clip(c, lower, upper)
+    k = float(swing_scale(inside, t, lower, upper, np.asarray(elliptic), np))
+    radius = float(np.hypot(np.sin(0.5 * inside[b]), np.sin(0.5 * inside[d])))
+    return 2.0 * (np.arcsin(min(radius, 1.0)) - np.arcsin(min(k * radius, 1.0)))
