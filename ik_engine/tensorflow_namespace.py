@@ -13,392 +13,100 @@ Types follow JAX's default (64-bit off): Python and numpy constants take the typ
 tensor they meet (a float64 numpy array times a float32 tensor is float32), float64 and int64
 constants become float32 and int32, and a float constant promotes an integer tensor to float32.
 
-Only what the engine uses is here; anything else raises an AttributeError naming it.
-Importing this module imports TensorFlow.
+Only what the engine uses is here; anything else raises an AttributeError naming it. The
+array type and its promotion rules are in ``ik_engine.tensorflow_array``. Importing this module
+imports TensorFlow.
+
+Why not ``tf.experimental.numpy``: measured on an arm solve traced through it (its numpy
+behaviour switched on with float32 preferred), it stops at the second helper of the solver's
+random draws: it has no ``.view`` (bit cast) on tensors, and ``<<`` / ``>>`` on uint32 tensors
+fail while tracing (``NotImplementedError: Cannot convert a symbolic tf.Tensor``), both of which
+the counter-based restart draws (``solvers/random_draws.py``) need, as JAX and numpy give them.
+And its numpy behaviour is a process-wide switch
+(``tf.experimental.numpy.experimental_enable_numpy_behavior``): it changes type promotion and
+tensor methods for every TensorFlow user in the process, which a library must not impose. This
+namespace keeps numpy's (JAX's) rules local to the engine's traced programs.
 """
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, Sequence
 
 import numpy as np
-from .tensorflow_import import import_tensorflow
 
-tf = import_tensorflow()
+from .tensorflow_array import (  # noqa: F401  (as_dtype, tensor, matmul, power: part of the namespace)
+    TensorFlowArray,
+    binary,
+    common_tensors,
+    floating,
+    wrap,
+    as_dtype,
+    matmul,
+    power,
+    tensor,
+    tf,
+)
 
 inf = np.inf
 
 float32 = tf.float32
-float64 = tf.float64
 int32 = tf.int32
-int64 = tf.int64
 uint32 = tf.uint32
-bool_ = tf.bool
-
-
-# ---------------------------------------------------------------------------- dtypes
-# Kinds ordered as in numpy's promotion: bool < integer < float.
-_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
-_DEFAULT_NUMPY = {"b": np.bool_, "i": np.int32, "u": np.uint32, "f": np.float32}
-
-
-def _kind(dtype: tf.DType) -> str:
-    if dtype == tf.bool:
-        return "b"
-    if dtype.is_floating:
-        return "f"
-    return "u" if dtype.is_unsigned else "i"
-
-
-def as_dtype(dtype: Any) -> tf.DType | None:
-    """A TensorFlow dtype from a TensorFlow, numpy or Python type; 64-bit types become 32-bit."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, tf.DType):
-        return dtype
-    if dtype is builtins.bool:
-        return tf.bool
-    if dtype is builtins.int:
-        return tf.int32
-    if dtype is builtins.float:
-        return tf.float32
-    numpy_dtype = np.dtype(dtype)
-    return tf.as_dtype(_DEFAULT_NUMPY[numpy_dtype.kind] if numpy_dtype.itemsize == 8 else numpy_dtype)
-
-
-def _joined(a: tf.DType, b: tf.DType) -> tf.DType:
-    """The type two tensors of types a and b combine into."""
-    if a == b:
-        return a
-    ka, kb = _kind(a), _kind(b)
-    if _KIND_RANK[ka] != _KIND_RANK[kb]:
-        return a if _KIND_RANK[ka] > _KIND_RANK[kb] else b
-    if {ka, kb} == {"i", "u"}:
-        raise TypeError(f"mixing signed and unsigned integers ({a.name}, {b.name}) is not supported")
-    return a if a.size >= b.size else b
-
-
-# ---------------------------------------------------------------------------- conversion
-def _constant(value: Any, like: tf.DType | None = None) -> tf.Tensor:
-    """A Python or numpy value as a tensor: of type ``like`` when its kind is no higher."""
-    array = np.asarray(value)
-    kind = array.dtype.kind
-    if kind not in _KIND_RANK:
-        raise TypeError(f"cannot use a {array.dtype} value in the TensorFlow namespace")
-    if like is not None and _KIND_RANK[kind] <= _KIND_RANK[_kind(like)]:
-        return tf.constant(array.astype(like.as_numpy_dtype))
-    default = _DEFAULT_NUMPY[kind] if array.dtype.itemsize == 8 or kind == "b" else array.dtype
-    return tf.constant(array.astype(default))
-
-
-def tensor(x: Any, dtype: Any = None) -> tf.Tensor:
-    """The tf.Tensor of an array, tensor or constant (cast to ``dtype`` if given)."""
-    dtype = as_dtype(dtype)
-    if isinstance(x, TensorFlowArray):
-        t = x.tensor
-    elif isinstance(x, (tf.Tensor, tf.Variable)):
-        t = tf.convert_to_tensor(x)
-    elif isinstance(x, (list, tuple)) and builtins.any(isinstance(v, TensorFlowArray) for v in x):
-        return tensor(stack(x), dtype)
-    else:
-        t = _constant(x, dtype)
-    return t if dtype is None or t.dtype == dtype else tf.cast(t, dtype)
-
-
-def _wrap(t: tf.Tensor) -> "TensorFlowArray":
-    return TensorFlowArray(t)
-
-
-def _dtype_of(x: Any) -> tf.DType | None:
-    if isinstance(x, TensorFlowArray):
-        return x.tensor.dtype
-    if isinstance(x, tf.Tensor):
-        return x.dtype
-    return None
-
-
-def _common(values: Sequence[Any]) -> list[tf.Tensor]:
-    """Tensors of one common type: that of the tensors among ``values``, constants adapting."""
-    dtypes = [d for d in (_dtype_of(v) for v in values) if d is not None]
-    target = None
-    for d in dtypes:
-        target = d if target is None else _joined(target, d)
-    out = [tensor(v) if _dtype_of(v) is not None else _constant(v, target) for v in values]
-    # A constant of a higher kind (a float among integer tensors) raises the type.
-    for t in out:
-        target = t.dtype if target is None else _joined(target, t.dtype)
-    return [t if t.dtype == target else tf.cast(t, target) for t in out]
-
-
-def _floating(t: tf.Tensor) -> tf.Tensor:
-    return t if t.dtype.is_floating else tf.cast(t, tf.float32)
-
-
-# ---------------------------------------------------------------------------- the array type
-class TensorFlowArray:
-    """A tf.Tensor with numpy's operators, indexing and attributes (see the module notes)."""
-
-    __slots__ = ("tensor",)
-    # numpy defers to our reflected operators: ``np_array * array`` gives a TensorFlowArray.
-    __array_ufunc__ = None
-
-    def __init__(self, t: tf.Tensor) -> None:
-        self.tensor = t
-
-    # -------------------------------------------------------------- attributes
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.tensor.shape.as_list())
-
-    @property
-    def ndim(self) -> int:
-        return self.tensor.shape.rank
-
-    @property
-    def dtype(self) -> tf.DType:
-        return self.tensor.dtype
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def T(self) -> "TensorFlowArray":
-        return self if self.ndim < 2 else _wrap(tf.transpose(self.tensor))
-
-    def astype(self, dtype: Any) -> "TensorFlowArray":
-        return _wrap(tf.cast(self.tensor, as_dtype(dtype)))
-
-    def view(self, dtype: Any) -> "TensorFlowArray":
-        """The same bits read as another type of the same size (numpy's ``view``)."""
-        return _wrap(tf.bitcast(self.tensor, as_dtype(dtype)))
-
-    def reshape(self, *shape: Any) -> "TensorFlowArray":
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def __bool__(self) -> bool:
-        raise TypeError(
-            "the truth value of a traced TensorFlow array is unknown while the program is built; "
-            "use xp.where or the backend's cond instead of a Python if"
-        )
-
-    def __repr__(self) -> str:
-        return f"TensorFlowArray({self.tensor!r})"
-
-    # -------------------------------------------------------------- indexing
-    def __getitem__(self, key: Any) -> "TensorFlowArray":
-        key = key if isinstance(key, tuple) else (key,)
-        if not builtins.any(_is_array_index(k) for k in key):
-            return _wrap(self.tensor[tuple(_basic_index(k) for k in key)])
-        return _wrap(_advanced_getitem(self.tensor, key))
-
-    # -------------------------------------------------------------- arithmetic
-    def __add__(self, other): return _binary(tf.add, self, other)
-    def __radd__(self, other): return _binary(tf.add, other, self)
-    def __sub__(self, other): return _binary(tf.subtract, self, other)
-    def __rsub__(self, other): return _binary(tf.subtract, other, self)
-    def __mul__(self, other): return _binary(tf.multiply, self, other)
-    def __rmul__(self, other): return _binary(tf.multiply, other, self)
-    def __truediv__(self, other): return _binary(_true_divide, self, other)
-    def __rtruediv__(self, other): return _binary(_true_divide, other, self)
-    def __floordiv__(self, other): return _binary(tf.math.floordiv, self, other)
-    def __rfloordiv__(self, other): return _binary(tf.math.floordiv, other, self)
-    def __mod__(self, other): return _binary(tf.math.floormod, self, other)
-    def __rmod__(self, other): return _binary(tf.math.floormod, other, self)
-    def __pow__(self, other): return power(self, other)
-    def __rpow__(self, other): return power(other, self)
-    def __matmul__(self, other): return matmul(self, other)
-    def __rmatmul__(self, other): return matmul(other, self)
-    def __neg__(self): return _wrap(tf.negative(self.tensor))
-    def __pos__(self): return self
-    def __abs__(self): return _wrap(tf.abs(self.tensor))
-
-    # -------------------------------------------------------------- comparisons
-    def __lt__(self, other): return _binary(tf.less, self, other)
-    def __le__(self, other): return _binary(tf.less_equal, self, other)
-    def __gt__(self, other): return _binary(tf.greater, self, other)
-    def __ge__(self, other): return _binary(tf.greater_equal, self, other)
-    def __eq__(self, other): return _binary(tf.equal, self, other)  # type: ignore[override]
-    def __ne__(self, other): return _binary(tf.not_equal, self, other)  # type: ignore[override]
-    __hash__ = None  # type: ignore[assignment]
-
-    # -------------------------------------------------------------- logic and bits
-    def __invert__(self):
-        t = self.tensor
-        return _wrap(tf.logical_not(t) if t.dtype == tf.bool else tf.bitwise.invert(t))
-
-    def __and__(self, other): return _binary(_and, self, other)
-    def __rand__(self, other): return _binary(_and, other, self)
-    def __or__(self, other): return _binary(_or, self, other)
-    def __ror__(self, other): return _binary(_or, other, self)
-    def __xor__(self, other): return _binary(_xor, self, other)
-    def __rxor__(self, other): return _binary(_xor, other, self)
-    def __lshift__(self, other): return _binary(tf.bitwise.left_shift, self, other)
-    def __rshift__(self, other): return _binary(tf.bitwise.right_shift, self, other)
-
-
-def _binary(op, a: Any, b: Any) -> TensorFlowArray:
-    ta, tb = _common([a, b])
-    return _wrap(op(ta, tb))
-
-
-def _true_divide(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    return tf.math.truediv(_floating(a), _floating(b))
-
-
-def _and(a, b):
-    return tf.logical_and(a, b) if a.dtype == tf.bool else tf.bitwise.bitwise_and(a, b)
-
-
-def _or(a, b):
-    return tf.logical_or(a, b) if a.dtype == tf.bool else tf.bitwise.bitwise_or(a, b)
-
-
-def _xor(a, b):
-    return tf.math.logical_xor(a, b) if a.dtype == tf.bool else tf.bitwise.bitwise_xor(a, b)
-
-
-# ---------------------------------------------------------------------------- indexing
-def _is_array_index(k: Any) -> bool:
-    """An index that selects by an array of positions (numpy's advanced indexing)."""
-    if isinstance(k, (np.ndarray, list)):
-        return True
-    return isinstance(k, TensorFlowArray) and k.ndim > 0
-
-
-def _basic_index(k: Any) -> Any:
-    if isinstance(k, TensorFlowArray):
-        return k.tensor  # a scalar position computed in the program
-    if isinstance(k, np.integer):
-        return int(k)
-    return k
-
-
-def _advanced_getitem(t: tf.Tensor, key: tuple) -> tf.Tensor:
-    """numpy indexing with one array of positions (or booleans) among ints, slices, None, ...
-
-    Applied one index at a time from the left; the selected axis stays where the array
-    stands, which is numpy's rule when there is one array index and no integer is separated
-    from it by a slice.
-    """
-    arrays = [i for i, k in enumerate(key) if _is_array_index(k)]
-    ints = [i for i, k in enumerate(key) if isinstance(k, (int, np.integer)) and not isinstance(k, bool)]
-    if len(arrays) > 1 or builtins.any(
-        builtins.any(isinstance(key[j], slice) or key[j] is Ellipsis for j in range(builtins.min(i, arrays[0]) + 1, builtins.max(i, arrays[0])))
-        for i in ints
-    ):
-        raise IndexError(f"indexing {key!r} is beyond the TensorFlow namespace (one array index, next to the integers)")
-    consumed = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
-    expanded: list[Any] = []
-    for k in key:
-        if k is Ellipsis:
-            expanded += [slice(None)] * (t.shape.rank - consumed)
-        else:
-            expanded.append(k)
-    axis = 0
-    for k in expanded:
-        if k is None:
-            t = tf.expand_dims(t, axis)
-            axis += 1
-        elif isinstance(k, slice):
-            if k != slice(None):
-                t = t[(slice(None),) * axis + (k,)]
-            axis += 1
-        elif _is_array_index(k):
-            if isinstance(k, TensorFlowArray):
-                t = tf.gather(t, k.tensor, axis=axis)
-                axis += k.ndim
-            else:
-                positions = np.asarray(k)
-                if positions.dtype == np.bool_:
-                    positions = np.flatnonzero(positions)
-                positions = positions.astype(np.int64) % t.shape[axis]
-                t = tf.gather(t, tf.constant(positions, tf.int32), axis=axis)
-                axis += positions.ndim
-        else:
-            index = _basic_index(k)
-            if isinstance(index, int) and index < 0:
-                index += t.shape[axis]
-            t = tf.gather(t, index, axis=axis)
-    return t
 
 
 # ---------------------------------------------------------------------------- creation
 def asarray(x: Any, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tensor(x, dtype))
+    return wrap(tensor(x, dtype))
 
 
-array = asarray
 
 
 def zeros(shape: Any, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tf.zeros(shape, as_dtype(dtype) or tf.float32))
+    return wrap(tf.zeros(shape, as_dtype(dtype) or tf.float32))
 
 
 def ones(shape: Any, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tf.ones(shape, as_dtype(dtype) or tf.float32))
+    return wrap(tf.ones(shape, as_dtype(dtype) or tf.float32))
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> TensorFlowArray:
     value = tensor(fill_value, dtype)
-    return _wrap(tf.fill(shape if isinstance(shape, (tuple, list)) else (shape,), value))
+    return wrap(tf.fill(shape if isinstance(shape, (tuple, list)) else (shape,), value))
 
 
 def zeros_like(x: Any, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tf.zeros_like(tensor(x), dtype=as_dtype(dtype)))
+    return wrap(tf.zeros_like(tensor(x), dtype=as_dtype(dtype)))
 
 
 def ones_like(x: Any, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tf.ones_like(tensor(x), dtype=as_dtype(dtype)))
+    return wrap(tf.ones_like(tensor(x), dtype=as_dtype(dtype)))
 
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> TensorFlowArray:
-    return _wrap(tf.constant(np.eye(N, M, k), as_dtype(dtype) or tf.float32))
+    return wrap(tf.constant(np.eye(N, M, k), as_dtype(dtype) or tf.float32))
 
 
 # ---------------------------------------------------------------------------- elementwise
 def where(condition: Any, x: Any, y: Any) -> TensorFlowArray:
-    tx, ty = _common([x, y])
-    return _wrap(tf.where(tensor(condition, tf.bool), tx, ty))
+    tx, ty = common_tensors([x, y])
+    return wrap(tf.where(tensor(condition, tf.bool), tx, ty))
 
 
 def maximum(a: Any, b: Any) -> TensorFlowArray:
-    return _binary(tf.maximum, a, b)
+    return binary(tf.maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> TensorFlowArray:
-    return _binary(tf.minimum, a, b)
+    return binary(tf.minimum, a, b)
 
 
 def clip(x: Any, lower: Any, upper: Any) -> TensorFlowArray:
     return minimum(maximum(x, lower), upper)
 
 
-def power(a: Any, b: Any) -> TensorFlowArray:
-    """``a ** b``; a small integer exponent is a product (as JAX's ``integer_pow``)."""
-    if isinstance(b, (int, np.integer)) and not isinstance(b, bool) and 0 < builtins.abs(int(b)) <= 8:
-        base, exponent = tensor(a), builtins.abs(int(b))
-        result, square = None, base
-        while exponent:
-            if exponent & 1:
-                result = square if result is None else result * square
-            exponent >>= 1
-            if exponent:
-                square = square * square
-        return _wrap(result if b > 0 else 1.0 / _floating(result))
-    return _binary(tf.pow, a, b)
-
-
 def _unary(op):
     def apply(x: Any) -> TensorFlowArray:
-        return _wrap(op(_floating(tensor(x))))
+        return wrap(op(floating(tensor(x))))
 
     apply.__name__ = op.__name__
     return apply
@@ -407,30 +115,24 @@ def _unary(op):
 sqrt = _unary(tf.sqrt)
 sin = _unary(tf.sin)
 cos = _unary(tf.cos)
-arctan = _unary(tf.atan)
 arcsin = _unary(tf.asin)
-square = _unary(tf.square)
 
 
 def arctan2(y: Any, x: Any) -> TensorFlowArray:
-    ty, tx = (_floating(t) for t in _common([y, x]))
-    return _wrap(tf.atan2(ty, tx))
+    ty, tx = (floating(t) for t in common_tensors([y, x]))
+    return wrap(tf.atan2(ty, tx))
 
 
 def abs(x: Any) -> TensorFlowArray:  # noqa: A001 (numpy's name)
-    return _wrap(tf.abs(tensor(x)))
+    return wrap(tf.abs(tensor(x)))
 
 
 def sign(x: Any) -> TensorFlowArray:
-    return _wrap(tf.sign(tensor(x)))
+    return wrap(tf.sign(tensor(x)))
 
 
 def isfinite(x: Any) -> TensorFlowArray:
-    return _wrap(tf.math.is_finite(_floating(tensor(x))))
-
-
-def logical_not(x: Any) -> TensorFlowArray:
-    return _wrap(tf.logical_not(tensor(x, tf.bool)))
+    return wrap(tf.math.is_finite(floating(tensor(x))))
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -442,69 +144,65 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  #
     t = tensor(x)
     if t.dtype == tf.bool:
         t = tf.cast(t, tf.int32)
-    return _wrap(tf.reduce_sum(t, axis=_axis(axis), keepdims=keepdims))
+    return wrap(tf.reduce_sum(t, axis=_axis(axis), keepdims=keepdims))
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
-    return _wrap(tf.reduce_max(tensor(x), axis=_axis(axis), keepdims=keepdims))
+    return wrap(tf.reduce_max(tensor(x), axis=_axis(axis), keepdims=keepdims))
 
 
 def all(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
-    return _wrap(tf.reduce_all(tensor(x, tf.bool), axis=_axis(axis), keepdims=keepdims))
+    return wrap(tf.reduce_all(tensor(x, tf.bool), axis=_axis(axis), keepdims=keepdims))
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:  # noqa: A001
-    return _wrap(tf.reduce_any(tensor(x, tf.bool), axis=_axis(axis), keepdims=keepdims))
+    return wrap(tf.reduce_any(tensor(x, tf.bool), axis=_axis(axis), keepdims=keepdims))
 
 
 def argmax(x: Any, axis: Any = None) -> TensorFlowArray:
     t = tensor(x)
     if axis is None:
         t, axis = tf.reshape(t, (-1,)), 0
-    return _wrap(tf.math.argmax(t, axis=axis, output_type=tf.int32))
+    return wrap(tf.math.argmax(t, axis=axis, output_type=tf.int32))
 
 
 def cumprod(x: Any, axis: Any = None) -> TensorFlowArray:
     t = tensor(x)
     if axis is None:
         t, axis = tf.reshape(t, (-1,)), 0
-    return _wrap(tf.math.cumprod(t, axis=axis))
+    return wrap(tf.math.cumprod(t, axis=axis))
 
 
 def trace(x: Any) -> TensorFlowArray:
-    return _wrap(tf.linalg.trace(tensor(x)))
+    return wrap(tf.linalg.trace(tensor(x)))
 
 
 # ---------------------------------------------------------------------------- shapes
 def reshape(x: Any, shape: Any) -> TensorFlowArray:
-    return _wrap(tf.reshape(tensor(x), shape))
+    return wrap(tf.reshape(tensor(x), shape))
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> TensorFlowArray:
-    return _wrap(tf.transpose(tensor(x), perm=axes))
+    return wrap(tf.transpose(tensor(x), perm=axes))
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> TensorFlowArray:
     t = tensor(x)
     perm = list(range(t.shape.rank))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
-    return _wrap(tf.transpose(t, perm))
+    return wrap(tf.transpose(t, perm))
 
 
 def broadcast_to(x: Any, shape: Any) -> TensorFlowArray:
-    return _wrap(tf.broadcast_to(tensor(x), shape))
-
-
-def expand_dims(x: Any, axis: int) -> TensorFlowArray:
-    return _wrap(tf.expand_dims(tensor(x), axis))
+    return wrap(tf.broadcast_to(tensor(x), shape))
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> TensorFlowArray:
-    return _wrap(tf.stack(_common(list(arrays)), axis=axis))
+    return wrap(tf.stack(common_tensors(list(arrays)), axis=axis))
 
 
 def concatenate(arrays: Sequence[Any], axis: int = 0) -> TensorFlowArray:
-    return _wrap(tf.concat(_common(list(arrays)), axis=axis))
+    return wrap(tf.concat(common_tensors(list(arrays)), axis=axis))
 
 
 def take(x: Any, indices: Any, axis: int | None = None) -> TensorFlowArray:
@@ -513,44 +211,32 @@ def take(x: Any, indices: Any, axis: int | None = None) -> TensorFlowArray:
         t, axis = tf.reshape(t, (-1,)), 0
     axis = axis % t.shape.rank
     if isinstance(indices, TensorFlowArray):
-        return _wrap(tf.gather(t, indices.tensor, axis=axis))
+        return wrap(tf.gather(t, indices.tensor, axis=axis))
     positions = np.asarray(indices).astype(np.int64) % t.shape[axis]
-    return _wrap(tf.gather(t, tf.constant(positions, tf.int32), axis=axis))
+    return wrap(tf.gather(t, tf.constant(positions, tf.int32), axis=axis))
 
 
 def diag(x: Any) -> TensorFlowArray:
     t = tensor(x)
-    return _wrap(tf.linalg.diag(t) if t.shape.rank == 1 else tf.linalg.diag_part(t))
+    return wrap(tf.linalg.diag(t) if t.shape.rank == 1 else tf.linalg.diag_part(t))
 
 
 # ---------------------------------------------------------------------------- products
-def matmul(a: Any, b: Any) -> TensorFlowArray:
-    """numpy's ``a @ b``: vectors act as rows (left) or columns (right), batches broadcast."""
-    ta, tb = _common([a, b])
-    if ta.shape.rank == 1 and tb.shape.rank == 1:
-        return _wrap(tf.reduce_sum(ta * tb))
-    if ta.shape.rank == 1:
-        return _wrap(tf.squeeze(tf.linalg.matmul(ta[None, :], tb), axis=-2))
-    if tb.shape.rank == 1:
-        return _wrap(tf.squeeze(tf.linalg.matmul(ta, tb[:, None]), axis=-1))
-    return _wrap(tf.linalg.matmul(ta, tb))
-
-
 def outer(a: Any, b: Any) -> TensorFlowArray:
-    ta, tb = _common([a, b])
-    return _wrap(tf.reshape(ta, (-1, 1)) * tf.reshape(tb, (1, -1)))
+    ta, tb = common_tensors([a, b])
+    return wrap(tf.reshape(ta, (-1, 1)) * tf.reshape(tb, (1, -1)))
 
 
 def cross(a: Any, b: Any) -> TensorFlowArray:
     """Cross product over the last axis (3 components), batches broadcast."""
-    ta, tb = _common([a, b])
+    ta, tb = common_tensors([a, b])
     ax, ay, az = ta[..., 0], ta[..., 1], ta[..., 2]
     bx, by, bz = tb[..., 0], tb[..., 1], tb[..., 2]
-    return _wrap(tf.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1))
+    return wrap(tf.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1))
 
 
 def einsum(subscripts: str, *operands: Any) -> TensorFlowArray:
-    return _wrap(tf.einsum(subscripts, *_common(list(operands))))
+    return wrap(tf.einsum(subscripts, *common_tensors(list(operands))))
 
 
 class linalg:  # noqa: N801 (numpy's name)
@@ -559,20 +245,20 @@ class linalg:  # noqa: N801 (numpy's name)
     @staticmethod
     def svd(a: Any, full_matrices: bool = True) -> tuple[TensorFlowArray, TensorFlowArray, TensorFlowArray]:
         """(U, S, Vh) with a = U diag(S) Vh (numpy's order; TensorFlow returns S, U, V)."""
-        s, u, v = tf.linalg.svd(_floating(tensor(a)), full_matrices=full_matrices)
-        return _wrap(u), _wrap(s), _wrap(tf.linalg.matrix_transpose(v))
+        s, u, v = tf.linalg.svd(floating(tensor(a)), full_matrices=full_matrices)
+        return wrap(u), wrap(s), wrap(tf.linalg.matrix_transpose(v))
 
     @staticmethod
     def det(a: Any) -> TensorFlowArray:
         """Determinant of (..., k, k) matrices, k <= 3, in closed form (XLA has no determinant)."""
-        m = _floating(tensor(a))
+        m = floating(tensor(a))
         k = m.shape[-1]
         if k == 1:
-            return _wrap(m[..., 0, 0])
+            return wrap(m[..., 0, 0])
         if k == 2:
-            return _wrap(m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0])
+            return wrap(m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0])
         if k == 3:
-            return _wrap(
+            return wrap(
                 m[..., 0, 0] * (m[..., 1, 1] * m[..., 2, 2] - m[..., 1, 2] * m[..., 2, 1])
                 - m[..., 0, 1] * (m[..., 1, 0] * m[..., 2, 2] - m[..., 1, 2] * m[..., 2, 0])
                 + m[..., 0, 2] * (m[..., 1, 0] * m[..., 2, 1] - m[..., 1, 1] * m[..., 2, 0])
@@ -583,16 +269,16 @@ class linalg:  # noqa: N801 (numpy's name)
     def eigh(a: Any) -> tuple[TensorFlowArray, TensorFlowArray]:
         """(eigenvalues ascending (..., k), eigenvectors as columns (..., k, k))."""
         e, v = tf.linalg.eigh(tensor(a))
-        return _wrap(e), _wrap(v)
+        return wrap(e), wrap(v)
 
     @staticmethod
     def cholesky(a: Any) -> TensorFlowArray:
-        return _wrap(tf.linalg.cholesky(tensor(a)))
+        return wrap(tf.linalg.cholesky(tensor(a)))
 
     @staticmethod
     def norm(x: Any, axis: Any = None, keepdims: bool = False) -> TensorFlowArray:
-        t = _floating(tensor(x))
-        return _wrap(tf.sqrt(tf.reduce_sum(t * t, axis=_axis(axis), keepdims=keepdims)))
+        t = floating(tensor(x))
+        return wrap(tf.sqrt(tf.reduce_sum(t * t, axis=_axis(axis), keepdims=keepdims)))
 
 
 def __getattr__(name: str) -> Any:

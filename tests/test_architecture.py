@@ -145,7 +145,7 @@ LAYERS = (
                "mesh", "skeleton_loading", "skeletons")),
     ("constraints", ("constraints",)),
     ("problem", ("problem", "swing_limits")),
-    ("solvers and backends", ("solvers", "backend", "numpy_backend", "jax_backend", "tensorflow_import",
+    ("solvers and backends", ("solvers", "backend", "numpy_backend", "jax_backend", "tensorflow_import", "tensorflow_array",
                               "tensorflow_namespace", "tensorflow_backend", "programs", "solution", "batch_result")),
     ("public solver API", ("solver", "solve_function", "sequence", "tracking")),
     ("output", ("render", "drawing", "export", "gltf")),
