@@ -23,7 +23,7 @@ from ik_engine.problem import SOFT, ProblemInputs, ResidualProblem
 from ik_engine.rotations import canonical_axis_angle
 from ik_engine.skeleton import Skeleton
 from ik_engine.skeleton_cache import SkeletonCache
-from ik_engine.solution import pose_arrays, result_of
+from ik_engine.solution import SolveOutput, pose_arrays, result_of
 from ik_engine.solver import IKResult, IKSolver
 
 
@@ -81,8 +81,7 @@ class PreparedProblem:
 
     def pose(self, q: np.ndarray) -> Pose:
         """The full pose (axis-angles) of variables ``q`` (n,) (clipped into the limits)."""
-        output = np.concatenate([np.asarray(q, dtype=np.float64), np.zeros(len(self.problem.slots) + 3)])
-        rotations, translation = pose_arrays(self.skeleton, self.problem, self.init.rotations, self.init.translation, output)
+        rotations, translation = pose_arrays(self.skeleton, self.problem, self.init.rotations, self.init.translation, q)
         return Pose(rotations, translation)
 
     def errors(self, q: np.ndarray) -> np.ndarray:
@@ -105,8 +104,8 @@ class PreparedProblem:
             raise SolverError(f"{self.method} produced a non-finite pose; please report this with your inputs")
         errors = self.errors(q)
         converged = self.converged(errors)
-        output = np.concatenate([q, errors, [iterations, float(converged), restarts]])
-        result = result_of(self.skeleton, self.problem, self.init.rotations, self.init.translation, output)
+        solved = SolveOutput(q, errors, np.int64(iterations), np.bool_(converged), np.int64(restarts))
+        result = result_of(self.skeleton, self.problem, self.init.rotations, self.init.translation, solved)
         return replace(result, converged=converged, seconds=time.perf_counter() - self._start)
 
 

@@ -9,7 +9,7 @@ from .pose import Pose
 from .problem import ResidualProblem
 from .result import IKResult
 from .skeleton import Skeleton
-from .solution import largest_errors, pose_arrays, result_of
+from .solution import SolveOutput, largest_errors, pose_arrays, result_of
 
 
 class BatchResult:
@@ -25,20 +25,20 @@ class BatchResult:
     def __init__(self, skeleton: Skeleton, problem: ResidualProblem, rotations: np.ndarray, translation: np.ndarray,
                  output: np.ndarray):
         self._skeleton, self._problem = skeleton, problem
-        self._init_rotations, self._init_translation, self._output = rotations, translation, output
-        n, C = problem.num_variables, len(problem.slots)
-        self.errors = output[:, n : n + C].astype(np.float64)  # (B, C)
-        self.iterations = output[:, n + C].astype(np.int64)  # (B,)
-        self.converged = output[:, n + C + 1] > 0.5  # (B,)
+        self._init_rotations, self._init_translation = rotations, translation
+        self._solved = SolveOutput.unpacked(problem, output)
+        self.errors = self._solved.errors  # (B, C)
+        self.iterations = self._solved.iterations  # (B,)
+        self.converged = self._solved.converged  # (B,)
         self.position_error, self.orientation_error = largest_errors(self.errors, problem.tolerance_index)  # (B,), (B,)
 
     def __len__(self) -> int:
-        return len(self._output)
+        return len(self.converged)
 
     def __getitem__(self, b: int) -> IKResult:
         if not -len(self) <= b < len(self):
             raise IndexError(f"batch index {b} out of range for {len(self)} problems")
-        return result_of(self._skeleton, self._problem, self._init_rotations[b], self._init_translation[b], self._output[b])
+        return result_of(self._skeleton, self._problem, self._init_rotations[b], self._init_translation[b], self._solved.row(b))
 
     def __iter__(self):
         return (self[b] for b in range(len(self)))
@@ -50,4 +50,4 @@ class BatchResult:
     def pose_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(rotations (B, J, 3), translations (B, 3)) of all problems at once (the same poses
         as ``result[b].pose``, without building B Pose objects)."""
-        return pose_arrays(self._skeleton, self._problem, self._init_rotations, self._init_translation, self._output)
+        return pose_arrays(self._skeleton, self._problem, self._init_rotations, self._init_translation, self._solved.q)

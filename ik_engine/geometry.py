@@ -294,11 +294,9 @@ def capsule_parameters(skeleton: Any, names: tuple[str, ...]) -> np.ndarray:
     return cached_for(skeleton, ("capsule_parameters", tuple(names)), compute)
 
 
-def capsule_segments(state: Any, rows: Any, params: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """World end points (K, 3), (K, 3) and radii (K,) of K capsules packed by ``capsule_parameters``,
-    capsule k attached to subtree row ``rows[k]``."""
-    K = len(rows)
-    packed = xp.reshape(params[: 7 * K], (K, 7))
+def capsule_segments(state: Any, rows: Any, packed: Any, xp: Any) -> tuple[Any, Any, Any]:
+    """World end points (K, 3), (K, 3) and radii (K,) of K capsules (K, 7) as
+    ``capsule_parameters`` packs them, capsule k attached to subtree row ``rows[k]``."""
     start = attached_points(state, rows, packed[:, 0:3], xp)
     end = attached_points(state, rows, packed[:, 3:6], xp)
     return start, end, packed[:, 6]

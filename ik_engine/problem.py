@@ -193,7 +193,7 @@ class ResidualProblem:
         # interpreted (about 2x faster for 5 Positions and 4 Orientations) and compiled.
         groups: dict[tuple, list[int]] = {}
         for i, slot in enumerate(self.slots):
-            if hasattr(slot.kind, "batched_residual"):
+            if slot.kind.batched_residual is not None:
                 groups.setdefault((slot.kind, slot.static), []).append(i)
         self.residual_groups = tuple((members[0], tuple(members)) for members in groups.values() if len(members) > 1)
         self._grouped = {i for _, members in self.residual_groups for i in members}
@@ -253,7 +253,7 @@ class ResidualProblem:
         """Whether a rigid whole-body alignment seed is possible: the root rotates and
         translates, and at least three constraints have alignment points."""
         root_moves = len(self.moving_joints) > 0 and self.moving_joints[0] == 0
-        points = sum(hasattr(slot.kind, "alignment_point") for slot in self.slots)
+        points = sum(slot.kind.alignment_point is not None for slot in self.slots)
         return self.move_root and root_moves and points >= 3
 
     def root_aligned(self, q: Any, inputs: ProblemInputs, xp: Any) -> Any:
@@ -265,9 +265,9 @@ class ResidualProblem:
         pairs = [
             slot.kind.alignment_point(state, slot, inputs.params[slot.param_slice], xp)
             for slot in self.slots
-            if hasattr(slot.kind, "alignment_point")
+            if slot.kind.alignment_point is not None
         ]
-        weights = xp.stack([inputs.sqrt_weights[i] ** 2 for i, slot in enumerate(self.slots) if hasattr(slot.kind, "alignment_point")])
+        weights = xp.stack([inputs.sqrt_weights[i] ** 2 for i, slot in enumerate(self.slots) if slot.kind.alignment_point is not None])
         a = xp.stack([p for p, _ in pairs])  # (k, 3) current points
         b = xp.stack([t for _, t in pairs])  # (k, 3) targets
         w = weights / xp.maximum(xp.sum(weights), 1e-12)

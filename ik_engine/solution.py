@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -81,11 +81,36 @@ def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | 
     return np.concatenate(parts, axis=-1).astype(np.float64)
 
 
+class SolveOutput(NamedTuple):
+    """What a solve method hands back, typed: final variables q (..., n), each constraint's
+    error (..., C) (metres or radians), iterations (...), converged (...) bool, restarts (...).
+    A program returns it packed in one array (``programs.packed_solve``);
+    ``unpacked`` is the one reader of that layout. The baselines build it directly."""
+
+    q: np.ndarray
+    errors: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    restarts: np.ndarray
+
+    @classmethod
+    def unpacked(cls, problem: ResidualProblem, output: np.ndarray) -> "SolveOutput":
+        """From program outputs (..., n + C + 3): q, errors, then iterations, converged,
+        restarts as floats (a program returns one array of one type)."""
+        n, C = problem.num_variables, len(problem.slots)
+        flags = output[..., n + C : n + C + 3]
+        return cls(output[..., :n].astype(np.float64), output[..., n : n + C].astype(np.float64),
+                   flags[..., 0].astype(np.int64), flags[..., 1] > 0.5, flags[..., 2].astype(np.int64))
+
+    def row(self, b: int) -> "SolveOutput":
+        """Problem b of a batch of outputs."""
+        return SolveOutput(*(np.asarray(field)[b] for field in self))
+
+
 def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
-                output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rotations (..., J, 3), translations (..., 3)) from program outputs (..., width)."""
-    n = problem.num_variables
-    q = output[..., :n].astype(np.float64)
+                q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations (..., J, 3), translations (..., 3)) from final variables q (..., n)."""
+    q = np.asarray(q, dtype=np.float64)
     if not np.isfinite(q).all():  # cannot happen by construction; never hand out NaN
         raise SolverError("the solver produced a non-finite pose; please report this with your inputs")
     q = problem.within_limits(np.clip(q, problem.lower, problem.upper), np)
@@ -120,22 +145,20 @@ def largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, n
 
 
 def result_of(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np.ndarray, init_translation: np.ndarray,
-              output: np.ndarray, started: float | None = None, ignored: tuple[int, ...] = ()) -> IKResult:
-    """The IKResult of one program output (width,); ``started``: ``perf_counter()`` when the
-    solve began."""
-    n, C = problem.num_variables, len(problem.slots)
-    rotations, translation = pose_arrays(skeleton, problem, init_rotations, init_translation, output)
-    errors = output[n : n + C].astype(np.float64)
-    iterations, converged, restarts = output[n + C : n + C + 3]
+              solved: SolveOutput, started: float | None = None, ignored: tuple[int, ...] = ()) -> IKResult:
+    """The IKResult of one problem's SolveOutput; ``started``: ``perf_counter()`` when the solve
+    began."""
+    rotations, translation = pose_arrays(skeleton, problem, init_rotations, init_translation, solved.q)
+    errors = np.asarray(solved.errors, dtype=np.float64)
     position_error, orientation_error = largest_errors(errors, problem.tolerance_index)
     return IKResult(
         pose=Pose(rotations, translation),
-        converged=bool(converged),
-        iterations=int(iterations),
+        converged=bool(solved.converged),
+        iterations=int(solved.iterations),
         position_error=float(position_error),
         orientation_error=float(orientation_error),
         errors=errors,
-        restarts=int(restarts),
+        restarts=int(solved.restarts),
         seconds=float("nan") if started is None else time.perf_counter() - started,
         ignored=ignored,
     )

@@ -26,7 +26,7 @@ from .problem import ResidualProblem
 from .result import IKResult
 from .programs import INTERPRETED_BATCH, POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
 from .skeleton import Skeleton
-from .solution import PoseBatch, packed_inputs, result_of
+from .solution import PoseBatch, SolveOutput, packed_inputs, result_of
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
 
 METHODS = ("lm", "gradient")
@@ -332,8 +332,8 @@ class IKSolver:
         problem = program.problem
         inputs = self._inputs(problem, constraints, init, cold=cold)
         start = time.perf_counter()
-        output = program(inputs, self.max_iterations, self.seed)
-        return result_of(self.skeleton, problem, init.rotations, init.translation, output, start,
+        solved = SolveOutput.unpacked(problem, program(inputs, self.max_iterations, self.seed))
+        return result_of(self.skeleton, problem, init.rotations, init.translation, solved, start,
                             problem.ignored(inputs[program.sqrt_weights]))
 
     def solve_batch(self, constraints: Sequence[Constraint], init: Pose | Sequence[Pose] | None = None) -> BatchResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,8 @@ from ..geometry import (
     separation,
 )
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
-from .base import Constraint, check_priority, check_vector, check_weight, shifted
+from .base import Constraint, check_priority, check_vector, check_weight
+from .parameter_structure import pack, unpack
 
 
 def check_radius(value: Any, what: str) -> float:
@@ -70,6 +71,15 @@ def require_radii(skeleton: Any, kind: str) -> None:
         raise ConstraintError(
             f"{kind} needs the body's capsule radii, but skeleton {skeleton.name!r} has none (Skeleton.radii is None)"
         )
+
+
+class AvoidParameters(NamedTuple):
+    """Avoid's parameters: the body capsules (K, 7) in their joints' frames (start, end,
+    radius), the obstacles (O, 7) in the world (a, b, radius), and the margin (metres)."""
+
+    capsules: Any
+    obstacles: Any
+    margin: Any
 
 
 class Avoid(Constraint):
@@ -123,24 +133,25 @@ class Avoid(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         require_radii(skeleton, "Avoid")
-        capsules = capsule_parameters(skeleton, self.segments)
-        obstacles = np.concatenate([np.concatenate([a, b, [r]]) for a, b, r in (o.segment() for o in self.obstacles)])
-        return np.concatenate([capsules, obstacles, [self.margin]])
+        return self.shifted_parameters(skeleton, np.zeros(3))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        """The obstacles' end points (7 numbers each after the body capsules: a, b, radius)."""
-        start = len(capsule_parameters(skeleton, self.segments))
-        points = tuple(start + 7 * k + e for k in range(len(self.obstacles)) for e in (0, 3))
-        return shifted(self.parameters(skeleton), shift, points=points)
+        """The obstacles' end points moved by ``-shift`` (the body capsules are in joint frames)."""
+        require_radii(skeleton, "Avoid")
+        shift = np.asarray(shift, dtype=np.float64)
+        obstacles = [np.concatenate([a - shift, b - shift, np.broadcast_to(r, shift.shape[:-1] + (1,))], axis=-1)
+                     for a, b, r in (o.segment() for o in self.obstacles)]
+        return pack(AvoidParameters(capsule_parameters(skeleton, self.segments), np.concatenate(obstacles, axis=-1),
+                                    np.broadcast_to(self.margin, shift.shape[:-1] + (1,))))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         frame_of, num_obstacles = slot.static
         rows = np.asarray(slot.joint_rows, dtype=np.int64)[np.asarray(frame_of, dtype=np.int64)]
         K, O = len(rows), num_obstacles
-        start, end, radius = capsule_segments(state, rows, params, xp)
-        obstacles = xp.reshape(params[7 * K : 7 * K + 7 * O], (O, 7))
-        margin = params[7 * K + 7 * O]
+        p = unpack(AvoidParameters, params, {"capsules": (K, 7), "obstacles": (O, 7), "margin": ()}, xp)
+        start, end, radius = capsule_segments(state, rows, p.capsules, xp)
+        obstacles, margin = p.obstacles, p.margin
         # Every (capsule, obstacle) pair, capsule-major: (K, O, 3).
         shape = (K, O, 3)
         a1, b1 = xp.broadcast_to(start[:, None, :], shape), xp.broadcast_to(end[:, None, :], shape)

@@ -59,6 +59,7 @@ from ..errors import ConstraintError
 from ..geometry import INEQUALITY_SLACK, attached_points, cached_for, point_jacobians
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
 from .base import Constraint, check_priority, check_weight
+from .parameter_structure import pack, unpack
 
 # de Leva (1996), Table 4: mass (fraction of body mass), centre of mass (fraction of the
 # segment's length from its first landmark) and length (metres, for the mean subject:
@@ -250,6 +251,17 @@ def _check_support(support: Any, kind: str) -> tuple[str, ...]:
     return distinct_names(support, f"{kind} support", ConstraintError, "foot", known=FEET, single_string=True)
 
 
+class BalanceParameters(NamedTuple):
+    """Balance's parameters: the segments' centres of mass (K, 3) in their joints' frames, their
+    mass fractions (K,), the support polygon's corners (N, 3) in their joints' frames, and the
+    margin (metres)."""
+
+    mass_local: Any
+    mass_fraction: Any
+    corner_local: Any
+    margin: Any
+
+
 class Balance(Constraint):
     """The centre of mass, seen from above, stays inside the support polygon of the feet.
 
@@ -298,14 +310,8 @@ class Balance(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         masses, corners = self._points(skeleton)
-        return np.concatenate(
-            [
-                np.concatenate([m.local for m in masses]),
-                [m.weight for m in masses],
-                np.concatenate([c for _, c in corners]),
-                [self.margin],
-            ]
-        )
+        return pack(BalanceParameters(np.concatenate([m.local for m in masses]), [m.weight for m in masses],
+                                      np.concatenate([c for _, c in corners]), [self.margin]))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
@@ -313,10 +319,9 @@ class Balance(Constraint):
         frames = np.asarray(slot.joint_rows, dtype=np.int64)
         mass_rows, corner_rows = frames[np.asarray(mass_index)], frames[np.asarray(corner_index)]
         K, N = len(mass_rows), len(corner_rows)
-        mass_local = xp.reshape(params[: 3 * K], (K, 3))
-        weights = params[3 * K : 4 * K]
-        corner_local = xp.reshape(params[4 * K : 4 * K + 3 * N], (N, 3))
-        margin = params[4 * K + 3 * N]
+        p = unpack(BalanceParameters, params, {"mass_local": (K, 3), "mass_fraction": (K,), "corner_local": (N, 3),
+                                               "margin": ()}, xp)
+        mass_local, weights, corner_local, margin = p.mass_local, p.mass_fraction, p.corner_local, p.margin
 
         mass_world = attached_points(state, mass_rows, mass_local, xp)
         J_mass = point_jacobians(state, mass_rows, mass_world, xp)  # (K, 3, n)

@@ -87,20 +87,6 @@ def check_direction(value: Any, what: str) -> np.ndarray:
     return v / norm
 
 
-def shifted(params: np.ndarray, shift: Any, points: tuple[int, ...] = (), heights: tuple[int, ...] = ()) -> np.ndarray:
-    """``params`` (P,) or (B, P) in the solve frame (the world moved by ``-shift``, (3,) or
-    (B, 3)): the world points starting at columns ``points`` lose ``shift``, the heights at
-    columns ``heights`` lose its y. Batched as the broadcast of both."""
-    shift = np.asarray(shift, dtype=np.float64)
-    shape = np.broadcast_shapes(params.shape[:-1], shift.shape[:-1]) + params.shape[-1:]
-    out = np.array(np.broadcast_to(params, shape), dtype=np.float64)
-    for column in points:
-        out[..., column : column + 3] -= shift
-    for column in heights:
-        out[..., column] -= shift[..., 1]
-    return out
-
-
 def check_joint_name(joint: Any, kind: str) -> str:
     if not isinstance(joint, str) or not joint:
         raise ConstraintError(f"{kind} needs a joint name (str), got {joint!r}")
@@ -141,6 +127,13 @@ class Constraint:
 
     tolerance_kind: ClassVar[str | None]
     reads_rotations: ClassVar[bool] = False
+    # Optional capabilities, declared (None: the kind has none):
+    # ``batched_residual(state, rows (k,), params (k, P), xp)`` evaluates k constraints of the
+    # kind at once (residuals (k, d), Jacobians (k, d, n), errors (k,));
+    # ``alignment_point(state, slot, params, xp)`` gives (current world point, its target) for
+    # the whole-body alignment of the first candidate.
+    batched_residual: ClassVar[Any] = None
+    alignment_point: ClassVar[Any] = None
     uses_initial_pose: ClassVar[bool] = False
     # Targets a chain must reach from anywhere (Position, Orientation, LookAt, BoneDirection):
     # on a cold start, the chain above them starts in the middle of its joints' ranges
@@ -159,7 +152,8 @@ class Constraint:
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         """Everything that may change between solves (not the weight): float64 (P,), or
-        (B, P) for batched targets."""
+        (B, P) for batched targets; each kind declares its fields as a NamedTuple and packs
+        them with ``parameter_structure.pack`` (its residual reads them by name, ``unpack``)."""
         raise NotImplementedError
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
 from ..rotations import skew
+from .parameter_structure import pack, unpack
 from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight
 from .look_at import angle_between, check_axis
 
@@ -45,6 +46,17 @@ def bone_axis(skeleton: Any, joint: str) -> np.ndarray:
             f"has zero length in the rest pose; pass axis= explicitly"
         )
     return offset / length
+
+
+class BoneDirectionParameters(NamedTuple):
+    """BoneDirection's parameters, each (..., 3): the world direction and the unit axis in the
+    joint's frame that should point along it."""
+
+    direction: Any
+    axis: Any
+
+
+SHAPES = {"direction": (3,), "axis": (3,)}
 
 
 class BoneDirection(Constraint):
@@ -88,8 +100,7 @@ class BoneDirection(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         """(6,) = direction (3), axis (3); (B, 6) for a batch of directions."""
-        axis = np.broadcast_to(self.axis_in_joint_frame(skeleton), self.direction.shape)
-        return np.concatenate([self.direction, axis], axis=-1)
+        return pack(BoneDirectionParameters(self.direction, self.axis_in_joint_frame(skeleton)))
 
     def validate(self, skeleton: Any, init: Any) -> None:
         self.axis_in_joint_frame(skeleton)
@@ -97,7 +108,8 @@ class BoneDirection(Constraint):
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows
-        direction, axis = params[0:3], params[3:6]
+        p = unpack(BoneDirectionParameters, params, SHAPES, xp)
+        direction, axis = p.direction, p.axis
         a_world = state.R_world_joint[row] @ axis
         # d(R a) = omega x (R a) = -[R a]x omega
         J = -skew(a_world, xp) @ state.rotation_jacobian(row)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError, UnknownJointError
 from ..geometry import BODY_JOINTS, INEQUALITY_SLACK, cached_for, point_jacobians
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
-from .base import Constraint, check_joint_name, check_priority, check_weight, shifted
+from .base import Constraint, check_joint_name, check_priority, check_weight
+from .parameter_structure import pack, unpack
 
 # The body joints and the last joint of each middle finger (so a hand pointing down keeps its
 # fingers out of the floor too).
@@ -36,6 +37,13 @@ def default_clearances(skeleton: Any, joints: tuple[str, ...]) -> np.ndarray:
     idx = skeleton.indices(joints)
     rest_height = skeleton.rest_positions()[idx, 1]
     return np.maximum(np.minimum(skeleton.radii[idx], rest_height - 2 * INEQUALITY_SLACK), 0.0)
+
+
+class FloorParameters(NamedTuple):
+    """Floor's parameters: the floor's height (world y, metres) and each joint's clearance (n,)."""
+
+    height: Any
+    clearance: Any
 
 
 class Floor(Constraint):
@@ -94,15 +102,17 @@ class Floor(Constraint):
         self.clearances(skeleton)
 
     def parameters(self, skeleton: Any) -> np.ndarray:
-        return np.concatenate([[self.height], self.clearances(skeleton)])
+        return self.shifted_parameters(skeleton, np.zeros(3))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        return shifted(self.parameters(skeleton), shift, heights=(0,))
+        shift = np.asarray(shift, dtype=np.float64)
+        return pack(FloorParameters((self.height - shift[..., 1])[..., None], self.clearances(skeleton)))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         rows = np.asarray(slot.joint_rows, dtype=np.int64)
-        height, clearance = params[0], params[1 : 1 + len(rows)]
+        p = unpack(FloorParameters, params, {"height": (), "clearance": (len(rows),)}, xp)
+        height, clearance = p.height, p.clearance
         p_world = xp.take(state.p_world_joint, rows, axis=0)
         depth = height + clearance - p_world[:, 1]
         r = xp.maximum(depth + INEQUALITY_SLACK, 0.0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
 from ..rotations import skew
-from .base import Constraint, batch_size_of, check_batched_vectors, check_direction, check_joint_name, check_priority, check_weight, shifted
+from .parameter_structure import pack, unpack
+from .base import Constraint, batch_size_of, check_batched_vectors, check_direction, check_joint_name, check_priority, check_weight
 
 # Below this length (metres) a vector is too short to have a direction: it is divided by
 # this instead of its length, so the residual stays finite.
@@ -45,6 +46,17 @@ def angle_between(x: Any, y: Any, xp: Any) -> Any:
 def check_axis(value: Any, joint: str, kind: str) -> np.ndarray:
     """A unit 3-vector in the joint's frame, or ConstraintError naming the joint."""
     return check_direction(value, f"{kind} axis of joint {joint!r}")
+
+
+class LookAtParameters(NamedTuple):
+    """LookAt's parameters, each (..., 3): the world point looked at (metres) and the unit
+    axis in the joint's frame that points at it."""
+
+    target: Any
+    axis: Any
+
+
+SHAPES = {"target": (3,), "axis": (3,)}
 
 
 class LookAt(Constraint):
@@ -85,11 +97,10 @@ class LookAt(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         """(6,) = target (3), axis (3); (B, 6) for a batch of targets."""
-        axis = np.broadcast_to(self.axis, self.target.shape)
-        return np.concatenate([self.target, axis], axis=-1)
+        return pack(LookAtParameters(self.target, self.axis))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        return shifted(self.parameters(skeleton), shift, points=(0,))  # the target
+        return pack(LookAtParameters(self.target - shift, self.axis))
 
     def validate(self, skeleton: Any, init: Any) -> None:
         p_world_joint = skeleton.world_positions(init)[skeleton.index(self.joint)]
@@ -105,7 +116,8 @@ class LookAt(Constraint):
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows
-        p_world_target, axis = params[0:3], params[3:6]
+        p = unpack(LookAtParameters, params, SHAPES, xp)
+        p_world_target, axis = p.target, p.axis
         p_world_joint = state.p_world_joint[row]
         a_world = state.R_world_joint[row] @ axis
         # d(R a) = omega x (R a) = -[R a]x omega

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
 from ..rotations import inverse_left_jacobian, matrix_to_axis_angle, quaternion_to_matrix
+from .parameter_structure import pack, unpack
 from .base import Constraint, batch_size_of, check_joint_name, check_priority, check_weight
 
 # How far from orthonormal (max abs entry of R R^T - I) a target may be.
@@ -56,6 +57,15 @@ def as_rotation_matrix(value: Any, what: str) -> np.ndarray:
     return u @ vt
 
 
+class OrientationParameters(NamedTuple):
+    """Orientation's parameters: the target rotation ``R_world_target`` (..., 3, 3)."""
+
+    R_world_target: Any
+
+
+SHAPES = {"R_world_target": (3, 3)}
+
+
 class Orientation(Constraint):
     """A joint's world rotation reaches ``target_rotation``.
 
@@ -89,7 +99,8 @@ class Orientation(Constraint):
         return 9
 
     def parameters(self, skeleton: Any) -> np.ndarray:
-        return self.target_rotation.reshape(self.target_rotation.shape[:-2] + (9,))
+        R = self.target_rotation
+        return pack(OrientationParameters(R.reshape(R.shape[:-2] + (9,))))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
@@ -100,7 +111,7 @@ class Orientation(Constraint):
     def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
         """``residual`` of k Orientation constraints at once: joint rows (k,), parameters (k, 9)
         -> residuals (k, 3), Jacobians (k, 3, n), errors (k,)."""
-        R_world_target = xp.reshape(params, (-1, 3, 3))
+        R_world_target = unpack(OrientationParameters, params, SHAPES, xp).R_world_target
         # Error rotation in the world frame: it turns the target frame onto the joint's.
         R_error = xp.take(state.R_world_joint, rows, axis=0) @ xp.swapaxes(R_world_target, -1, -2)
         e = matrix_to_axis_angle(R_error, xp)  # (k, 3)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
-from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight, shifted
+from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight
+from .parameter_structure import pack, unpack
 from .look_at import angle_between, unit_with_jacobian
 
 # Shorter than this (metres), the limb's line a->c has no direction.
@@ -40,6 +41,17 @@ def perpendicular_part(v: Any, J_v: Any, l: Any, J_l: Any, xp: Any) -> tuple[Any
     w = v - l * along
     J_w = J_v - xp.outer(l, l) @ J_v - along * J_l - xp.outer(l, v) @ J_l
     return w, J_w
+
+
+class PoleVectorParameters(NamedTuple):
+    """PoleVector's parameters, each (..., 3): the world pole (metres) and the limb's child
+    joint's rest offset in the middle joint's frame."""
+
+    pole: Any
+    child_offset: Any
+
+
+SHAPES = {"pole": (3,), "child_offset": (3,)}
 
 
 class PoleVector(Constraint):
@@ -95,12 +107,11 @@ class PoleVector(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         """(6,) = pole (3), the child's rest offset in the joint's frame (3); (B, 6) for a batch."""
-        _, _, child = limb_joints(skeleton, self.joint)
-        offset = np.broadcast_to(skeleton.rest_offsets[child], self.pole.shape)
-        return np.concatenate([self.pole, offset], axis=-1)
+        return self.shifted_parameters(skeleton, np.zeros(3))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        return shifted(self.parameters(skeleton), shift, points=(0,))  # the pole
+        _, _, child = limb_joints(skeleton, self.joint)
+        return pack(PoleVectorParameters(self.pole - shift, skeleton.rest_offsets[child]))
 
     def validate(self, skeleton: Any, init: Any) -> None:
         parent, j, child = limb_joints(skeleton, self.joint)
@@ -130,7 +141,8 @@ class PoleVector(Constraint):
         (row,) = slot.joint_rows
         (parent,) = slot.static
         row_a = state.problem.row_of[parent]  # static: the parent is an ancestor in the problem
-        pole, offset_child = params[0:3], params[3:6]
+        p = unpack(PoleVectorParameters, params, SHAPES, xp)
+        pole, offset_child = p.pole, p.child_offset
         a, b = state.p_world_joint[row_a], state.p_world_joint[row]
         c = b + state.R_world_joint[row] @ offset_child
         # A joint's position does not depend on its own rotation: it moves with its parent's

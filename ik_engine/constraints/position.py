@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .base import Constraint, batch_size_of, shifted, check_batched_vectors, check_joint_name, check_priority, check_vector, check_weight
+from .parameter_structure import pack, unpack
+from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_vector, check_weight
+
+
+class PositionParameters(NamedTuple):
+    """Position's parameters, each (..., 3): the world target and the point's offset in the
+    joint's frame, metres."""
+
+    target: Any
+    offset: Any
+
+
+SHAPES = {"target": (3,), "offset": (3,)}
 
 
 class Position(Constraint):
@@ -43,11 +55,10 @@ class Position(Constraint):
         return 6
 
     def parameters(self, skeleton: Any) -> np.ndarray:
-        offset = np.broadcast_to(self.offset, self.target.shape)
-        return np.concatenate([self.target, offset], axis=-1)
+        return pack(PositionParameters(self.target, self.offset))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        return shifted(self.parameters(skeleton), shift, points=(0,))  # the target
+        return pack(PositionParameters(self.target - shift, self.offset))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
@@ -58,7 +69,8 @@ class Position(Constraint):
     def batched_residual(state: Any, rows: np.ndarray, params: Any, xp: Any):
         """``residual`` of k Position constraints at once: joint rows (k,), parameters (k, 6)
         -> residuals (k, 3), Jacobians (k, 3, n), errors (k,)."""
-        p_world_target, offset = params[:, 0:3], params[:, 3:6]
+        p = unpack(PositionParameters, params, SHAPES, xp)
+        p_world_target, offset = p.target, p.offset
         R_world_joint = xp.take(state.R_world_joint, rows, axis=0)  # (k, 3, 3)
         p_world_point = xp.take(state.p_world_joint, rows, axis=0) + xp.sum(R_world_joint * offset[:, None, :], axis=-1)
         r = p_world_point - p_world_target
@@ -68,7 +80,8 @@ class Position(Constraint):
     def alignment_point(state: Any, slot: Any, params: Any, xp: Any):
         """(current world point (3,), its target (3,)): used to align the whole body first."""
         (row,) = slot.joint_rows
-        return state.p_world_joint[row] + state.R_world_joint[row] @ params[3:6], params[0:3]
+        p = unpack(PositionParameters, params, SHAPES, xp)
+        return state.p_world_joint[row] + state.R_world_joint[row] @ p.offset, p.target
 
     def __repr__(self) -> str:
         return f"Position({self.joint!r}, target={self.target.tolist()}, weight={self.weight}, priority={self.priority})"

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
 from ..errors import ConstraintError
 from ..pose import Pose
-from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight, shifted
+from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight
+from .parameter_structure import pack, unpack
+
+
+class RestPoseParameters(NamedTuple):
+    """RestPose's (and Smoothness's) parameters: the reference pose's joint coordinates (J, 3),
+    the square roots of the per-joint weights (J,), and its root translation (3,), metres."""
+
+    coordinates: Any
+    sqrt_weights: Any
+    translation: Any
 
 
 class RestPose(Constraint):
@@ -29,6 +39,8 @@ class RestPose(Constraint):
 
     tolerance_kind = None
     reads_rotations = True
+    # Whether the pull includes the root translation when it moves (Smoothness: yes).
+    pulls_translation = False
 
     def __init__(self, weights: Mapping[str, float] | Any = None, reference: Pose | None = None,
                  weight: float = 1.0, priority: int = LOWEST_PRIORITY) -> None:
@@ -79,30 +91,30 @@ class RestPose(Constraint):
         self.parameters(skeleton)
 
     def parameters(self, skeleton: Any) -> np.ndarray:
-        reference = self._reference(skeleton)
-        sqrt_w = np.sqrt(self._per_joint_weights(skeleton))
-        # The residual compares joint coordinates (Euler angles where the limits use them).
-        return np.concatenate([skeleton.to_coordinates(reference.rotations).reshape(-1), sqrt_w, reference.translation])
+        return self.shifted_parameters(skeleton, np.zeros(3))
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
-        params = self.parameters(skeleton)
-        return shifted(params, shift, points=(params.shape[-1] - 3,))  # the reference translation
+        reference = self._reference(skeleton)
+        # The residual compares joint coordinates (Euler angles where the limits use them).
+        coordinates = skeleton.to_coordinates(reference.rotations).reshape(-1)
+        return pack(RestPoseParameters(coordinates, np.sqrt(self._per_joint_weights(skeleton)), reference.translation - shift))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         problem = state.problem
         J = problem.skeleton.num_joints
         moving = problem.moving_joints  # static (M,)
-        reference = xp.take(xp.reshape(params[: 3 * J], (J, 3)), moving, axis=0)
-        sqrt_w = xp.take(params[3 * J : 4 * J], moving, axis=0)
+        p = unpack(RestPoseParameters, params, {"coordinates": (J, 3), "sqrt_weights": (J,), "translation": (3,)}, xp)
+        reference = xp.take(p.coordinates, moving, axis=0)
+        sqrt_w = xp.take(p.sqrt_weights, moving, axis=0)
         difference = state.r_moving - reference  # (M, 3)
         rows_w = xp.reshape(xp.broadcast_to(sqrt_w[:, None], difference.shape), (-1,))
         r = xp.reshape(difference, (-1,)) * rows_w
         jac = state.rotation_variables_jacobian() * rows_w[:, None]
         error = xp.sqrt(xp.sum(difference * difference) / max(len(moving), 1))
-        if slot.static == ("translation",) and problem.move_root:
+        if slot.kind.pulls_translation and problem.move_root:
             translation = state.q[3 * len(moving) : 3 * len(moving) + 3]
-            r = xp.concatenate([r, translation - params[4 * J : 4 * J + 3]])
+            r = xp.concatenate([r, translation - p.translation])
             jac = xp.concatenate([jac, xp.asarray(np.eye(3, problem.num_variables, 3 * len(moving)), dtype=jac.dtype)])
         return r, jac, error
 

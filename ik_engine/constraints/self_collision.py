@@ -29,7 +29,7 @@ default skeleton). Fingers, toes, jaw and eyes have no capsules (see ``ik_engine
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,6 +50,7 @@ from ..geometry import (
 )
 from .avoid import check_capsule_names, check_margin, require_radii
 from .base import Constraint, check_priority, check_weight
+from .parameter_structure import pack, unpack
 
 # Pairs whose surfaces are closer than this at rest are not checked (metres).
 REST_CONTACT_CLEARANCE = 0.01
@@ -104,6 +105,14 @@ def rest_clearances(skeleton: Any, pairs) -> np.ndarray:
     i = np.array([CAPSULE_INDEX[x] for x, _ in pairs], dtype=np.int64)
     j = np.array([CAPSULE_INDEX[y] for _, y in pairs], dtype=np.int64)
     return segment_distance(a[i], b[i], a[j], b[j], np) - radius[i] - radius[j]
+
+
+class SelfCollisionParameters(NamedTuple):
+    """SelfCollision's parameters: the body capsules (K, 7) in their joints' frames (start, end,
+    radius) and the margin (metres)."""
+
+    capsules: Any
+    margin: Any
 
 
 class SelfCollision(Constraint):
@@ -179,7 +188,7 @@ class SelfCollision(Constraint):
 
     def parameters(self, skeleton: Any) -> np.ndarray:
         require_radii(skeleton, "SelfCollision")
-        return np.concatenate([capsule_parameters(skeleton, self._capsules), [self.margin]])
+        return pack(SelfCollisionParameters(capsule_parameters(skeleton, self._capsules), [self.margin]))
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
@@ -187,8 +196,9 @@ class SelfCollision(Constraint):
         rows = np.asarray(slot.joint_rows, dtype=np.int64)[np.asarray(frame_of, dtype=np.int64)]
         K = len(rows)
         i, j = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-        start, end, radius = capsule_segments(state, rows, params, xp)
-        margin = params[7 * K]
+        p = unpack(SelfCollisionParameters, params, {"capsules": (K, 7), "margin": ()}, xp)
+        start, end, radius = capsule_segments(state, rows, p.capsules, xp)
+        margin = p.margin
         a1, b1 = xp.take(start, i, axis=0), xp.take(end, i, axis=0)
         a2, b2 = xp.take(start, j, axis=0), xp.take(end, j, axis=0)
         _, _, c1, c2 = closest_points_on_segments(a1, b1, a2, b2, xp)

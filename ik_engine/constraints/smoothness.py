@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, Hashable
-
 from ..errors import ConstraintError
 from ..pose import Pose
 from .base import LOWEST_PRIORITY
@@ -27,10 +25,10 @@ class Smoothness(RestPose):
     angles where the limits use them) over the moving joints, radians.
     """
 
+    pulls_translation = True
+
     def __init__(self, previous: Pose, weights=None, weight: float = 1.0, priority: int = LOWEST_PRIORITY) -> None:
         if not isinstance(previous, Pose):
             raise ConstraintError(f"Smoothness needs the previous frame's ik_engine.Pose, got {type(previous).__name__}")
         super().__init__(weights=weights, reference=previous, weight=weight, priority=priority)
 
-    def static(self, skeleton: Any) -> Hashable:
-        return ("translation",)
