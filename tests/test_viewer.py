@@ -1,0 +1,185 @@
+"""The browser viewer (ik-engine view, ik.view) with a real server and a real browser.
+
+Headless Debian Chromium (/usr/bin/chromium, installed by `python3 dev.py test`, never here)
+renders the page with WebGL on SwiftShader; the checks read the screenshot's pixels, the page's
+text and every request the page makes. Truths: the float64 reference FK of tests/reference.py
+and a skinning written here from the mesh's arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+import ik_engine as ik
+from reference import reference_world
+
+CHROMIUM = "/usr/bin/chromium"
+# The flags that give WebGL here (no GPU): ANGLE on SwiftShader.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH, HEIGHT = 1000, 700
+
+
+@pytest.fixture(scope="module")
+def viewer():
+    handle = ik.view(port=0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def page(viewer, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the viewer tests need Debian's chromium at {CHROMIUM}: run `python3 dev.py test` as root "
+                    "(it installs it with apt-get) or `sudo apt-get install chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": WIDTH, "height": HEIGHT})
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.goto(viewer.url)
+        page.get_by_text("Drag a gizmo").wait_for(timeout=60_000)
+        yield page
+        browser.close()
+
+
+def body_pixels(page, viewer, path: Path) -> int:
+    """Pixels of the 3D view (left of the panel) that change when the body is hidden."""
+    def shot(name):
+        page.wait_for_timeout(2500)  # software rendering: let a few frames draw
+        page.screenshot(path=str(path / name))
+        import matplotlib.image
+
+        return matplotlib.image.imread(str(path / name))[..., :3]
+
+    shown = shot("body.png")
+    viewer.set_visible(mesh=False, skeleton=False)
+    hidden = shot("hidden.png")
+    viewer.set_visible(mesh=True, skeleton=True)
+    region = (slice(int(0.1 * HEIGHT), int(0.95 * HEIGHT)), slice(int(0.25 * WIDTH), int(0.6 * WIDTH)))
+    return int((np.abs(shown[region] - hidden[region]).max(axis=-1) > 0.1).sum())
+
+
+def test_the_page_shows_the_body_and_fetches_nothing_from_elsewhere(viewer, page, tmp_path):
+    assert urlparse(viewer.url).hostname == "127.0.0.1"
+    changed = body_pixels(page, viewer, tmp_path)
+    assert changed > 8_000, f"only {changed} pixels of the 3D view show the body"
+    if os.environ.get("IK_ENGINE_UPDATE_IMAGES"):
+        shutil.copy(tmp_path / "body.png", ROOT / "docs" / "images" / "viewer.png")
+    outside = [u for u in page.requests if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname != "127.0.0.1"]
+    assert page.requests and outside == []
+
+
+def independent_vertices(skel: ik.Skeleton, mesh: ik.Mesh, pose: ik.Pose) -> np.ndarray:
+    """Linear blend skinning from the reference FK: sum_k w_k (R_k R_rest_k^T (v - p_rest_k) + p_k)."""
+    R_rest, p_rest = reference_world(skel, np.zeros((skel.num_joints, 3)), np.zeros(3))
+    R, p = reference_world(skel, pose.rotations, pose.translation)
+    out = np.zeros_like(mesh.vertices)
+    for k in range(mesh.joint_indices.shape[1]):
+        j, w = mesh.joint_indices[:, k], mesh.joint_weights[:, k, None]
+        local = np.einsum("vba,vb->va", R_rest[j], mesh.vertices - p_rest[j])
+        out += w * (np.einsum("vab,vb->va", R[j], local) + p[j])
+    return out
+
+
+def test_a_target_set_from_python_moves_the_hand_and_the_mesh(viewer, page):
+    viewer.reset()
+    before = viewer.mesh_vertices.copy()
+    goal = np.array([0.55, 1.15, 0.3])
+    result = viewer.set_target("left_hand", position=goal, rotation=np.eye(3))
+    assert result is not None and result.converged
+    skel = viewer.session.skeleton
+    _, p = reference_world(skel, viewer.pose.rotations, viewer.pose.translation)
+    assert np.linalg.norm(p[skel.index("left_wrist")] - goal) < 1e-3
+    assert viewer.scene.gizmos["left_hand"].position == pytest.approx(goal)
+    after = viewer.mesh_vertices
+    assert np.abs(after - before).max() > 0.1  # the arm's vertices moved by more than 10 cm
+    np.testing.assert_allclose(after, independent_vertices(skel, ik.load_default_mesh(), viewer.pose), atol=2e-5)
+    page.get_by_text("converged;").first.wait_for(timeout=30_000)
+    assert "not converged" not in page.inner_text("body")
+    # Out of reach: the panel says so, in the browser.
+    result = viewer.set_target("left_hand", position=[3.0, 1.2, 0.3])
+    assert not result.converged
+    page.get_by_text("not converged").first.wait_for(timeout=30_000)
+    viewer.reset()
+
+
+def test_a_clip_frame_on_the_timeline_is_that_frame_of_the_motion(viewer, tmp_path):
+    skel = viewer.session.skeleton
+    rng = np.random.default_rng(3)
+    poses = [skel.random_pose(rng, joints=skel.joint_names[:22]) for _ in range(12)]
+    for t, pose in enumerate(poses):
+        poses[t] = ik.Pose(pose.rotations, [0.1 * t, 0.0, 0.0])
+    ik.save_poses_npz(tmp_path / "clip.npz", ik.Motion.from_poses(poses, fps=24.0))
+    assert "12 frames at 24 fps" in viewer.open(tmp_path / "clip.npz")
+    mesh = ik.load_default_mesh()
+    for t in (7, 0, 11):
+        viewer.panel.timeline.value = t  # as the slider does
+        np.testing.assert_allclose(viewer.mesh_vertices, independent_vertices(skel, mesh, poses[t]), atol=2e-5)
+    viewer.panel.playing.value = True  # plays: the frame advances, and what is shown is that frame
+    deadline = time.monotonic() + 30
+    while viewer.frame == 11 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    viewer.panel.playing.value = False
+    time.sleep(0.2)
+    assert viewer.frame != 11
+    np.testing.assert_allclose(viewer.mesh_vertices, independent_vertices(skel, mesh, poses[viewer.frame]), atol=2e-5)
+
+
+def test_bad_files_are_reported_in_the_page_and_nothing_is_lost(viewer, page, tmp_path):
+    skel = viewer.session.skeleton
+    poses = [skel.rest_pose(), ik.Pose(np.zeros((55, 3)), [0.3, 0.0, 0.0])]
+    ik.save_poses_npz(tmp_path / "good.npz", ik.Motion.from_poses(poses, fps=30.0))
+    viewer.open(tmp_path / "good.npz")
+    viewer.panel.timeline.value = 1
+    clip, shown = viewer.clip, viewer.mesh_vertices.copy()
+    (tmp_path / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip file")
+    np.savez(tmp_path / "not_smplx.npz", vertices=np.zeros((4, 3)))
+    expected = {"broken.bvh": "line", "broken.npz": "not a readable .npz", "not_smplx.npz": "not a usable SMPL-X model file"}
+    for name, reason in expected.items():
+        message = viewer.open(tmp_path / name)
+        assert message.startswith("**Error:**") and name in message and reason in message, message
+        page.get_by_text(reason).first.wait_for(timeout=30_000)  # shown in the browser
+        assert viewer.clip is clip and viewer.session.skeleton is skel and viewer.frame == 1
+        np.testing.assert_array_equal(viewer.mesh_vertices, shown)
+    # The server still answers and still solves.
+    assert viewer.set_target("right_hand", position=[-0.5, 1.2, 0.3]).converged
+    viewer.set_target("right_hand", position=[-0.5, 1.2, 0.3], enabled=False)
+    viewer.reset()
+
+
+def run_cli(*args: str, prelude: str = "") -> subprocess.CompletedProcess:
+    code = f"{prelude}import sys; from ik_engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, "view", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_line_says_what_is_wrong(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run_cli("--port", str(port))
+    assert out.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in out.stderr, out.stderr
+    np.savez(tmp_path / "not_smplx.npz", vertices=np.zeros((4, 3)))
+    out = run_cli("--body", str(tmp_path / "not_smplx.npz"), "--port", "0")
+    assert out.returncode == 2 and "not a usable SMPL-X model file" in out.stderr, out.stderr
+    out = run_cli(prelude="import sys; sys.modules['viser'] = None; ")  # as if the extra were not installed
+    assert out.returncode == 2 and 'pip install "ik-engine[viewer]"' in out.stderr, out.stderr
