@@ -118,6 +118,17 @@ def test_a_target_set_from_python_moves_the_hand_and_the_mesh(viewer, page):
     result = viewer.set_target("left_hand", position=[3.0, 1.2, 0.3])
     assert not result.converged
     page.get_by_text("not converged").first.wait_for(timeout=30_000)
+    # Only the left arm moving (the viewer re-skins only the vertices of joints that moved).
+    viewer.reset()
+    viewer.set_target("right_hand", enabled=False)
+    viewer.set_moving_joints("left arm")
+    goal = np.array([0.5, 1.25, 0.25])
+    assert viewer.set_target("left_hand", position=goal).converged
+    _, p = reference_world(skel, viewer.pose.rotations, viewer.pose.translation)
+    assert np.linalg.norm(p[skel.index("left_wrist")] - goal) < 1e-3
+    np.testing.assert_allclose(viewer.mesh_vertices, independent_vertices(skel, ik.load_default_mesh(), viewer.pose), atol=2e-5)
+    viewer.set_moving_joints("body")
+    viewer.set_target("right_hand", enabled=True)
     viewer.reset()
 
 

@@ -239,11 +239,20 @@ class Viewer:
 
     # ------------------------------------------------------------------ internals
     def _update(self, entry: float) -> IKResult | None:
-        report = self.session.solve()
-        self._draw()
-        self.latencies.append(time.perf_counter() - entry)
-        self.panel.report.content = solve_text(report, self.session.skeleton, self.session.joints)
-        return None if report is None else report.result
+        """Solve from the current pose and draw the result; ``entry`` is when the update came in."""
+        with self.session.lock:
+            try:
+                report = self.session.solve()
+            except IKError as exc:  # e.g. a target none of the moving joints can reach: say so, keep the pose
+                self.panel.say(f"cannot solve: {exc}", error=True)
+                self.panel.report.content = "Not solved (see the message above)."
+                return None
+            self._draw()
+            self.latencies.append(time.perf_counter() - entry)
+            if self.message.startswith("**Error:** cannot solve"):
+                self.panel.say("Solving again.")
+            self.panel.report.content = solve_text(report, self.session.skeleton, self.session.joints)
+            return None if report is None else report.result
 
     def _draw(self) -> None:
         pose = self.session.pose
