@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.clip:
         message = viewer.open(args.clip)  # a bad clip is reported here and in the page; the body stays
-        print(f"ik-engine view: {message.replace('**Error:** ', 'error: ')}", file=sys.stderr)
+        failed = message.startswith("**Error:**")
+        print(f"ik-engine view: {message.replace('**Error:** ', 'error: ')}", file=sys.stderr if failed else sys.stdout)
     print(f"ik-engine viewer at {viewer.url} (Ctrl-C stops it)", flush=True)
     try:
         while True:
