@@ -199,3 +199,47 @@ def test_the_command_line_says_what_is_wrong(tmp_path):
     assert out.returncode == 2 and "not a usable SMPL-X model file" in out.stderr, out.stderr
     out = run_cli(prelude="import sys; sys.modules['viser'] = None; ")  # as if the extra were not installed
     assert out.returncode == 2 and 'pip install "ik-engine[viewer]"' in out.stderr, out.stderr
+
+
+def test_pinned_feet_stay_while_the_root_moves(viewer):
+    """The GUI's Pinned and Move root switches (the same controller calls the panel makes)."""
+    viewer.reset()
+    skel = viewer.session.skeleton
+    feet = [skel.index("left_ankle"), skel.index("right_ankle")]
+    _, p_before = reference_world(skel, viewer.pose.rotations, viewer.pose.translation)
+    viewer.set_target_option("left_foot", pinned=True)
+    viewer.set_target_option("right_foot", pinned=True)
+    viewer.set_move_root(True)
+    goal = np.array([0.3, 0.9, 0.45])  # low and forward: the body must crouch or lean
+    result = viewer.set_target("left_hand", position=goal, rotation=None)
+    _, p = reference_world(skel, viewer.pose.rotations, viewer.pose.translation)
+    assert result.converged and np.linalg.norm(p[skel.index("left_wrist")] - goal) < 1e-3
+    assert np.abs(p[feet] - p_before[feet]).max() < 1e-3
+    assert np.linalg.norm(viewer.pose.translation) > 0.01  # the root moved
+    assert "left_foot pinned" in viewer.report
+    for foot in ("left_foot", "right_foot"):
+        viewer.set_target_option(foot, pinned=False)
+    viewer.set_move_root(False)
+    viewer.reset()
+
+
+def test_the_command_serves_on_127_0_0_1_and_stops_on_sigterm():
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen([sys.executable, "-m", "ik_engine.cli", "view", "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in process.stdout:
+            if line.startswith("ik-engine viewer at "):
+                url = line.split()[3]
+                break
+        assert url is not None and urlparse(url).hostname == "127.0.0.1", process.stderr.read()
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200 and b"<html" in response.read(2000).lower()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

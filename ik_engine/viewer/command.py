@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-import time
+import threading
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,11 +43,14 @@ def run(args: argparse.Namespace) -> int:
         failed = message.startswith("**Error:**")
         print(f"ik-engine view: {message.replace('**Error:** ', 'error: ')}", file=sys.stderr if failed else sys.stdout)
     print(f"ik-engine viewer at {viewer.url} (Ctrl-C stops it)", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        while True:
-            time.sleep(3600)
+        while not stopped.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         viewer.stop()
+    print("ik-engine viewer stopped", flush=True)
     return 0
