@@ -21,7 +21,7 @@ BODY_COLOUR = (205, 185, 165)
 BONE_COLOUR = (40, 90, 200)
 LIMIT_COLOUR = (230, 30, 30)
 CAMERA_POSITION, CAMERA_LOOK_AT = (0.4, 1.0, 2.6), (0.4, 0.85, 0.0)  # in front of the body (left of the panel), metres
-GIZMO_SCALE = {"hand": 0.18, "foot": 0.15, "look": 0.15, "pole": 0.12}
+GIZMO_SCALE = {"hand": 0.25, "foot": 0.2, "look": 0.2, "pole": 0.15}
 
 
 class BodyScene:
