@@ -287,3 +287,27 @@ def test_the_command_serves_on_127_0_0_1_and_stops_on_sigterm():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_joints_limit_region_is_where_its_bone_reaches_within_the_limits(viewer):
+    """The "Show limits of" dropdown: each drawn point is the child's position, by the reference
+    FK, with the joint's coordinates set to that sample (all inside the limit box)."""
+    viewer.reset()
+    skel = viewer.session.skeleton
+    viewer.set_target("left_hand", position=[0.5, 1.2, 0.3])  # the parent frame is not the rest one
+    viewer.panel.limit_region.value = "left_elbow"  # as the dropdown does
+    region = viewer.scene.region
+    points = np.asarray(viewer.scene.region_cloud.points)
+    assert viewer.scene.region_cloud.visible and len(points) == len(region.coordinates) >= 100
+    elbow, wrist = skel.index("left_elbow"), skel.index("left_wrist")
+    lower, upper = skel.lower[elbow], skel.upper[elbow]
+    for n in (0, 5, 77, len(points) - 1):
+        c = region.coordinates[n]
+        assert np.all(c >= np.maximum(lower, -np.pi) - 1e-12) and np.all(c <= np.minimum(upper, np.pi) + 1e-12)
+        coordinates = skel.to_coordinates(viewer.pose.rotations)
+        coordinates[elbow] = c
+        _, p = reference_world(skel, skel.from_coordinates(coordinates), viewer.pose.translation)
+        np.testing.assert_allclose(points[n], p[wrist], atol=1e-5)
+    viewer.panel.limit_region.value = "(no joint)"
+    assert not viewer.scene.region_cloud.visible
+    viewer.reset()

@@ -29,7 +29,7 @@ from ..rotations import matrix_to_quaternion
 from ..skeleton import Skeleton
 from ..skeleton_loading import load_skeleton
 from .clip_player import ClipPlayer
-from .panel import Panel
+from .panel import NO_JOINT, Panel
 from .posing import PosingSession, moving_joint_choices
 from .report import joints_at_limit, solve_text
 from .scene import BodyScene
@@ -187,6 +187,12 @@ class Viewer:
         if skeleton is not None:
             self.scene.sticks.visible = bool(skeleton) or self.scene.mesh is None
 
+    def show_limit_region(self, joint: str | None) -> None:
+        """Draw the region ``joint``'s child bone can reach within its limits (None: hide it)."""
+        with self.session.lock:
+            self.scene.show_limit_region(joint)
+            self._draw()
+
     def reset(self) -> None:
         """Back to the rest pose, with every target at its joint."""
         with self.session.lock:
@@ -284,6 +290,9 @@ class Viewer:
         choices = list(moving_joint_choices(body.skeleton))
         self.panel.moving.options = tuple(choices)
         self.panel.moving.value = choices[0]
+        with_children = [n for j, n in enumerate(body.skeleton.joint_names) if j in set(body.skeleton.parents.tolist())]
+        self.panel.limit_region.value = NO_JOINT
+        self.panel.limit_region.options = (NO_JOINT, *with_children)
         self.panel.add_targets(session.targets)
         self.player.load(0, 30.0)
         self._draw()

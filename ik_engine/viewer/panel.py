@@ -11,6 +11,7 @@ from typing import Any
 
 from .targets import Target
 
+NO_JOINT = "(no joint)"
 OPEN_HINT = "a .bvh or .npz clip, or a body: an SMPL-X model file (.npz/.pkl) or a .bvh skeleton"
 
 
@@ -28,6 +29,8 @@ class Panel:
             self.move_root = gui.add_checkbox("Move root", initial_value=False)
             self.show_mesh = gui.add_checkbox("Show mesh", initial_value=True)
             self.show_skeleton = gui.add_checkbox("Show skeleton", initial_value=True)
+            self.limit_region = gui.add_dropdown("Show limits of", (NO_JOINT,), initial_value=NO_JOINT,
+                                                 hint="the region the joint's child bone can reach within its limits")
             self.reset = gui.add_button("Reset to rest pose")
         self.targets_folder = gui.add_folder("Targets")
         self.target_controls: dict[str, dict[str, Any]] = {}
@@ -47,6 +50,8 @@ class Panel:
         self.move_root.on_update(lambda _: c.set_move_root(self.move_root.value))
         self.show_mesh.on_update(lambda _: c.set_visible(mesh=self.show_mesh.value))
         self.show_skeleton.on_update(lambda _: c.set_visible(skeleton=self.show_skeleton.value))
+        self.limit_region.on_update(
+            lambda _: c.show_limit_region(None if self.limit_region.value == NO_JOINT else self.limit_region.value))
         self.reset.on_click(lambda _: c.reset())
         self.open.on_click(lambda _: c.open(self.path.value))
         self.upload.on_upload(lambda _: c.open_uploaded(self.upload.value.name, self.upload.value.content))

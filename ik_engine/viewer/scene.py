@@ -13,6 +13,7 @@ import numpy as np
 
 from ..pose import Pose
 from ..skeleton import Skeleton
+from .limit_region import LimitRegion
 from .skinning import Skinner
 from .sources import Body
 from .targets import Target
@@ -20,6 +21,7 @@ from .targets import Target
 BODY_COLOUR = (205, 185, 165)
 BONE_COLOUR = (40, 90, 200)
 LIMIT_COLOUR = (230, 30, 30)
+REGION_COLOUR = (250, 150, 20)
 CAMERA_POSITION, CAMERA_LOOK_AT = (0.4, 1.0, 2.6), (0.4, 0.85, 0.0)  # in front of the body (left of the panel), metres
 GIZMO_SCALE = {"hand": 0.25, "foot": 0.2, "look": 0.2, "pole": 0.15}
 
@@ -49,6 +51,10 @@ class BodyScene:
         self.limits = scene.add_point_cloud("/body/at_limit", positions[:1], colors=LIMIT_COLOUR,
                                             point_size=0.05, point_shape="circle", precision="float32",
                                             visible=False)
+        self.region: LimitRegion | None = None
+        self.region_cloud = scene.add_point_cloud("/body/limit_region", positions[:1], colors=REGION_COLOUR,
+                                                  point_size=0.012, point_shape="circle", precision="float32",
+                                                  visible=False)
         self.gizmos: dict[str, Any] = {}
 
     def _segments(self, positions: np.ndarray) -> np.ndarray:
@@ -65,6 +71,16 @@ class BodyScene:
             self.limits.points = p_world[at_limit].astype(np.float32)
             self.limits.colors = np.tile(np.array(LIMIT_COLOUR, dtype=np.uint8), (len(at_limit), 1))
         self.limits.visible = bool(at_limit)
+        if self.region is not None and self.region.child is not None:
+            self.region_cloud.points = self.region.points(R_world, p_world).astype(np.float32)
+        self.region_cloud.visible = self.region is not None and self.region.child is not None
+
+    def show_limit_region(self, joint: str | None) -> None:
+        """Show the region ``joint``'s child bone can reach within its limits from the next
+        ``draw`` on (None: hide it)."""
+        self.region = None if joint is None else LimitRegion(self.skeleton, self.skeleton.index(joint))
+        if self.region is not None and self.region.child is not None:
+            self.region_cloud.colors = np.tile(np.array(REGION_COLOUR, dtype=np.uint8), (len(self.region.coordinates), 1))
 
     def add_gizmo(self, target: Target, on_move: Callable[[str, np.ndarray, np.ndarray], None]) -> None:
         """A transform gizmo for ``target``; dragging it calls ``on_move(name, position, wxyz)``."""
@@ -88,7 +104,7 @@ class BodyScene:
 
     def remove(self) -> None:
         """Take this body's nodes out of the scene (before another body is shown)."""
-        for node in [self.mesh, self.sticks, self.limits, *self.gizmos.values()]:
+        for node in [self.mesh, self.sticks, self.limits, self.region_cloud, *self.gizmos.values()]:
             if node is not None:
                 node.remove()
         self.gizmos.clear()
