@@ -221,8 +221,8 @@ def test_bad_files_are_reported_in_the_page_and_nothing_is_lost(viewer, page, tm
         assert viewer.clip is clip and viewer.session.skeleton is skel and viewer.frame == 1
         np.testing.assert_array_equal(viewer.mesh_vertices, shown)
     # The server still answers and still solves.
-    assert viewer.set_target("right_hand", position=[-0.5, 1.2, 0.3]).converged
-    viewer.set_target("right_hand", position=[-0.5, 1.2, 0.3], enabled=False)
+    goal = skel.world_positions(viewer.pose)[skel.index("right_wrist")] + [0.15, 0.05, 0.1]  # inward: within reach
+    assert viewer.set_target("right_hand", position=goal).converged
     viewer.reset()
 
 
@@ -311,3 +311,26 @@ def test_a_joints_limit_region_is_where_its_bone_reaches_within_the_limits(viewe
     viewer.panel.limit_region.value = "(no joint)"
     assert not viewer.scene.region_cloud.visible
     viewer.reset()
+
+
+def test_a_cmu_bvh_clip_brings_its_own_skeleton_and_smplx_comes_back(viewer):
+    """A BVH on another skeleton (CMU) is shown on its own bones, in metres; its frame t is the
+    clip's frame t (bones from the reference FK); the SMPL-X body can be opened again."""
+    clip_file = ROOT / "benchmarks" / "data" / "131_01.bvh"
+    message = viewer.open(clip_file)
+    assert "frames at" in message, message
+    source, motion = ik.load_bvh(clip_file, scale=ik.CMU_UNIT)
+    skel = viewer.session.skeleton
+    assert skel.joint_names == source.joint_names and viewer.scene.mesh is None
+    assert {"left_hand", "right_hand", "head"} <= set(viewer.target_names)  # found by CMU names
+    viewer.panel.timeline.value = 5
+    _, p = reference_world(source, motion.rotations[5], motion.translations[5])
+    bones = [(j, parent) for j, parent in enumerate(source.parents) if parent >= 0]
+    expected = np.stack([p[[j for j, _ in bones]], p[[parent for _, parent in bones]]], axis=1)
+    np.testing.assert_allclose(np.asarray(viewer.scene.sticks.points), expected, atol=1e-5)
+    goal = p[source.index("LeftWrist")] + [0.0, 0.05, 0.0]
+    assert viewer.set_target("left_hand", position=goal, rotation=None).converged  # posing works on it too
+    _, p = reference_world(source, viewer.pose.rotations, viewer.pose.translation)
+    assert np.linalg.norm(p[source.index("LeftWrist")] - goal) < 1e-3
+    assert "Opened the body" in viewer.open("smplx")
+    assert viewer.session.skeleton.num_joints == 55 and viewer.mesh_vertices is not None

@@ -234,7 +234,9 @@ class Viewer:
             return
         with self.session.lock:
             self.frame = self.player.frame = t
-            self.session.pose = self.clip[t]
+            self.session.show(self.clip[t])  # the targets follow the body: posing starts from this frame
+            for target in self.session.targets.values():
+                self.scene.place_gizmo(target)
             self._draw()
 
     def set_playing(self, playing: bool) -> None:

@@ -129,10 +129,16 @@ class PosingSession:
             target.position, target.wxyz = fresh.position, fresh.wxyz
         return target
 
+    def show(self, pose: Pose) -> None:
+        """Make ``pose`` current (a clip's frame) with every target at its joint (switches kept),
+        so that posing goes on from there."""
+        with self.lock:
+            self.pose = self.skeleton.check_pose(pose)
+            fresh = default_targets(self.skeleton, self.pose)
+            for name, target in self.targets.items():
+                target.position, target.wxyz = fresh[name].position, fresh[name].wxyz
+            self.last = None
+
     def reset(self) -> None:
         """Back to the rest pose, every target back at its joint (switches kept)."""
-        with self.lock:
-            self.pose = self.skeleton.rest_pose()
-            for name in self.targets:
-                self.snap_target(name)
-            self.last = None
+        self.show(self.skeleton.rest_pose())

@@ -16,16 +16,24 @@ import numpy as np
 from ..constraints import Constraint, LookAt, Orientation, Pin, PoleVector, Position
 from ..rotations import matrix_to_quaternion
 from ..skeleton import Skeleton
+from ..tracking import CMU_TO_SMPLX
 
-# Role -> candidate joint names, first match wins (SMPL-X, then CMU / common BVH names).
-HAND_JOINTS = {"left_hand": ("left_wrist", "LeftHand", "lHand"), "right_hand": ("right_wrist", "RightHand", "rHand")}
-FOOT_JOINTS = {"left_foot": ("left_ankle", "LeftFoot", "lFoot"), "right_foot": ("right_ankle", "RightFoot", "rFoot")}
-HEAD_JOINTS = ("head", "Head")
-POLE_JOINTS = {
-    "left_elbow_pole": (("left_elbow", "LeftForeArm", "lForeArm"), (0.0, 0.0, -0.4)),
-    "right_elbow_pole": (("right_elbow", "RightForeArm", "rForeArm"), (0.0, 0.0, -0.4)),
-    "left_knee_pole": (("left_knee", "LeftLeg", "lShin"), (0.0, 0.0, 0.5)),
-    "right_knee_pole": (("right_knee", "RightLeg", "rShin"), (0.0, 0.0, 0.5)),
+# Role -> the SMPL-X joint it acts on; other skeletons are matched through the CMU names that
+# tracking maps to SMPL-X (tracking.CMU_TO_SMPLX) and a few common BVH names.
+HAND_JOINTS = {"left_hand": "left_wrist", "right_hand": "right_wrist"}
+FOOT_JOINTS = {"left_foot": "left_ankle", "right_foot": "right_ankle"}
+HEAD_JOINT = "head"
+POLE_JOINTS = {  # the limb's middle joint, and where its pole starts relative to it (metres)
+    "left_elbow_pole": ("left_elbow", (0.0, 0.0, -0.4)),
+    "right_elbow_pole": ("right_elbow", (0.0, 0.0, -0.4)),
+    "left_knee_pole": ("left_knee", (0.0, 0.0, 0.5)),
+    "right_knee_pole": ("right_knee", (0.0, 0.0, 0.5)),
+}
+OTHER_NAMES = {
+    "left_wrist": ("LeftHand", "lHand"), "right_wrist": ("RightHand", "rHand"),
+    "left_ankle": ("LeftFoot", "lFoot"), "right_ankle": ("RightFoot", "rFoot"),
+    "left_elbow": ("LeftForeArm", "lForeArm"), "right_elbow": ("RightForeArm", "rForeArm"),
+    "left_knee": ("LeftLeg", "lShin"), "right_knee": ("RightLeg", "rShin"),
 }
 LOOK_DISTANCE = 1.0  # metres in front of the head where the look-at target starts
 
@@ -63,7 +71,10 @@ class Target:
         return self.enabled or self.pinned
 
 
-def _first_joint(skeleton: Skeleton, candidates) -> str | None:
+def _joint_for(skeleton: Skeleton, smplx_joint: str) -> str | None:
+    """The joint of ``skeleton`` at SMPL-X's ``smplx_joint`` (by SMPL-X, CMU or common BVH name)."""
+    candidates = (smplx_joint, *[cmu for cmu, smplx in CMU_TO_SMPLX.items() if smplx == smplx_joint],
+                  *OTHER_NAMES.get(smplx_joint, ()))
     names = set(skeleton.joint_names)
     return next((c for c in candidates if c in names), None)
 
@@ -78,23 +89,23 @@ def default_targets(skeleton: Skeleton, pose) -> dict[str, Target]:
         j = skeleton.index(joint)
         return p_world[j].copy(), np.asarray(matrix_to_quaternion(R_world[j], np), dtype=np.float64)
 
-    for name, candidates in HAND_JOINTS.items():
-        joint = _first_joint(skeleton, candidates)
+    for name, smplx_joint in HAND_JOINTS.items():
+        joint = _joint_for(skeleton, smplx_joint)
         if joint:
             position, wxyz = at(joint)
             targets[name] = Target(name, "hand", joint, position, wxyz, enabled=True)
-    for name, candidates in FOOT_JOINTS.items():
-        joint = _first_joint(skeleton, candidates)
+    for name, smplx_joint in FOOT_JOINTS.items():
+        joint = _joint_for(skeleton, smplx_joint)
         if joint:
             position, wxyz = at(joint)
             targets[name] = Target(name, "foot", joint, position, wxyz)
-    head = _first_joint(skeleton, HEAD_JOINTS)
+    head = _joint_for(skeleton, HEAD_JOINT)
     if head:
         position, wxyz = at(head)
         forward = R_world[skeleton.index(head)] @ np.array([0.0, 0.0, 1.0])
         targets["head"] = Target("head", "look", head, position + LOOK_DISTANCE * forward)
-    for name, (candidates, offset) in POLE_JOINTS.items():
-        joint = _first_joint(skeleton, candidates)
+    for name, (smplx_joint, offset) in POLE_JOINTS.items():
+        joint = _joint_for(skeleton, smplx_joint)
         if joint:
             position, _ = at(joint)
             targets[name] = Target(name, "pole", joint, position + np.array(offset))
