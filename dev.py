@@ -2,7 +2,7 @@
 """Set up the project's virtual environment (.venv/) and run a job in it.
 
     python3 dev.py demo     # set up, then solve and draw a short animation (ik-engine demo)
-    python3 dev.py test     # set up, then run the test suite
+    python3 dev.py test     # set up (and Debian's chromium for the viewer's tests), then run the test suite
     python3 dev.py bench    # set up, then run the benchmarks (ik-engine bench; e.g. --quick)
 
 Needs only python3 (3.11 or newer) and access to PyPI. The environment is created once
@@ -108,12 +108,36 @@ def install_node_tools() -> None:
     run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(VENV), *NODE_TOOLS])
 
 
+# The browser the viewer's tests drive (tests/test_viewer.py, through playwright): Debian's
+# chromium package, installed here with apt-get when missing, never at test time.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    apt_get = shutil.which("apt-get")
+    if apt_get and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print(f"dev.py: {CHROMIUM} is missing; installing Debian's chromium package for the viewer's browser tests")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        try:
+            run([apt_get, "update"], env=env)
+            run([apt_get, "install", "-y", "--no-install-recommends", "chromium"], env=env)
+            return
+        except subprocess.CalledProcessError as exc:
+            print(f"dev.py: apt-get failed ({exc}); the viewer's browser tests will fail until chromium is installed")
+    print(f"dev.py: {CHROMIUM} is missing and cannot be installed here (needs apt-get as root): install Debian's "
+          "chromium package (sudo apt-get install chromium); tests/test_viewer.py fails without it")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     job, rest = argv[0], argv[1:]
     setup(job)
+    if job == "test":
+        ensure_chromium()
     python = str(venv_python())
     if job == "demo":
         cmd = [python, "-m", "ik_engine.cli", "demo", *rest]

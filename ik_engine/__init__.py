@@ -53,6 +53,16 @@ from ik_engine.skeletons.smplx_params import load_poses_npz, pose_from_smplx, po
 
 __version__ = "0.1.0"
 
+
+def view(skeleton="smplx", poses=None, constraints=None, **options):
+    """Start the interactive browser viewer (needs the ``viewer`` extra, viser) and return its
+    handle: ``handle.url``, ``handle.set_target("left_hand", position=..., rotation=...)``,
+    ``handle.pose``, ``handle.result``, ``handle.stop()``. See ik_engine/viewer/app.py."""
+    from .viewer.app import view as start_viewer
+
+    return start_viewer(skeleton, poses, constraints, **options)
+
+
 __all__ = [
     "Avoid",
     "Balance",
@@ -103,4 +113,5 @@ __all__ = [
     "track",
     "TrackingResult",
     "UnknownJointError",
+    "view",
 ]

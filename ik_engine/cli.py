@@ -4,6 +4,7 @@
     ik-engine track CLIP.bvh --out RESULT.bvh [...]     follow a mocap clip with the SMPL-X skeleton
     ik-engine render [--pose FILE] [--out FILE.png]     picture of a pose (mesh + skeleton), GLB too
     ik-engine bench [--scenario ...] [--methods ...]     measure every method on every scenario (tables, plots)
+    ik-engine view [--body ...] [--clip ...] [--port N]  pose the body in the browser (the viewer extra)
 """
 
 from __future__ import annotations
@@ -216,12 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     p_bench = commands.add_parser("bench", help="measure every method on every benchmark scenario: tables, plots, JSON",
                                   description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_arguments(p_bench)
+    from ik_engine.viewer import command as view_command
+
+    p_view = commands.add_parser("view", help="pose the body in the browser: drag targets, play clips (viser)")
+    view_command.add_arguments(p_view)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the command's own parser, with its usage
-        {"demo": p_demo, "track": p_track, "render": p_render, "bench": p_bench}[args.command].error(
+        {"demo": p_demo, "track": p_track, "render": p_render, "bench": p_bench, "view": p_view}[args.command].error(
             f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "bench":
         return bench.run(args, argv)
+    if args.command == "view":
+        return view_command.run(args)
     if args.command in ("track", "render"):
         from ik_engine.errors import IKError
 

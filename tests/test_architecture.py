@@ -149,6 +149,7 @@ LAYERS = (
                               "tensorflow_namespace", "tensorflow_backend", "programs", "solution", "batch_result")),
     ("public solver API", ("solver", "solve_function", "sequence", "tracking")),
     ("output", ("render", "drawing", "export", "gltf")),
+    ("viewer", ("viewer",)),
     ("tools", ("baselines", "benchmarks", "cli")),
 )
 
