@@ -322,7 +322,7 @@ def library_versions() -> dict:
 
 def execute(plan: Plan, command: str) -> dict:
     """Run every cell of the plan; returns the results document (what results.json holds)."""
-    from ik_engine.compile_cache import compile_cache_dir
+    from ik_engine.backends.compile_cache import compile_cache_dir
     from ik_engine.benchmarks.machine import machine_info
 
     started = time.perf_counter()

@@ -62,7 +62,7 @@ class Method:
             return f"not installed (needs the {self.requires} package)"
         if self.ours:
             from ik_engine.errors import SolverError
-            from ik_engine.backend import check_backend
+            from ik_engine.backends.backend import check_backend
             from ik_engine.solver import METHODS as SOLVER_METHODS
 
             try:

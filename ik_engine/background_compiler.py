@@ -2,7 +2,7 @@
 
 A compile takes seconds of CPU (XLA's code generation); run in the caller's thread it
 freezes a frame loop or an editor. ``IKSolver`` answers with the interpreter
-(``ik_engine.numpy_backend``) meanwhile and hands the compile to this thread. One thread,
+(``ik_engine.backends.numpy_backend``) meanwhile and hands the compile to this thread. One thread,
 not a pool: on a 2-core machine a second concurrent compile would take the core the caller's
 own solves run on. The newest request goes first (a structure the user just moved to is
 the likeliest to be solved again); a request already queued is not queued twice.

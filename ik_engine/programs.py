@@ -5,7 +5,7 @@ their joints, priorities and static choices, the solver's moving joints and ``mo
 Targets, weights, offsets, initial poses and tolerances are inputs and never recompile.
 
 Compiling a structure with XLA takes 2-5 s on a 2-core CPU (the code generation of the
-whole Levenberg-Marquardt loop); solving it interpreted (``ik_engine.numpy_backend``: the
+whole Levenberg-Marquardt loop); solving it interpreted (``ik_engine.backends.numpy_backend``: the
 same code run op by op in numpy, float64) takes milliseconds per solve but about 10 times
 longer per iteration than the compiled program. So each structure's ``StructurePrograms``:
 
@@ -154,7 +154,7 @@ class StructurePrograms:
     @property
     def interpreted(self) -> Callable:
         if self._interpreted is None:
-            from .numpy_backend import NumpyBackend
+            from .backends.numpy_backend import NumpyBackend
 
             self._interpreted = NumpyBackend.compile(self._make_program(NumpyBackend))
         return self._interpreted
@@ -175,7 +175,7 @@ class StructurePrograms:
             return compiled(inputs, max_iterations, seed)
         start = time.perf_counter()
         if self.time_limit is not None and self.kind != "clip":
-            from .numpy_backend import time_limited_loops
+            from .backends.numpy_backend import time_limited_loops
 
             with time_limited_loops(self.time_limit):
                 output = self.interpreted(inputs, max_iterations, seed)

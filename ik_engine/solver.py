@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .backend import check_backend, load_backend
+from .backends.backend import check_backend, load_backend
 from .constraints.base import Constraint, checked_constraints
 from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
@@ -226,7 +226,7 @@ class IKSolver:
 
     @property
     def _ops(self):
-        """The Backend object (``ik_engine.backend``)."""
+        """The Backend object (``ik_engine.backends.backend``)."""
         if self._backend_ops is None:
             self._backend_ops = load_backend(self.backend)
         return self._backend_ops

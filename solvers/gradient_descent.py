@@ -90,7 +90,7 @@ def build_gradient_descent(problem: Any, options: GradientOptions, backend: Any 
     (n,) the pose Pin-like constraints hold (default: q0); the same contract as
     ``build_levenberg_marquardt``. ``iterations`` counts the steps taken; ``restarts`` is 0.
     """
-    from ik_engine.backend import load_backend
+    from ik_engine.backends.backend import load_backend
 
     from .solve_start import start_solve
 

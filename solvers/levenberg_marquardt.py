@@ -72,7 +72,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     max_iterations () int32, seed () uint32, q_reference (n,) the pose Pin-like
     constraints hold (default: q0); arrays of the backend's namespace.
     """
-    from ik_engine.backend import load_backend
+    from ik_engine.backends.backend import load_backend
 
     from .random_draws import draw_key, fingerprint, uniform_run
     from .solve_start import start_solve

@@ -139,14 +139,13 @@ def test_the_cycle_finder_finds_a_cycle():
 # those below, never one above (module-level imports; the package's __init__ gathers the
 # public names of every layer).
 LAYERS = (
-    ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "compile_cache", "background_compiler",
+    ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "background_compiler",
                     "skeleton_cache")),
     ("model", ("pose", "kinematics", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state", "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons")),
     ("constraints", ("constraints",)),
     ("problem", ("problem", "swing_limits")),
-    ("solvers and backends", ("solvers", "backend", "numpy_backend", "jax_backend", "tensorflow_import", "tensorflow_array",
-                              "tensorflow_namespace", "tensorflow_backend", "programs", "solution", "batch_result")),
+    ("solvers and backends", ("solvers", "backends", "programs", "solution", "batch_result")),
     ("public solver API", ("solver", "solve_function", "sequence", "tracking")),
     ("output", ("render", "drawing", "export", "gltf")),
     ("viewer", ("viewer",)),

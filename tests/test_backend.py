@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import ik_engine as ik
-from ik_engine.backend import check_backend
-from ik_engine.compile_cache import compile_cache_dir
+from ik_engine.backends.backend import check_backend
+from ik_engine.backends.compile_cache import compile_cache_dir
 
 
 def test_known_and_unknown_backends():

@@ -20,7 +20,7 @@ def test_jax_64_bit_mode_solves_in_float64():
     code = (
         "import numpy as np, ik_engine as ik\n"
         "s = ik.load_skeleton('smplx')\n"
-        "from ik_engine.jax_backend import JaxBackend\n"
+        "from ik_engine.backends.jax_backend import JaxBackend\n"
         "target = s.world_positions(s.random_pose(np.random.default_rng(2), ['left_shoulder', 'left_elbow']))[s.index('left_wrist')]\n"
         "r = ik.IKSolver(s, joints=['left_shoulder', 'left_elbow'], compilation='blocking').solve([ik.Position('left_wrist', target)])\n"
         "err = np.linalg.norm(s.world_positions(r.pose)[s.index('left_wrist')] - target)\n"

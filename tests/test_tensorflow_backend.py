@@ -25,10 +25,10 @@ PARITY_ANGLE_RAD = np.radians(0.05)
 
 
 def test_missing_tensorflow_says_how_to_install_it(monkeypatch, smplx):
-    import ik_engine.backend as backend
+    import ik_engine.backends.backend as backend
 
     monkeypatch.setattr(backend, "_loaded", {})
-    for module in ("ik_engine.tensorflow_backend", "ik_engine.tensorflow_namespace"):
+    for module in ("ik_engine.backends.tensorflow_backend", "ik_engine.backends.tensorflow_namespace"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # makes `import tensorflow` fail
     with pytest.raises(ik.SolverError, match=r"needs TensorFlow.*pip install \"tensorflow-cpu.*extra 'tensorflow'"):
@@ -47,7 +47,7 @@ def tf():
 
 @pytest.fixture(scope="module")
 def tnp(tf):
-    from ik_engine import tensorflow_namespace
+    from ik_engine.backends import tensorflow_namespace
 
     return tensorflow_namespace
 

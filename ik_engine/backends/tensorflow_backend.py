@@ -1,7 +1,7 @@
 """The TensorFlow backend: ``tf.function(jit_compile=True)`` programs (XLA), ``tf.while_loop``
-and ``tf.cond``, arrays of ``ik_engine.tensorflow_namespace``.
+and ``tf.cond``, arrays of ``ik_engine.backends.tensorflow_namespace``.
 
-See ``ik_engine.backend`` for what a backend provides. The math traced here is the same
+See ``ik_engine.backends.backend`` for what a backend provides. The math traced here is the same
 as JAX's (the solvers, problem and constraints are written once against ``xp``); inside a
 traced function the arrays are ``TensorFlowArray`` wrappers, and the functions below unwrap
 them at the TensorFlow calls that take or return plain tensors.

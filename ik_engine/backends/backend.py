@@ -1,10 +1,10 @@
 """Array namespaces and compilation of each backend.
 
 The kinematics, residual and solver math is written once against a numpy-like namespace
-``xp`` (``numpy``, ``jax.numpy``, or ``ik_engine.tensorflow_namespace``). A backend adds only
+``xp`` (``numpy``, ``jax.numpy``, or ``ik_engine.backends.tensorflow_namespace``). A backend adds only
 what differs: how a program is compiled, how a loop, a branch and a scan run, how a batch of
 problems is mapped, and how a small symmetric positive definite system is solved. Each
-backend is a ``Backend`` (``ik_engine.jax_backend``, ``ik_engine.tensorflow_backend``):
+backend is a ``Backend`` (``ik_engine.backends.jax_backend``, ``ik_engine.backends.tensorflow_backend``):
 
 * ``name``, ``xp``: the backend's name and array namespace;
 * ``float_dtype()``: the numpy float type of the packed inputs;
@@ -35,7 +35,7 @@ INSTALL_HINTS = {
 
 def check_backend(name: str) -> str:
     """Return ``name`` if it is a known backend, else raise a clear error."""
-    from .errors import SolverError
+    from ..errors import SolverError
 
     if name not in BACKENDS:
         raise SolverError(f"unknown backend {name!r}; available backends: {', '.join(BACKENDS)}")
@@ -50,7 +50,7 @@ def load_backend(name: str) -> Any:
 
     Raises SolverError, saying how to install it, when the library is missing.
     """
-    from .errors import SolverError
+    from ..errors import SolverError
 
     check_backend(name)
     backend = _loaded.get(name)

@@ -1,6 +1,6 @@
 """The JAX backend: ``jax.jit`` programs, ``jax.lax`` loops, ``jax.numpy`` arrays.
 
-See ``ik_engine.backend`` for what a backend provides.
+See ``ik_engine.backends.backend`` for what a backend provides.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The array type of the TensorFlow namespace: a ``tf.Tensor`` wrapper whose operators and
 indexing follow numpy's rules, with numpy's type promotion (JAX's 64-bit-off default).
 
-``ik_engine.tensorflow_namespace`` gives the functions (``xp.where``, ``xp.take``...) over
+``ik_engine.backends.tensorflow_namespace`` gives the functions (``xp.where``, ``xp.take``...) over
 these arrays; this module holds what the array itself needs: dtypes and their promotion,
 conversion of constants, the operators (``a @ b`` included) and numpy-style indexing by integer
 arrays. See the namespace's docstring for why it exists. Importing this module imports

@@ -14,7 +14,7 @@ tensor they meet (a float64 numpy array times a float32 tensor is float32), floa
 constants become float32 and int32, and a float constant promotes an integer tensor to float32.
 
 Only what the engine uses is here; anything else raises an AttributeError naming it. The
-array type and its promotion rules are in ``ik_engine.tensorflow_array``. Importing this module
+array type and its promotion rules are in ``ik_engine.backends.tensorflow_array``. Importing this module
 imports TensorFlow.
 
 Why not ``tf.experimental.numpy``: measured on an arm solve traced through it (its numpy
@@ -283,6 +283,6 @@ class linalg:  # noqa: N801 (numpy's name)
 
 def __getattr__(name: str) -> Any:
     raise AttributeError(
-        f"xp.{name} is not in the TensorFlow namespace (ik_engine/tensorflow_namespace.py): "
+        f"xp.{name} is not in the TensorFlow namespace (ik_engine/backends/tensorflow_namespace.py): "
         "add it there, mapped onto TensorFlow operations"
     )

@@ -11,7 +11,7 @@ benchmarks/realtime.py): an iteration costs 1-3 ms here against 0.1-0.3 ms compi
 new structure answers in milliseconds (median 6-18 ms over 40 random edits) against 3-5 s of
 compilation (docs/compilation.md).
 
-See ``ik_engine.backend`` for what a backend provides.
+See ``ik_engine.backends.backend`` for what a backend provides.
 """
 
 from __future__ import annotations
