@@ -289,7 +289,7 @@ def sequence(skel: ik.Skeleton, frames: int, seed: int) -> dict:
         reached = np.array([[skel.world_positions(pose)[skel.index(j)] for j in effectors] for pose in res.poses])
         out[name] = {
             "ms_per_frame": elapsed / frames * 1e3,
-            "mean_acceleration_ratio": mean_acceleration(res.rotations, body) / out["reference_mean_acceleration"],
+            "mean_acceleration_ratio": mean_acceleration(res.pose_arrays()[0], body) / out["reference_mean_acceleration"],
             "error_to_noise_free_targets_mm": float(np.median(np.linalg.norm(reached - truth, axis=-1)) * 1e3),
             "converged": float(res.converged.mean()),
         }

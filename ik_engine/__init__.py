@@ -49,7 +49,7 @@ from .solver import IKResult, IKSolver
 from .tracking import TrackingResult, effector_tracks, track
 from ik_engine.skeletons.bvh import CMU_UNIT, load_bvh
 from ik_engine.skeletons.bvh_write import save_bvh
-from ik_engine.skeletons.smplx_params import load_poses_npz, pose_from_smplx, pose_to_smplx, save_poses_npz
+from ik_engine.skeletons.smplx_params import load_poses_npz, save_poses_npz
 
 __version__ = "0.1.0"
 
@@ -91,8 +91,6 @@ __all__ = [
     "Pin",
     "PoleVector",
     "Pose",
-    "pose_from_smplx",
-    "pose_to_smplx",
     "PoseError",
     "Position",
     "render_poses",

@@ -27,12 +27,14 @@ from .validation import finite_number
 
 @dataclass(frozen=True)
 class SequenceResult:
-    """Results of ``solve_sequence``: one IKResult per frame, plus array views.
+    """Results of ``solve_sequence``: one IKResult per frame, with the same interface as the
+    ``BatchResult`` of ``solve_clip`` (``len``, ``[t]``, iteration, ``poses``, ``pose_arrays()``,
+    and per-frame ``converged``, ``iterations``, ``position_error``, ``orientation_error``), so
+    code reading a clip's results reads either. (Frames may differ in their constraints here,
+    so there is no (T, C) ``errors`` array: each frame's ``[t].errors`` has its own.)
 
     Attributes:
         results: the T IKResults.
-        rotations: (T, J, 3) axis-angle rotations of every frame.
-        translations: (T, 3) root translations.
     """
 
     results: list
@@ -41,23 +43,35 @@ class SequenceResult:
     def poses(self) -> list[Pose]:
         return [r.pose for r in self.results]
 
-    @property
-    def rotations(self) -> np.ndarray:
-        return np.stack([r.pose.rotations for r in self.results])
-
-    @property
-    def translations(self) -> np.ndarray:
-        return np.stack([r.pose.translation for r in self.results])
+    def pose_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rotations (T, J, 3), translations (T, 3)) of every frame."""
+        return (np.stack([r.pose.rotations for r in self.results]),
+                np.stack([r.pose.translation for r in self.results]))
 
     @property
     def converged(self) -> np.ndarray:
         return np.array([r.converged for r in self.results])
+
+    @property
+    def iterations(self) -> np.ndarray:
+        return np.array([r.iterations for r in self.results], dtype=np.int64)
+
+    @property
+    def position_error(self) -> np.ndarray:
+        return np.array([r.position_error for r in self.results])
+
+    @property
+    def orientation_error(self) -> np.ndarray:
+        return np.array([r.orientation_error for r in self.results])
 
     def __len__(self) -> int:
         return len(self.results)
 
     def __getitem__(self, t: int) -> IKResult:
         return self.results[t]
+
+    def __iter__(self):
+        return iter(self.results)
 
 
 def _weight(value, name: str) -> float:

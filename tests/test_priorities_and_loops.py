@@ -155,8 +155,12 @@ def test_solve_sequence_follows_a_clip_and_smooths_redundant_joints(smplx):
     rough = solver.solve_sequence(frames, smoothing_weight=0.0)
     assert len(smooth) == 40 and smooth.converged.all() and rough.converged.all()
     moving = [smplx.index(j) for j in ARM + ["spine1", "spine2", "spine3"]]
-    assert mean_acceleration(smooth.rotations, moving) <= mean_acceleration(rough.rotations, moving)
-    assert smooth.rotations.shape == (40, 55, 3) and smooth.translations.shape == (40, 3)
+    (smooth_rotations, smooth_translations), (rough_rotations, _) = smooth.pose_arrays(), rough.pose_arrays()
+    assert mean_acceleration(smooth_rotations, moving) <= mean_acceleration(rough_rotations, moving)
+    assert smooth_rotations.shape == (40, 55, 3) and smooth_translations.shape == (40, 3)
+    # The same interface as solve_clip's BatchResult: per-frame arrays and results.
+    assert smooth.iterations.shape == smooth.position_error.shape == (40,)
+    assert [r.pose for r in smooth] == smooth.poses
 
 
 def test_solve_sequence_bad_input(smplx):
