@@ -42,6 +42,7 @@ from .smplx_default import (
     SKELETON_FILE,
     joint_coordinate_kinds,
     joint_limits_radians,
+    joint_neutral_rotations,
     load_smplx_default,
     read_data_file,
 )
