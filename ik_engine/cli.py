@@ -94,7 +94,7 @@ class _Progress:
 def track_command(args) -> int:
     """Follow a BVH clip's hands, feet, head and pelvis with the SMPL-X skeleton (or the clip's own)."""
     import ik_engine as ik
-    from ik_engine.tracking import effector_tracks, track
+    from ik_engine.tracking import EFFECTORS, GUIDES, effector_tracks, track
 
     source, motion = ik.load_bvh(args.clip, scale=args.scale)
     if args.frames:
@@ -117,7 +117,8 @@ def track_command(args) -> int:
     ik.save_bvh(args.out, skel, result.motion)
     if args.npz:
         if skel.num_joints == 55 and skel.joint_names == ik.load_skeleton("smplx").joint_names:
-            ik.save_poses_npz(args.npz, result.motion)  # SMPL-X parameters, ready for smplx
+            followed = [n for n in (*EFFECTORS, *GUIDES) if n in tracks]  # what track() solved for
+            ik.save_poses_npz(args.npz, result.motion, targets={n: tracks[n] for n in followed})
         else:
             result.motion.save_npz(args.npz)
     if args.glb:  # skinned and animated: the default SMPL-X skeleton gets its CC0 mesh

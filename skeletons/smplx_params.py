@@ -124,7 +124,7 @@ def _frames(poses_or_motion) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(poses_or_motion, Pose):
         poses_or_motion = [poses_or_motion]
     elif hasattr(poses_or_motion, "rotations") and hasattr(poses_or_motion, "translations"):
-        # a Motion or SequenceResult: (T, J, 3) and (T, 3) arrays, no per-frame Pose objects
+        # a Motion: (T, J, 3) and (T, 3) arrays, no per-frame Pose objects
         rotations = np.asarray(poses_or_motion.rotations, dtype=np.float64)
         translations = np.asarray(poses_or_motion.translations, dtype=np.float64)
         if rotations.ndim != 3 or rotations.shape[1:] != (NUM_JOINTS, 3):
@@ -154,7 +154,7 @@ def _frames(poses_or_motion) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
 
 
-def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None) -> Path:
+def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets=None) -> Path:
     """Write poses as SMPL-X parameter arrays with a leading frame axis T.
 
     Keys: ``global_orient`` (T, 3), ``body_pose`` (T, 63), ``jaw_pose``, ``leye_pose``,
@@ -166,8 +166,11 @@ def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None) -> Path
 
     Args:
         poses_or_motion: a Pose, a sequence of 55-joint Poses, or a clip with ``rotations``
-            (T, 55, 3) and ``translations`` (T, 3) (a Motion, a SequenceResult) or ``.poses``.
+            (T, 55, 3) and ``translations`` (T, 3) (a Motion) or ``.poses`` (a clip's results).
         betas: optional (N,) body shape stored alongside.
+        targets: optional {name: (T, 3) world positions, metres}: what the clip was solved to
+            follow (``ik-engine track`` stores its tracks), as ``target_names`` (K,) and
+            ``target_positions`` (T, K, 3); the viewer draws them beside the body.
     """
     rotations, translations = _frames(poses_or_motion)
     T = rotations.shape[0]
@@ -181,6 +184,13 @@ def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None) -> Path
         if b.ndim != 1 or not np.isfinite(b).all():
             raise PoseError(f"betas must be a finite 1-D vector, got shape {b.shape}")
         arrays["betas"] = b
+    if targets is not None:
+        names = list(targets)
+        positions = np.stack([np.asarray(targets[n], dtype=np.float64) for n in names], axis=1) if names else np.zeros((T, 0, 3))
+        if positions.shape != (T, len(names), 3) or not np.isfinite(positions).all():
+            raise PoseError(f"targets must be finite (T, 3) = ({T}, 3) tracks; got {positions.shape} for {len(names)} names")
+        arrays["target_names"] = np.array(names, dtype=str)
+        arrays["target_positions"] = positions
     target = Path(os.fspath(path))
     try:
         with open(target, "wb") as fp:

@@ -203,6 +203,35 @@ def test_a_clip_frame_on_the_timeline_is_that_frame_of_the_motion(viewer, tmp_pa
     np.testing.assert_allclose(viewer.mesh_vertices, independent_vertices(skel, mesh, poses[viewer.frame]), atol=2e-5)
 
 
+def test_a_tracked_clip_shows_the_targets_it_followed_beside_the_body(viewer, tmp_path):
+    """``ik-engine track --npz`` stores the tracks; the viewer draws frame t's beside the body."""
+    npz = tmp_path / "tracked.npz"
+    done = subprocess.run([sys.executable, "-m", "ik_engine.cli", "track", str(ROOT / "tests" / "data" / "cmu" / "131_01.bvh"),
+                           "--frames", "24", "--out", str(tmp_path / "tracked.bvh"), "--npz", str(npz)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    with np.load(npz) as data:
+        names, positions = [str(n) for n in data["target_names"]], data["target_positions"]
+    assert positions.shape == (24, len(names), 3) and "left_wrist" in names
+    assert "24 frames" in viewer.open(npz)
+    skel = viewer.session.skeleton
+    for t in (0, 13, 23):
+        viewer.panel.timeline.value = t
+        drawn = np.asarray(viewer.scene.clip_targets.points, dtype=np.float64)
+        np.testing.assert_allclose(drawn, positions[t], atol=1e-5)  # float32 in the scene
+        assert viewer.scene.clip_targets.visible
+        # Beside the body: the shown frame's joints (float64 reference FK) are on their tracks.
+        pose = viewer.clip[t]
+        _, p_world = reference_world(skel, pose.rotations, pose.translation)
+        distance = {n: np.linalg.norm(p_world[skel.index(n)] - positions[t, k]) for k, n in enumerate(names)}
+        assert max(distance[n] for n in ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "head")) <= 1e-3
+        assert max(distance.values()) <= 0.02  # elbows and knees are lighter guides
+    # A clip without stored targets hides them.
+    ik.save_poses_npz(tmp_path / "plain.npz", viewer.clip)
+    viewer.open(tmp_path / "plain.npz")
+    assert not viewer.scene.clip_targets.visible
+
+
 def test_bad_files_are_reported_in_the_page_and_nothing_is_lost(viewer, page, tmp_path):
     skel = viewer.session.skeleton
     poses = [skel.rest_pose(), ik.Pose(np.zeros((55, 3)), [0.3, 0.0, 0.0])]

@@ -33,7 +33,7 @@ from .panel import NO_JOINT, Panel
 from .posing import PosingSession, moving_joint_choices
 from .report import joints_at_limit, solve_text
 from .scene import BodyScene
-from .sources import Body, ViewerInputError, is_clip, open_body, open_clip
+from .sources import Body, ViewerInputError, clip_targets, is_clip, open_body, open_clip
 
 INSTALL_HINT = 'the viewer needs viser: pip install "ik-engine[viewer]" (or pip install "viser>=1.1")'
 
@@ -73,6 +73,7 @@ class Viewer:
         self.latencies: list[float] = []
         self._syncing = False
         self.clip: Motion | None = None
+        self.clip_targets: tuple[list[str], np.ndarray] | None = None  # (names, (T, K, 3)) of a tracked clip
         self.frame = 0
         self._extra = list(constraints or [])
         self._joints = joints
@@ -213,7 +214,7 @@ class Viewer:
                 motion, skeleton = open_clip(path, self.session.skeleton)
                 if skeleton is not self.session.skeleton:
                     self._set_body(Body(skeleton, None, path))
-                self._load_clip(motion, path)
+                self._load_clip(motion, path, clip_targets(path, len(motion)))
             else:
                 self._set_body(open_body(path))
                 self.panel.say(f"Opened the body of {path!r}.")
@@ -237,6 +238,7 @@ class Viewer:
             self.session.show(self.clip[t])  # the targets follow the body: posing starts from this frame
             for target in self.session.targets.values():
                 self.scene.place_gizmo(target)
+            self.scene.show_clip_targets(None if self.clip_targets is None else self.clip_targets[1][t])
             self._draw()
 
     def set_playing(self, playing: bool) -> None:
@@ -285,7 +287,7 @@ class Viewer:
                                 self._extra if self.scene is None else None)
         if self.scene is not None:
             self.scene.remove()
-        self.session, self.clip = session, None
+        self.session, self.clip, self.clip_targets = session, None, None
         self.scene = BodyScene(self.server, body, self._show_skeleton)
         for target in session.targets.values():
             self.scene.add_gizmo(target, self.move_target)
@@ -299,9 +301,11 @@ class Viewer:
         self.player.load(0, 30.0)
         self._draw()
 
-    def _load_clip(self, motion: Motion, where: str) -> None:
+    def _load_clip(self, motion: Motion, where: str, targets: tuple[list[str], np.ndarray] | None = None) -> None:
+        """Put ``motion`` on the timeline; ``targets``: the (names, (T, K, 3) positions) it was
+        solved to follow, drawn beside the body frame by frame."""
         motion.check_skeleton(self.session.skeleton)
-        self.clip = motion
+        self.clip, self.clip_targets = motion, targets
         self.player.load(len(motion), motion.fps)
         self.panel.show_clip(len(motion), motion.fps)
         self.show_frame(0)

@@ -22,6 +22,7 @@ BODY_COLOUR = (205, 185, 165)
 BONE_COLOUR = (40, 90, 200)
 LIMIT_COLOUR = (230, 30, 30)
 REGION_COLOUR = (250, 150, 20)
+TARGET_COLOUR = (20, 170, 60)
 CAMERA_POSITION, CAMERA_LOOK_AT = (0.4, 1.0, 2.6), (0.4, 0.85, 0.0)  # in front of the body (left of the panel), metres
 GIZMO_SCALE = {"hand": 0.25, "foot": 0.2, "look": 0.2, "pole": 0.15}
 
@@ -56,6 +57,10 @@ class BodyScene:
                                                   point_size=0.012, point_shape="circle", precision="float32",
                                                   visible=False)
         self.gizmos: dict[str, Any] = {}
+        # A clip's tracked targets (``ik-engine track --npz`` stores them), drawn per frame.
+        self.clip_targets = scene.add_point_cloud("/clip/targets", positions[:1], colors=TARGET_COLOUR,
+                                                  point_size=0.04, point_shape="diamond", precision="float32",
+                                                  visible=False)
 
     def _segments(self, positions: np.ndarray) -> np.ndarray:
         """(B, 2, 3) float32: each bone from its joint to the parent."""
@@ -102,9 +107,17 @@ class BodyScene:
         gizmo.wxyz = tuple(target.wxyz)
         gizmo.visible = target.enabled
 
+    def show_clip_targets(self, positions: np.ndarray | None) -> None:
+        """Draw a clip frame's tracked targets (K, 3), metres; None hides them."""
+        if positions is None or len(positions) == 0:
+            self.clip_targets.visible = False
+            return
+        self.clip_targets.points = np.asarray(positions, dtype=np.float32)
+        self.clip_targets.visible = True
+
     def remove(self) -> None:
         """Take this body's nodes out of the scene (before another body is shown)."""
-        for node in [self.mesh, self.sticks, self.limits, self.region_cloud, *self.gizmos.values()]:
+        for node in [self.mesh, self.sticks, self.limits, self.region_cloud, self.clip_targets, *self.gizmos.values()]:
             if node is not None:
                 node.remove()
         self.gizmos.clear()

@@ -133,3 +133,22 @@ def open_clip(path: str | os.PathLike, skeleton: Skeleton) -> tuple[Motion, Skel
     except IKError as exc:
         raise ViewerInputError(f"clip file {name!r}: {exc}") from None
     return motion, skeleton
+
+
+def clip_targets(path: str | os.PathLike, frames: int) -> tuple[list[str], np.ndarray] | None:
+    """(names (K,), world positions (T, K, 3)) of the targets a clip file was solved to follow
+    (``ik-engine track --npz`` stores them as ``target_names`` and ``target_positions``), or
+    None when the file has none or they do not cover its ``frames``."""
+    path = Path(os.fspath(path))
+    if path.suffix.lower() != ".npz":
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "target_names" not in data.files or "target_positions" not in data.files:
+                return None
+            names, positions = [str(n) for n in data["target_names"]], np.asarray(data["target_positions"], dtype=np.float64)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    if positions.shape != (frames, len(names), 3) or not np.isfinite(positions).all():
+        return None
+    return names, positions
