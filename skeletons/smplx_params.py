@@ -30,6 +30,7 @@ from typing import Mapping
 import numpy as np
 
 from ik_engine.errors import PoseError, SkeletonFileError
+from ik_engine.motion import Motion
 from ik_engine.pose import Pose
 
 NUM_JOINTS = 55
@@ -48,6 +49,9 @@ PARAM_KEYS = tuple(k for k, _, _ in BLOCKS) + ("transl",)
 # Keys a parameter dict must have; the others default to zero (smplx does the same when a
 # forward argument is left out).
 REQUIRED_KEYS = ("global_orient", "body_pose")
+# AMASS's names for the same arrays, and where a file's frame rate may be.
+AMASS_KEYS = ("poses", "trans")
+RATE_KEYS = ("fps", "mocap_framerate")
 
 
 def pose_to_smplx(pose: Pose) -> dict[str, np.ndarray]:
@@ -154,13 +158,15 @@ def _frames(poses_or_motion) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
 
 
-def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets=None) -> Path:
-    """Write poses as SMPL-X parameter arrays with a leading frame axis T.
+def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets=None, gender: str = "neutral") -> Path:
+    """Write poses as SMPL-X parameter arrays with a leading frame axis T, readable both as
+    ``smplx`` forward arguments and as an AMASS-style SMPL-X file.
 
     Keys: ``global_orient`` (T, 3), ``body_pose`` (T, 63), ``jaw_pose``, ``leye_pose``,
     ``reye_pose`` (T, 3), ``left_hand_pose``, ``right_hand_pose`` (T, 45), ``transl`` (T, 3),
-    float64; plus, as metadata, ``betas`` (N,) when given and ``fps`` () when the clip has
-    one. Each parameter array (as a torch tensor) feeds
+    float64; the same as AMASS names them: ``poses`` (T, 165, SMPL-X joint order), ``trans``
+    (T, 3), ``gender``, and ``mocap_framerate`` and ``fps`` () when the clip has a rate;
+    ``betas`` (N,) when given. Each smplx parameter array (as a torch tensor) feeds
     ``smplx.SMPLX(..., batch_size=T, use_pca=False, flat_hand_mean=True).forward`` directly.
     The file is written at ``path`` exactly (no ``.npz`` is appended); no pickles.
 
@@ -176,9 +182,10 @@ def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets
     T = rotations.shape[0]
     arrays = {key: rotations[:, first:first + count].reshape(T, 3 * count) for key, first, count in BLOCKS}
     arrays["transl"] = translations
+    arrays["poses"], arrays["trans"], arrays["gender"] = rotations.reshape(T, 3 * NUM_JOINTS), translations, np.array(gender)
     fps = getattr(poses_or_motion, "fps", None)
     if isinstance(fps, (int, float, np.number)) and np.isfinite(fps):
-        arrays["fps"] = np.float64(fps)
+        arrays["fps"] = arrays["mocap_framerate"] = np.float64(fps)
     if betas is not None:
         b = _to_numpy(betas, "betas")
         if b.ndim != 1 or not np.isfinite(b).all():
@@ -200,11 +207,12 @@ def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets
     return target
 
 
-def load_poses_npz(path: str | os.PathLike) -> list[Pose]:
-    """The poses of a file written by :func:`save_poses_npz` (or any .npz with those keys, T frames).
-
-    ``global_orient`` and ``body_pose`` are required; the other blocks default to zero; other
-    keys (``betas``, ``fps``) are ignored (read them with ``np.load``).
+def load_poses_npz(path: str | os.PathLike) -> Motion:
+    """The clip (a Motion on the SMPL-X joints) of a file written by :func:`save_poses_npz`, or
+    of any .npz with its smplx keys (``global_orient``, ``body_pose``, ...; the other blocks
+    default to zero) or with AMASS's (``poses`` (T, 165), ``trans``). Its rate is ``fps`` or
+    ``mocap_framerate`` (30 when neither is there); ``betas`` and ``gender`` are left in the
+    file (read them with ``np.load``).
     Raises SkeletonFileError naming the file when it is missing, unreadable or malformed.
     """
     target = Path(os.fspath(path))
@@ -213,12 +221,16 @@ def load_poses_npz(path: str | os.PathLike) -> list[Pose]:
         raise SkeletonFileError(f"{where} does not exist")
     try:
         with np.load(target, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files if k in PARAM_KEYS}
+            arrays = {k: data[k] for k in data.files if k in PARAM_KEYS + AMASS_KEYS + RATE_KEYS}
     except (OSError, ValueError, EOFError) as exc:
         raise SkeletonFileError(f"{where} is not a readable .npz of numeric arrays: {exc}") from None
+    fps = next((float(arrays[k]) for k in RATE_KEYS if k in arrays and arrays[k].shape == () and np.isfinite(arrays[k])), 30.0)
+    if "global_orient" not in arrays and "poses" in arrays:
+        return _amass_motion(arrays, where, fps)
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
-        raise SkeletonFileError(f"{where} lacks the arrays {missing}")
+        raise SkeletonFileError(f"{where} lacks the arrays {missing} (or AMASS's 'poses')")
+    arrays = {k: a for k, a in arrays.items() if k in PARAM_KEYS}
     counts = {k: (a.shape[0] if a.ndim >= 1 else None) for k, a in arrays.items()}
     T = counts["global_orient"]
     wrong = {k: arrays[k].shape for k, n in counts.items() if n != T or T is None}
@@ -233,4 +245,23 @@ def load_poses_npz(path: str | os.PathLike) -> list[Pose]:
             poses.append(pose_from_smplx({k: a[t] for k, a in arrays.items()}))
         except PoseError as exc:
             raise SkeletonFileError(f"{where}, frame {t}: {exc}") from None
-    return poses
+    return Motion.from_poses(poses, fps=fps, joint_names=_joint_names())
+
+
+def _amass_motion(arrays: dict, where: str, fps: float) -> Motion:
+    poses = np.asarray(arrays["poses"], dtype=np.float64)
+    if poses.ndim != 2 or poses.shape[1] != 3 * NUM_JOINTS or poses.shape[0] == 0:
+        raise SkeletonFileError(f"{where}: AMASS 'poses' must be (T, {3 * NUM_JOINTS}) SMPL-X parameters, got {poses.shape}")
+    T = poses.shape[0]
+    trans = np.asarray(arrays.get("trans", np.zeros((T, 3))), dtype=np.float64)
+    if trans.shape != (T, 3):
+        raise SkeletonFileError(f"{where}: 'trans' must be ({T}, 3), got {trans.shape}")
+    if not (np.isfinite(poses).all() and np.isfinite(trans).all()):
+        raise SkeletonFileError(f"{where}: the poses must be finite")
+    return Motion(poses.reshape(T, NUM_JOINTS, 3), trans, fps, _joint_names())
+
+
+def _joint_names() -> list[str]:
+    from .smplx_default import load_smplx_default
+
+    return load_smplx_default().joint_names

@@ -21,6 +21,7 @@ import ik_engine as ik  # noqa: E402
 from ik_engine.errors import PoseError, SkeletonFileError  # noqa: E402
 from ik_engine.skeletons.smplx_model import load_smplx_model, smplx_forward, smplx_module  # noqa: E402
 from ik_engine.skeletons.smplx_params import (  # noqa: E402
+    PARAM_KEYS,
     load_poses_npz,
     pose_from_smplx,
     pose_to_smplx,
@@ -298,17 +299,24 @@ def test_poses_npz_round_trip_feeds_smplx(tmp_path, model_path):
     poses = [random_pose(rng) for _ in range(4)]
     path = save_poses_npz(tmp_path / "clip.npz", poses, betas=np.ones(10))
     assert path == tmp_path / "clip.npz" and path.is_file()
-    assert load_poses_npz(path) == poses
-    assert load_poses_npz(save_poses_npz(tmp_path / "one.poses", poses[0])) == poses[:1]
+    assert load_poses_npz(path).poses == poses
+    assert load_poses_npz(save_poses_npz(tmp_path / "one.poses", poses[0])).poses == poses[:1]
 
     class Clip:  # anything with (T, 55, 3) rotations and (T, 3) translations, like a Motion
         rotations = np.stack([p.rotations for p in poses])
         translations = np.stack([p.translation for p in poses])
         fps = 24.0
 
-    assert load_poses_npz(save_poses_npz(tmp_path / "clip2.npz", Clip())) == poses
+    assert load_poses_npz(save_poses_npz(tmp_path / "clip2.npz", Clip())).poses == poses
     with np.load(tmp_path / "clip2.npz") as data:
-        assert float(data["fps"]) == 24.0
+        assert float(data["fps"]) == float(data["mocap_framerate"]) == 24.0
+        # The AMASS names of the same arrays, in SMPL-X joint order; an AMASS-only file reads back.
+        np.testing.assert_array_equal(data["poses"], Clip.rotations.reshape(4, 165))
+        np.testing.assert_array_equal(data["trans"], Clip.translations)
+        np.savez(tmp_path / "amass.npz", poses=data["poses"], trans=data["trans"], mocap_framerate=data["mocap_framerate"],
+                 gender=data["gender"])
+    amass = load_poses_npz(tmp_path / "amass.npz")
+    assert amass.poses == poses and amass.fps == 24.0 and list(amass.joint_names) == list(ik.load_skeleton("smplx").joint_names)
     with pytest.raises(PoseError, match="frame 0 has 3 joints"):
         save_poses_npz(tmp_path / "x.npz", [ik.Pose(np.zeros((3, 3)))])
     # the stored arrays go to smplx as they are, batch T
@@ -317,7 +325,7 @@ def test_poses_npz_round_trip_feeds_smplx(tmp_path, model_path):
         module = smplx.SMPLX(model_path=model_path, batch_size=4, use_pca=False, flat_hand_mean=True,
                              dtype=torch.float64)
         with torch.no_grad():
-            out = module(**{k: torch.as_tensor(data[k]) for k in data.files if k not in ("betas", "fps")},
+            out = module(**{k: torch.as_tensor(data[k]) for k in PARAM_KEYS},
                          betas=torch.as_tensor(np.tile(data["betas"], (4, 1))))
     skel = load_smplx_model(model_path, betas=np.ones(10))
     for t, pose in enumerate(poses):

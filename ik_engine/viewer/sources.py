@@ -25,6 +25,7 @@ from ik_engine.skeletons.bvh import CMU_UNIT, load_bvh
 from ik_engine.skeletons.smplx_params import load_poses_npz
 
 SMPLX_PARAMETER_KEY = "global_orient"
+AMASS_POSES_KEY = "poses"  # the same parameters as AMASS names them (ik-engine fit writes both)
 MOTION_KEY = "rotations"
 BVH_METRES_HEIGHT = 3.0  # a BVH skeleton taller than this many units is taken to be in CMU units
 
@@ -90,7 +91,7 @@ def is_clip(path: str | os.PathLike) -> bool:
         return False
     try:
         with np.load(path, allow_pickle=False) as data:
-            return SMPLX_PARAMETER_KEY in data.files or MOTION_KEY in data.files
+            return bool({SMPLX_PARAMETER_KEY, AMASS_POSES_KEY, MOTION_KEY} & set(data.files))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return True  # unreadable: reported as a clip that cannot be read
 
@@ -113,14 +114,13 @@ def open_clip(path: str | os.PathLike, skeleton: Skeleton) -> tuple[Motion, Skel
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
-            fps = float(data["fps"]) if "fps" in keys and data["fps"].shape == () else 30.0
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ViewerInputError(f"clip file {name!r} is not a readable .npz: {exc}") from None
     try:
-        if SMPLX_PARAMETER_KEY in keys:
+        if SMPLX_PARAMETER_KEY in keys or AMASS_POSES_KEY in keys:
             if skeleton.num_joints != 55:
                 raise ViewerInputError(f"clip file {name!r} holds SMPL-X parameters; open the SMPL-X body first")
-            motion = Motion.from_poses(load_poses_npz(path), fps=fps, joint_names=skeleton.joint_names)
+            motion = load_poses_npz(path)
         elif MOTION_KEY in keys:
             motion = Motion.load_npz(path)
         else:
