@@ -57,6 +57,7 @@ def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
         met += position <= 1e-3 and orientation <= np.radians(1.0)
         assert result.converged == (position <= 1e-3 and orientation <= np.radians(1.0))
         assert smplx.limit_violation(result.pose) <= 1e-4
+    # Measured: 40 of 40 (the README's 99.6 % over 1000); a margin of 1.
     assert met >= 39, f"{met}/40 cold starts met their targets"
     # From the T-pose itself (an explicit init), the same solver meets fewer at once: the
     # middle of the ranges is what makes the difference, not the budget.
@@ -67,7 +68,7 @@ def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
     cold = sum(
         np.all(np.array(scenario.errors(smplx, i, first_descent.solve(scenario.constraints(i)).pose)) <= [1e-3, np.radians(1.0)])
         for i in range(scenario.size))
-    assert cold > from_rest + 5, (cold, from_rest)
+    assert cold > from_rest + 5, (cold, from_rest)  # measured: 37 against 29; a margin of 2
 
 
 def test_out_of_reach_compromises_match_ipopts_best(smplx):
@@ -117,4 +118,4 @@ def test_a_warm_start_keeps_its_basin_unless_a_restart_meets_more(smplx):
         position, orientation = scenario.errors(smplx, i, result.pose)
         assert result.converged == (position <= 1e-3 and orientation <= np.radians(1.0))
         met += bool(result.converged)
-    assert met >= 4, f"{met}/5 warm starts from the limits' corner met their targets"
+    assert met >= 4, f"{met}/5 warm starts from the limits' corner met their targets"  # measured: 5 of 5
