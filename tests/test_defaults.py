@@ -40,9 +40,10 @@ def test_a_cold_start_pin_still_holds_the_rest_pose(smplx):
     result = solver.solve([ik.Position("left_middle1", target), ik.Pin("left_foot"), ik.Pin("right_foot")])
     p = smplx.world_positions(result.pose)
     assert result.converged
-    assert np.linalg.norm(p[smplx.index("left_middle1")] - target) <= 1e-3
+    # Within the solver's 0.1 mm tolerance (README), plus 1 um of float32 rounding.
+    assert np.linalg.norm(p[smplx.index("left_middle1")] - target) <= solver.position_tolerance + 1e-6
     for foot in ("left_foot", "right_foot"):
-        assert np.linalg.norm(p[smplx.index(foot)] - rest[smplx.index(foot)]) <= 1e-3
+        assert np.linalg.norm(p[smplx.index(foot)] - rest[smplx.index(foot)]) <= solver.position_tolerance + 1e-6
 
 
 def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
