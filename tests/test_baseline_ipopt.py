@@ -296,8 +296,9 @@ def test_arm_reach_targets_are_met_within_the_limits(smplx):
         assert result.iterations >= 1
         met += position_error <= 1e-3
     # Measured: 17 of 20 (the other three stop with the elbow straight on its extension limit;
-    # the same three with the limits read as axis-angle).
-    assert met >= 17
+    # the same three with the limits read as axis-angle). A margin of 2 for IPOPT or casadi
+    # versions that end a local search differently.
+    assert met >= 15
 
 
 def test_arm_pose_targets_with_orientation(smplx):
@@ -310,7 +311,8 @@ def test_arm_pose_targets_with_orientation(smplx):
         assert result.orientation_error == pytest.approx(orientation_error, abs=1e-7)
         assert smplx.limit_violation(result.pose) == 0.0
         met += position_error <= 1e-3 and orientation_error <= np.radians(1.0)
-    # Measured: 14 of 20 from the rest pose (the others stop in local minima on the limits).
+    # Measured: 16 of 20 from the rest pose (the others stop in local minima on the limits);
+    # 14 before the elbows' Euler limits. A margin of 5.
     assert met >= 11
 
 
@@ -322,7 +324,7 @@ def test_restarts_recover_local_minima(smplx):
         position_error, orientation_error = scenario.errors(smplx, i, result.pose)
         assert result.converged == (position_error <= 1e-4 and orientation_error <= 1e-3)
         assert smplx.limit_violation(result.pose) == 0.0
-    assert sum(r.converged for r in results) >= 19
+    assert sum(r.converged for r in results) >= 19  # measured: 20 of 20; a margin of 1 (5 %)
     assert any(r.restarts > 0 for r in results)
 
 

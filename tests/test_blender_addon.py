@@ -30,6 +30,9 @@ BVH_FILE = REPOSITORY / "tests" / "data" / "cmu" / "131_01.bvh"
 # CMU BVH units (inches / 0.45) to metres.
 BVH_SCALE = 0.056444
 MM = 1e-3
+# A met target: within the solver's 0.1 mm position tolerance (README: "ends within 0.1 mm of
+# the targets as Blender evaluates them"), plus 1 micrometre for float32 rounding.
+TOLERANCE = 1e-4 + 1e-6
 # Rounding of float32 pose matrices when a rotation is recovered from them (radians).
 ANGLE_TOLERANCE = 2e-4
 REACH_BONES = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
@@ -174,7 +177,7 @@ def set_targets(obj, targets):
     bpy.context.view_layer.update()
 
 
-def assert_targets_met(obj, targets, tolerance=MM):
+def assert_targets_met(obj, targets, tolerance=TOLERANCE):
     for bone in REACH_BONES:
         assert np.linalg.norm(world_point(obj, bone) - targets[bone]) <= tolerance, bone
     R_world_head, head = world_bone(obj, "head")
@@ -314,7 +317,7 @@ def test_smplx_armature_matches_the_skeleton_and_the_mesh_follows(scene):
     assert np.abs(after - before).max() > 0.1
 
 
-def test_solve_reaches_targets_within_1mm_as_blender_evaluates_and_stays_in_limits(scene):
+def test_solve_reaches_targets_within_0_1mm_as_blender_evaluates_and_stays_in_limits(scene):
     obj = add_smplx()
     obj.ik_engine.move_root = True
     kinds = sorted((c.kind, c.bone) for c in obj.ik_engine.constraints)
@@ -449,9 +452,9 @@ def test_bvh_imported_armature_reaches_with_feet_pinned(scene):
     reach.target.location = (shoulder + away * (np.linalg.norm(wrist - shoulder) + 0.25)).tolist()
     look.target.location = (np.array(look.target.location) + np.array([0.3, -0.2, 0.0])).tolist()
     assert bpy.ops.ik_engine.solve() == {"FINISHED"}, obj.ik_engine.message
-    assert np.linalg.norm(world_point(obj, "LeftWrist") - location(reach.target)) <= MM
+    assert np.linalg.norm(world_point(obj, "LeftWrist") - location(reach.target)) <= TOLERANCE
     for bone, before in feet.items():
-        assert np.linalg.norm(world_point(obj, bone) - before) <= MM
+        assert np.linalg.norm(world_point(obj, bone) - before) <= TOLERANCE
     assert np.linalg.norm(world_point(obj, "Hips") - hips) > 0.01  # the root moved
     R_world_head, head = world_bone(obj, "Head")
     to_target = location(look.target) - head
@@ -505,9 +508,9 @@ def test_user_armature_with_two_roots_ik_limits_pole_and_floor(scene):
     reach.target.matrix_world = Matrix(T.tolist())
     assert bpy.ops.ik_engine.solve() == {"FINISHED"}, settings.message
     R_hand, head = world_bone(obj, "hand")
-    assert np.linalg.norm(head - T[:3, 3]) <= MM
+    assert np.linalg.norm(head - T[:3, 3]) <= TOLERANCE
     assert np.degrees(Rotation.from_matrix(R_hand.T @ T[:3, :3]).magnitude()) <= 0.1
-    assert world_point(obj, "tail_tip")[2] >= floor_height + 0.02 - MM
+    assert world_point(obj, "tail_tip")[2] >= floor_height + 0.02 - TOLERANCE
     # The elbow's IK settings, read back from Blender's stored rotation as Blender's IK reads
     # them (x locked: a bend about z, then a twist about y; tests/test_blender_ik_limits.py).
     def bend_twist():
@@ -622,7 +625,7 @@ def test_a_target_nothing_can_carry_says_why_and_suggests_move_root(scene):
     obj.ik_engine.move_root = True
     assert bpy.ops.ik_engine.solve() == {"FINISHED"}
     assert not obj.ik_engine.message_is_error
-    assert np.linalg.norm(world_point(obj, "a") - np.array([0.3, 0.4, 0.0])) <= MM
+    assert np.linalg.norm(world_point(obj, "a") - np.array([0.3, 0.4, 0.0])) <= TOLERANCE
 
 
 def watch_compilations(monkeypatch) -> list:
@@ -656,14 +659,14 @@ def test_a_new_constraint_structure_solves_at_once_without_compiling(scene, monk
     assert bpy.ops.ik_engine.live_toggle() == {"FINISHED"} and obj.ik_engine.live
     assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
     assert live_mode.solve_count == solves + 1
-    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
+    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= TOLERANCE
     bpy.ops.ik_engine.live_toggle()
     # A Rotation on the same reach: a new structure, solved by Solve at once.
     item.use_rotation = True
     bpy.context.view_layer.update()
     assert bpy.ops.ik_engine.solve() == {"FINISHED"}
     assert not obj.ik_engine.message_is_error, obj.ik_engine.message
-    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
+    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= TOLERANCE
     assert compiled_in_solve and not any(compiled_in_solve)  # no solve compiled in its own thread
 
 
@@ -682,7 +685,7 @@ def test_tolerance_and_errors_are_world_millimetres(scene, object_scale, unit_sc
     direction = np.array([0.2, 0.6, 0.77]) / np.linalg.norm([0.2, 0.6, 0.77])
     reach.target.location = (root + 0.6 * length * direction).tolist()
     assert bpy.ops.ik_engine.solve() == {"FINISHED"}, obj.ik_engine.message
-    assert np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) * unit_scale <= MM
+    assert np.linalg.norm(world_point(obj, "c", "tail") - location(reach.target)) * unit_scale <= TOLERANCE
     assert obj.ik_engine.message.startswith("Solved")
     # Beyond reach by ``beyond`` metres: the chain stretches out toward the target.
     reach.target.location = (root + (length + beyond / unit_scale) * direction).tolist()
@@ -745,7 +748,7 @@ def test_live_mode_solves_a_loaded_file_with_the_same_names_and_inputs(scene, tm
     bpy.context.scene.collection.objects.link(bpy.data.objects["unrelated"])
     bpy.context.view_layer.update()  # an update that changes none of the armature's inputs
     assert obj.ik_engine.message.startswith("Live: solved"), obj.ik_engine.message
-    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= MM
+    assert np.linalg.norm(world_point(obj, item.bone) - location(item.target)) <= TOLERANCE
 
 
 def test_missing_engine_registers_explains_and_changes_nothing(scene, capfd, monkeypatch):

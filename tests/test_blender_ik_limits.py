@@ -22,6 +22,7 @@ from scipy.spatial.transform import Rotation  # noqa: E402
 from test_blender_addon import addon_module, evaluated, scene  # noqa: E402,F401  (the fixture)
 
 MM = 1e-3
+TOLERANCE = 1e-4 + 1e-6  # the solver's 0.1 mm position tolerance, plus float32 rounding
 # Rounding of Blender's float32 pose matrices, degrees.
 OUTSIDE_TOLERANCE_DEG = 0.01
 D = np.radians
@@ -233,7 +234,7 @@ def test_blenders_own_ik_reads_0_degrees_outside_the_calibration(scene):
     assert np.median(reach) <= MM
 
 
-def test_addon_solves_50_targets_within_1mm_and_0_degrees_outside_blenders_limits(scene):
+def test_addon_solves_50_targets_within_0_1mm_and_0_degrees_outside_blenders_limits(scene):
     obj = limited_arm("Rig")
     targets = reachable_targets(obj, np.random.default_rng(5), 50)
     bpy.context.view_layer.objects.active = obj
@@ -255,4 +256,4 @@ def test_addon_solves_50_targets_within_1mm_and_0_degrees_outside_blenders_limit
         worst = max(worst, worst_outside(obj))
         reach.append(max(np.linalg.norm(tail_world(obj, end) - target[end]) for end in ENDS))
     assert worst[0] <= OUTSIDE_TOLERANCE_DEG, worst
-    assert max(reach) <= MM, (np.argmax(reach), max(reach))
+    assert max(reach) <= TOLERANCE, (np.argmax(reach), max(reach))

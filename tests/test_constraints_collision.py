@@ -452,7 +452,8 @@ def test_solved_poses_keep_every_inequality(smplx, body_solver):
             reached += res.converged
     assert body_solver.compilations <= compilations + 1  # one structure for all 20 problems
     # The inequalities are met first (priority 0); feasible targets are reached, though a
-    # local solver may stall where the arm must find its way around the body.
+    # local solver may stall where the arm must find its way around the body. Measured: 8 of the
+    # 8 feasible trials; a margin of 4 for such stalls.
     assert reached >= 4
 
 

@@ -40,9 +40,10 @@ def test_a_cold_start_pin_still_holds_the_rest_pose(smplx):
     result = solver.solve([ik.Position("left_middle1", target), ik.Pin("left_foot"), ik.Pin("right_foot")])
     p = smplx.world_positions(result.pose)
     assert result.converged
-    assert np.linalg.norm(p[smplx.index("left_middle1")] - target) <= 1e-3
+    # Within the solver's 0.1 mm tolerance (README), plus 1 um of float32 rounding.
+    assert np.linalg.norm(p[smplx.index("left_middle1")] - target) <= solver.position_tolerance + 1e-6
     for foot in ("left_foot", "right_foot"):
-        assert np.linalg.norm(p[smplx.index(foot)] - rest[smplx.index(foot)]) <= 1e-3
+        assert np.linalg.norm(p[smplx.index(foot)] - rest[smplx.index(foot)]) <= solver.position_tolerance + 1e-6
 
 
 def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
@@ -57,6 +58,7 @@ def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
         met += position <= 1e-3 and orientation <= np.radians(1.0)
         assert result.converged == (position <= 1e-3 and orientation <= np.radians(1.0))
         assert smplx.limit_violation(result.pose) <= 1e-4
+    # Measured: 40 of 40 (the README's 99.6 % over 1000); a margin of 1.
     assert met >= 39, f"{met}/40 cold starts met their targets"
     # From the T-pose itself (an explicit init), the same solver meets fewer at once: the
     # middle of the ranges is what makes the difference, not the budget.
@@ -67,7 +69,7 @@ def test_full_body_cold_starts_reach_their_targets_at_default_settings(smplx):
     cold = sum(
         np.all(np.array(scenario.errors(smplx, i, first_descent.solve(scenario.constraints(i)).pose)) <= [1e-3, np.radians(1.0)])
         for i in range(scenario.size))
-    assert cold > from_rest + 5, (cold, from_rest)
+    assert cold > from_rest + 5, (cold, from_rest)  # measured: 37 against 29; a margin of 2
 
 
 def test_out_of_reach_compromises_match_ipopts_best(smplx):
@@ -117,4 +119,4 @@ def test_a_warm_start_keeps_its_basin_unless_a_restart_meets_more(smplx):
         position, orientation = scenario.errors(smplx, i, result.pose)
         assert result.converged == (position <= 1e-3 and orientation <= np.radians(1.0))
         met += bool(result.converged)
-    assert met >= 4, f"{met}/5 warm starts from the limits' corner met their targets"
+    assert met >= 4, f"{met}/5 warm starts from the limits' corner met their targets"  # measured: 5 of 5

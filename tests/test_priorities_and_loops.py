@@ -29,7 +29,9 @@ def test_pinned_feet_hold_while_an_unreachable_hand_pulls(smplx, body_solver):
         res = body_solver.solve(constraints, init=init)
         p = smplx.world_positions(res.pose)
         feet = [smplx.index(j) for j in FEET]
-        assert np.linalg.norm(p[feet] - p0[feet], axis=1).max() <= 1e-3
+        # Level 0 is met: the feet within the solver's 0.1 mm tolerance (README), plus 1 um of
+        # float32 rounding (measured: 0.04 mm at most).
+        assert np.linalg.norm(p[feet] - p0[feet], axis=1).max() <= body_solver.position_tolerance + 1e-6
         assert not res.converged
         # The hand got closer than where it started, and the body leans toward the target.
         hand = smplx.index("right_middle1")

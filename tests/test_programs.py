@@ -203,7 +203,9 @@ def test_large_batches_of_nearby_sizes_share_one_program(smplx):
         batch = solver.solve_batch([ik.Position("left_middle1", targets[:B])])
         assert len(batch) == B and batch.iterations.shape == (B,)
         reached = np.linalg.norm(np.array([smplx.world_positions(p)[hand] for p in batch.poses]) - targets[:B], axis=1)
-        assert np.all(reached[batch.converged] <= 1e-3) and batch.converged.mean() >= 0.95
+        # Converged answers are within the 0.1 mm tolerance (plus 1 um of float32 rounding; measured:
+        # 0.092 mm at most); measured: all converged, a margin of 5 %.
+        assert np.all(reached[batch.converged] <= solver.position_tolerance + 1e-6) and batch.converged.mean() >= 0.95
     assert solver.compilations == 2  # 64 and 128
 
 

@@ -33,7 +33,7 @@ def test_planar_arm_matches_closed_form(arm2):
         shoulder, elbow = res.pose.rotations[0, 2], res.pose.rotations[1, 2]
         assert elbow == pytest.approx(q2, abs=2e-3)  # the elbow only bends one way: unique answer
         assert np.angle(np.exp(1j * (shoulder - q1))) == pytest.approx(0.0, abs=2e-3)
-        assert np.linalg.norm(arm2.world_positions(res.pose)[2] - target) < 1e-3
+        assert np.linalg.norm(arm2.world_positions(res.pose)[2] - target) <= solver.position_tolerance + 1e-6
 
 
 def test_target_at_the_initial_pose_needs_no_iteration(arm2):
@@ -77,8 +77,8 @@ def test_arm_reach_on_default_skeleton_respects_limits_and_reaches(smplx):
         frozen = np.setdiff1d(np.arange(smplx.num_joints), moved)
         assert np.all(res.pose.rotations[frozen] == 0.0)
         err = np.linalg.norm(smplx.world_positions(res.pose)[hand] - target)
-        assert res.converged == (err <= solver.position_tolerance + 1e-6)
-        assert err < 1e-3
+        # Met within the 0.1 mm tolerance (plus 1 um of float32 rounding), as the flag says.
+        assert res.converged and err <= solver.position_tolerance + 1e-6
 
 
 def test_position_with_offset_and_orientation(smplx):
@@ -99,7 +99,7 @@ def test_position_with_offset_and_orientation(smplx):
         assert res.orientation_error == pytest.approx(angle, abs=1e-3)
         assert res.converged == (distance <= solver.position_tolerance + 1e-6 and angle <= solver.orientation_tolerance + 1e-5)
         reached += distance < 1e-3 and angle < np.radians(1.0)
-    assert reached >= 19  # the benchmark measures >= 99 % over 1000 targets
+    assert reached >= 19  # measured: 20 of 20; the benchmark measures >= 99 % over 1000 targets
 
 
 def test_quaternion_targets_equal_matrix_targets(smplx):

@@ -41,7 +41,9 @@ def test_tracking_on_smplx_follows_the_clip_within_the_limits(smplx, clip):
     # Measured independently: float64 FK of the returned motion against the tracks.
     p = result.motion.world_positions(smplx)
     errors = [np.linalg.norm(p[:, smplx.index(n)] - tracks[n], axis=1).mean() for n in result.errors]
-    assert np.mean(errors) <= 5e-3
+    # At the README's figure for this clip (0.24 mm mean over all 994 frames); measured on
+    # these 240 frames: 0.014 mm.
+    assert np.mean(errors) <= 0.24e-3
     assert max(smplx.limit_violation(pose) for pose in result.motion) == 0.0
 
 
@@ -66,17 +68,20 @@ def test_tracking_interprets_the_first_frames_while_it_compiles_and_says_so(smpl
     assert blocking.interpreted_frames == 0 and blocking.compile_seconds > 0
     for result in (background, blocking):
         p = result.motion.world_positions(smplx)
-        assert np.mean([np.linalg.norm(p[:, smplx.index(n)] - tracks[n], axis=1).mean() for n in result.errors]) <= 5e-3
+        # The README's 0.24 mm mean for this clip (measured here: 0.04-0.05 mm).
+        assert np.mean([np.linalg.norm(p[:, smplx.index(n)] - tracks[n], axis=1).mean() for n in result.errors]) <= 0.24e-3
         assert max(smplx.limit_violation(pose) for pose in result.motion) == 0.0
     with pytest.raises(ik.SkeletonError, match="compilation must be"):
         track(smplx, tracks, motion.fps, compilation="never")
 
 
-def test_tracking_a_clip_on_its_own_skeleton_is_exact(clip):
+def test_tracking_a_clip_on_its_own_skeleton_follows_it_within_a_millimetre(clip):
     source, motion = clip
     positions = motion.world_positions(source)
     leaves = [n for j, n in enumerate(source.joint_names) if j == 0 or j not in source.parents]
     result = track(source, {n: positions[:, source.index(n)] for n in leaves}, motion.fps, effectors=leaves, guides=())
+    # Measured on these 240 frames (interpreted: a clip of one chunk): 0.48 mm mean, above the
+    # README's 0.13 mm for the whole clip (compiled); checked at 1 mm.
     assert result.mean_error <= 1e-3
 
 
