@@ -14,6 +14,15 @@ from .joint_coordinates import AXIS_ANGLE, SWING_TWIST_KINDS, check_kind, swing_
 FULL_TURN = 2 * np.pi - 1e-9  # a range this wide has no limit
 
 
+def check_rotation_matrices(names: Sequence[str], matrices: np.ndarray, what: str) -> None:
+    """SkeletonError naming the first joint whose (3, 3) entry of ``matrices`` (J, 3, 3) is not
+    a rotation (orthonormal within 1e-6, determinant +1)."""
+    err = np.abs(matrices @ np.swapaxes(matrices, -1, -2) - np.eye(3)).max(axis=(-1, -2))
+    bad = np.flatnonzero((err > 1e-6) | (np.linalg.det(matrices) < 0))
+    if len(bad):
+        raise SkeletonError(f"{what} of joint {names[bad[0]]!r} is not a rotation matrix")
+
+
 def checked_coordinates(names: Sequence[str], coordinates, lower: np.ndarray, upper: np.ndarray) -> tuple[str, ...]:
     """J kinds (all axis-angle for None), or SkeletonError naming the joint that cannot use its
     kind with its limits (lower, upper: (J, 3) radians)."""
@@ -70,10 +79,7 @@ def checked_neutral_rotations(names: Sequence[str], kinds: Sequence[str], neutra
         raise SkeletonError(f"neutral_rotations must be numbers: {exc}") from None
     if neutral.shape != (J, 3, 3) or not np.isfinite(neutral).all():
         raise SkeletonError(f"neutral_rotations must be finite with shape ({J}, 3, 3), got {neutral.shape}")
-    err = np.abs(neutral @ np.swapaxes(neutral, -1, -2) - np.eye(3)).max(axis=(-1, -2))
-    bad = np.flatnonzero((err > 1e-6) | (np.linalg.det(neutral) < 0))
-    if len(bad):
-        raise SkeletonError(f"neutral_rotations of joint {names[bad[0]]!r} is not a rotation matrix")
+    check_rotation_matrices(names, neutral, "neutral_rotations")
     moved = [j for j in range(J) if np.abs(neutral[j] - np.eye(3)).max() > 1e-12]
     wrong = [names[j] for j in moved if kinds[j] not in SWING_TWIST_KINDS]
     if wrong:

@@ -25,12 +25,19 @@ from .joint_coordinates import (
     AXIS_ANGLE,
     SWING_TWIST_KINDS,
     axis_angle_to_coordinates,
+    clamped_coordinates,
     coordinates_to_axis_angle,
     project_swing,
     swing_scale,
     twist_axis,
 )
-from .joint_kinds import checked_coordinates, checked_neutral_rotations, elliptic_swings, swing_limit_excess
+from .joint_kinds import (
+    check_rotation_matrices,
+    checked_coordinates,
+    checked_neutral_rotations,
+    elliptic_swings,
+    swing_limit_excess,
+)
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
 from .pose import Pose
 
@@ -149,11 +156,7 @@ class Skeleton:
         rest_rot_array = None
         if rest_rotations is not None:
             rest_rot_array = _finite_array(rest_rotations, (J, 3, 3), "rest_rotations")
-            err = np.abs(rest_rot_array @ np.swapaxes(rest_rot_array, -1, -2) - np.eye(3)).max(axis=(-1, -2))
-            det = np.linalg.det(rest_rot_array)
-            bad = np.flatnonzero((err > 1e-6) | (det < 0))
-            if len(bad):
-                raise SkeletonError(f"rest_rotations of joint {names[bad[0]]!r} is not a rotation matrix")
+            check_rotation_matrices(names, rest_rot_array, "rest_rotations")
         radii_array = None
         if radii is not None:
             radii_array = _finite_array(radii, (J,), "radii")
@@ -400,9 +403,8 @@ class Skeleton:
         for row, j in enumerate(joints):
             kind = self._coordinates[j]
             if kind != AXIS_ANGLE:
-                c = np.clip(axis_angle_to_coordinates(r[..., row, :], kind, self.neutral(j)), self._lower[j], self._upper[j])
-                if kind in SWING_TWIST_KINDS:
-                    c = project_swing(c, twist_axis(kind), self._lower[j], self._upper[j], self._elliptic[j], np)
+                c = axis_angle_to_coordinates(r[..., row, :], kind, self.neutral(j))
+                c = clamped_coordinates(c, kind, self._lower[j], self._upper[j], self._elliptic[j])
                 out[..., row, :] = coordinates_to_axis_angle(c, kind, self.neutral(j))
         return out
 
