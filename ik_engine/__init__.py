@@ -47,6 +47,7 @@ from .batch_result import BatchResult
 from .solve_function import solve
 from .solver import IKResult, IKSolver
 from .tracking import TrackingResult, effector_tracks, track
+from .fitting import FitResult, fit_joints
 from ik_engine.skeletons.bvh import CMU_UNIT, load_bvh
 from ik_engine.skeletons.bvh_write import save_bvh
 from ik_engine.skeletons.smplx_params import load_poses_npz, save_poses_npz
@@ -75,6 +76,8 @@ __all__ = [
     "effector_tracks",
     "export_glb",
     "export_gltf",
+    "fit_joints",
+    "FitResult",
     "Floor",
     "IKError",
     "IKResult",

@@ -5,6 +5,7 @@
     ik-engine render [--pose FILE] [--out FILE.png]     picture of a pose (mesh + skeleton), GLB too
     ik-engine bench [--scenario ...] [--methods ...]     measure every method on every scenario (tables, plots)
     ik-engine view [--body ...] [--clip ...] [--port N]  pose the body in the browser (the viewer extra)
+    ik-engine fit INPUT... --out DIR [--workers N]      joint positions to SMPL-X parameters (AMASS-style .npz)
 """
 
 from __future__ import annotations
@@ -222,14 +223,21 @@ def main(argv: list[str] | None = None) -> int:
 
     p_view = commands.add_parser("view", help="pose the body in the browser: drag targets, play clips (viser)")
     view_command.add_arguments(p_view)
+    from ik_engine import fit_command
+
+    p_fit = commands.add_parser("fit", help="joint positions (.npy/.npz/.bvh) to SMPL-X parameters, per clip, optionally on Ray",
+                                description=fit_command.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fit_command.add_arguments(p_fit)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the command's own parser, with its usage
-        {"demo": p_demo, "track": p_track, "render": p_render, "bench": p_bench, "view": p_view}[args.command].error(
-            f"unrecognized arguments: {' '.join(unknown)}")
+        {"demo": p_demo, "track": p_track, "render": p_render, "bench": p_bench, "view": p_view, "fit": p_fit}[
+            args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "bench":
         return bench.run(args, argv)
     if args.command == "view":
         return view_command.run(args)
+    if args.command == "fit":
+        return fit_command.run(args)
     if args.command in ("track", "render"):
         from ik_engine.errors import IKError
 

@@ -408,5 +408,12 @@ class Skeleton:
                 out[..., row, :] = coordinates_to_axis_angle(c, kind, self.neutral(j))
         return out
 
+    def with_rest_offsets(self, rest_offsets, name: str | None = None) -> "Skeleton":
+        """The same skeleton (names, tree, limits and their kinds and centres, rest rotations,
+        radii) with other bone offsets (J, 3), metres: a body of other proportions."""
+        return Skeleton(self.joint_names, self.parents, rest_offsets, self.lower, self.upper,
+                        rest_rotations=self.rest_rotations, radii=self.radii, name=self.name if name is None else name,
+                        coordinates=self.coordinates, neutral_rotations=self.neutral_rotations)
+
     def __repr__(self) -> str:
         return f"Skeleton({self.name!r}, {self.num_joints} joints)"

@@ -173,6 +173,8 @@ def track(
     progress: Callable[[int, int], None] | None = None,
     compilation: str = "background",
     status: Callable[[str], None] | None = None,
+    regularizers: Sequence = (),
+    init: Pose | None = None,
 ) -> TrackingResult:
     """Solve ``skeleton`` frame by frame to follow ``tracks`` (name -> (T, 3) world points).
 
@@ -188,7 +190,8 @@ def track(
     ``INTERPRET_SECONDS``; then it waits for the compiled program, which is faster; a clip of
     at most ``CHUNK`` frames is interpreted whole, without a compile); "blocking":
     compile first, then solve every chunk compiled. ``progress(done, T)`` is called after
-    each chunk, ``status(text)`` when the solving mode changes.
+    each chunk, ``status(text)`` when the solving mode changes. ``regularizers``: constraints
+    without targets (e.g. a low-priority RestPose) added to every frame.
     """
     names = [n for n in effectors if n in tracks]
     guide_names = [n for n in guides if n in tracks]
@@ -206,15 +209,15 @@ def track(
     interpreter = IKSolver(skeleton, compilation="never", **settings)
     # Start from the first frame's root position, so the first solve is a local one.
     root = skeleton.joint_names[0]
-    pose = skeleton.rest_pose()
-    if root in tracks:
+    pose = skeleton.rest_pose() if init is None else init
+    if root in tracks and init is None:
         pose = Pose(pose.rotations, tracks[root][0] - skeleton.rest_offsets[0])
 
     def chunk_constraints(first: int, size: int = CHUNK) -> list:
         """The constraints of frames first .. first + size (the last frame repeated past T)."""
         frames = np.minimum(np.arange(first, first + size), T - 1)
         constraints = [Position(n, tracks[n][frames]) for n in names]
-        return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names]
+        return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names] + list(regularizers)
 
     def say(text: str) -> None:
         if status is not None:
@@ -223,7 +226,8 @@ def track(
     # The first frame is solved thoroughly (from the T-pose it may be far): the clip's
     # frames each take only a few iterations from their predecessors.
     t0 = time.perf_counter()
-    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0, 1)]
+    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0, 1) if isinstance(c, Position)]
+    first += list(regularizers)
     pose = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=200, compilation="never").solve(first, init=pose).pose
     if compilation == "blocking":
         say("compiling the solver")

@@ -158,26 +158,9 @@ def _frames(poses_or_motion) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
 
 
-def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets=None, gender: str = "neutral") -> Path:
-    """Write poses as SMPL-X parameter arrays with a leading frame axis T, readable both as
-    ``smplx`` forward arguments and as an AMASS-style SMPL-X file.
-
-    Keys: ``global_orient`` (T, 3), ``body_pose`` (T, 63), ``jaw_pose``, ``leye_pose``,
-    ``reye_pose`` (T, 3), ``left_hand_pose``, ``right_hand_pose`` (T, 45), ``transl`` (T, 3),
-    float64; the same as AMASS names them: ``poses`` (T, 165, SMPL-X joint order), ``trans``
-    (T, 3), ``gender``, and ``mocap_framerate`` and ``fps`` () when the clip has a rate;
-    ``betas`` (N,) when given. Each smplx parameter array (as a torch tensor) feeds
-    ``smplx.SMPLX(..., batch_size=T, use_pca=False, flat_hand_mean=True).forward`` directly.
-    The file is written at ``path`` exactly (no ``.npz`` is appended); no pickles.
-
-    Args:
-        poses_or_motion: a Pose, a sequence of 55-joint Poses, or a clip with ``rotations``
-            (T, 55, 3) and ``translations`` (T, 3) (a Motion) or ``.poses`` (a clip's results).
-        betas: optional (N,) body shape stored alongside.
-        targets: optional {name: (T, 3) world positions, metres}: what the clip was solved to
-            follow (``ik-engine track`` stores its tracks), as ``target_names`` (K,) and
-            ``target_positions`` (T, K, 3); the viewer draws them beside the body.
-    """
+def smplx_file_arrays(poses_or_motion, betas=None, targets=None, gender: str = "neutral") -> dict[str, np.ndarray]:
+    """The arrays ``save_poses_npz`` writes (its docstring lists them), for a caller that
+    writes the file itself (e.g. atomically, or with more keys: ``FitResult.amass_arrays``)."""
     rotations, translations = _frames(poses_or_motion)
     T = rotations.shape[0]
     arrays = {key: rotations[:, first:first + count].reshape(T, 3 * count) for key, first, count in BLOCKS}
@@ -198,6 +181,30 @@ def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets
             raise PoseError(f"targets must be finite (T, 3) = ({T}, 3) tracks; got {positions.shape} for {len(names)} names")
         arrays["target_names"] = np.array(names, dtype=str)
         arrays["target_positions"] = positions
+    return arrays
+
+
+def save_poses_npz(path: str | os.PathLike, poses_or_motion, betas=None, targets=None, gender: str = "neutral") -> Path:
+    """Write poses as SMPL-X parameter arrays with a leading frame axis T, readable both as
+    ``smplx`` forward arguments and as an AMASS-style SMPL-X file.
+
+    Keys: ``global_orient`` (T, 3), ``body_pose`` (T, 63), ``jaw_pose``, ``leye_pose``,
+    ``reye_pose`` (T, 3), ``left_hand_pose``, ``right_hand_pose`` (T, 45), ``transl`` (T, 3),
+    float64; the same as AMASS names them: ``poses`` (T, 165, SMPL-X joint order), ``trans``
+    (T, 3), ``gender``, and ``mocap_framerate`` and ``fps`` () when the clip has a rate;
+    ``betas`` (N,) when given. Each smplx parameter array (as a torch tensor) feeds
+    ``smplx.SMPLX(..., batch_size=T, use_pca=False, flat_hand_mean=True).forward`` directly.
+    The file is written at ``path`` exactly (no ``.npz`` is appended); no pickles.
+
+    Args:
+        poses_or_motion: a Pose, a sequence of 55-joint Poses, or a clip with ``rotations``
+            (T, 55, 3) and ``translations`` (T, 3) (a Motion) or ``.poses`` (a clip's results).
+        betas: optional (N,) body shape stored alongside.
+        targets: optional {name: (T, 3) world positions, metres}: what the clip was solved to
+            follow (``ik-engine track`` stores its tracks), as ``target_names`` (K,) and
+            ``target_positions`` (T, K, 3); the viewer draws them beside the body.
+    """
+    arrays = smplx_file_arrays(poses_or_motion, betas, targets, gender)
     target = Path(os.fspath(path))
     try:
         with open(target, "wb") as fp:

@@ -142,14 +142,14 @@ LAYERS = (
     ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "background_compiler",
                     "skeleton_cache")),
     ("model", ("pose", "kinematics", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state", "geometry", "result", "motion",
-               "mesh", "skeleton_loading", "skeletons")),
+               "mesh", "skeleton_loading", "skeletons", "body_proportions")),
     ("constraints", ("constraints",)),
     ("problem", ("problem", "swing_limits")),
     ("solvers and backends", ("solvers", "backends", "programs", "solution", "batch_result")),
-    ("public solver API", ("solver", "solve_function", "sequence", "tracking")),
+    ("public solver API", ("solver", "solve_function", "sequence", "tracking", "joint_sets", "fitting")),
     ("output", ("render", "drawing", "export", "gltf")),
     ("viewer", ("viewer",)),
-    ("tools", ("baselines", "benchmarks", "cli")),
+    ("tools", ("baselines", "benchmarks", "corpus", "fit_command", "cli")),
 )
 
 

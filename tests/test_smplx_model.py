@@ -18,6 +18,7 @@ smplx = pytest.importorskip("smplx", reason="SMPL-X model loading needs smplx (t
 from smplx.joint_names import JOINT_NAMES  # noqa: E402
 
 import ik_engine as ik  # noqa: E402
+from ik_engine.benchmarks.synthetic_smplx import synthetic_model  # noqa: E402
 from ik_engine.errors import PoseError, SkeletonFileError  # noqa: E402
 from ik_engine.skeletons.smplx_model import load_smplx_model, smplx_forward, smplx_module  # noqa: E402
 from ik_engine.skeletons.smplx_params import (  # noqa: E402
@@ -33,45 +34,6 @@ FK_TOLERANCE = 1e-5  # metres, against smplx in float32
 # Against smplx in float64: smplx's Rodrigues adds 1e-8 to each axis-angle component before
 # taking the norm, so even float64 agrees only to about 1e-8 m.
 TIGHT = 1e-7
-
-
-def synthetic_model(seed: int = 0, components: int = 20) -> dict[str, np.ndarray]:
-    """Arrays of a well-formed SMPL-X model file (the layout smplx 0.1.28 reads).
-
-    Each vertex belongs to one joint and lies near that joint's position in the default
-    skeleton; J_regressor averages each joint's vertices, so the rest joints are plausible.
-    Shape blend shapes move each joint's vertices coherently (so betas move the joints);
-    pose blend shapes are sparse (they do not move joints, and compress well).
-    """
-    rng = np.random.default_rng(seed)
-    default = ik.load_skeleton("smplx")
-    rest = default.rest_positions()
-    owner = rng.integers(0, J, V)
-    owner[:J] = np.arange(J)
-    v_template = rest[owner] + rng.normal(0.0, 0.01, (V, 3))
-    J_regressor = np.zeros((J, V))
-    J_regressor[owner, np.arange(V)] = rng.uniform(0.5, 1.0, V)
-    J_regressor /= J_regressor.sum(axis=1, keepdims=True)
-    weights = rng.uniform(0.0, 1.0, (V, J)) ** 8
-    weights[np.arange(V), owner] += 1.0
-    weights /= weights.sum(axis=1, keepdims=True)
-    kintree_table = np.stack([default.parents, np.arange(J)]).astype(np.int64)
-    kintree_table[0, 0] = 4294967295  # as in real files (uint32 -1); smplx reads it as -1
-    shapedirs = np.zeros((V, 3, components))
-    used = list(range(min(components, 20))) if components < 400 else list(range(16)) + list(range(300, 310))
-    shapedirs[:, :, used] = rng.normal(0.0, 0.01, (J, 3, len(used)))[owner] + rng.normal(0.0, 0.001, (V, 3, len(used)))
-    posedirs = np.zeros((V, 3, 486))
-    posedirs[:300] = rng.normal(0.0, 0.001, (300, 3, 486))
-    hands = {f"hands_components{s}": rng.normal(0.0, 0.2, (45, 45)) for s in "lr"}
-    hands |= {f"hands_mean{s}": rng.normal(0.0, 0.2, 45) for s in "lr"}
-    arrays = dict(
-        v_template=v_template, f=rng.integers(0, V, (F, 3)), J_regressor=J_regressor,
-        kintree_table=kintree_table, weights=weights, shapedirs=shapedirs, posedirs=posedirs,
-        lmk_faces_idx=rng.integers(0, F, L), lmk_bary_coords=rng.dirichlet(np.ones(3), L), **hands,
-    )
-    small = {k: (a.astype(np.int32) if k in ("f", "lmk_faces_idx") else a.astype(np.float32))
-             for k, a in arrays.items() if k != "kintree_table"}
-    return small | {"kintree_table": kintree_table}
 
 
 def write_npz(path, arrays) -> str:

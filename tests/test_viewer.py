@@ -271,7 +271,7 @@ def test_the_command_line_says_what_is_wrong(tmp_path):
     out = run_cli("--body", str(tmp_path / "not_smplx.npz"), "--port", "0")
     assert out.returncode == 2 and "not a usable SMPL-X model file" in out.stderr, out.stderr
     out = run_cli(prelude="import sys; sys.modules['viser'] = None; ")  # as if the extra were not installed
-    assert out.returncode == 2 and 'pip install "ik-engine[viewer]"' in out.stderr, out.stderr
+    assert out.returncode == 2 and 'pip install "viser>=1.1"' in out.stderr, out.stderr
 
 
 def test_pinned_feet_stay_while_the_root_moves(viewer):

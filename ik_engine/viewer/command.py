@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         import viser  # noqa: F401  (the viewer extra)
     except ImportError:
-        print('ik-engine view: the viewer needs viser, which is not installed: pip install "ik-engine[viewer]" '
-              '(or pip install "viser>=1.1")', file=sys.stderr)
+        print('ik-engine view: the viewer needs viser, which is not installed: pip install "viser>=1.1" '
+              '(ik-engine\'s extra \'viewer\')', file=sys.stderr)
         return 2
     import numpy as np
 
