@@ -188,6 +188,9 @@ class ResidualProblem:
             p += size
         self.slots = tuple(slots)
         self.num_parameters = p
+        # Per priority level: whether a regulariser there weighs its variables unevenly.
+        self.uneven_levels = tuple(any(s.kind.uneven_pull(s.static) for s in self.slots if s.level == k)
+                                   for k in range(len(self.priorities)))
         # Constraints of one kind that can be evaluated together (``batched_residual``): one
         # evaluation for the group instead of one per constraint, fewer operations both
         # interpreted (about 2x faster for 5 Positions and 4 Orientations) and compiled.

@@ -36,6 +36,12 @@ from .lm_options import LMOptions
 # cheaper than a LAPACK call for tiny systems, and it vectorises across a batch (vmap),
 # where a LAPACK call would loop over the problems.
 SMALL_SYSTEM = 8
+# Once the targets are met, a regulariser's step that keeps this fraction of its cost or more
+# (or a pose that keeps it since the last one that met every target: a cycle) ends the solve:
+# 0.9 for even pulls, 0.97 for uneven ones (per-joint RestPose weights), which converge slower.
+SOFT_GAIN, UNEVEN_SOFT_GAIN = 0.9, 0.97
+# An uneven regulariser's trust radius grows by this factor after an accepted step.
+SOFT_GROWTH = 1.25
 
 
 def unrolled_cholesky_solve(A: Any, b: Any, xp: Any) -> Any:
@@ -93,6 +99,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     num_levels = len(level_rows)
     can_align = problem.can_align_root
     level_is_soft = [not np.any(hard[problem.constraint_levels == k]) for k in range(num_levels)]
+    # Regularisers whose pull weighs variables unevenly (RestPose with per-joint weights): below
+    # other levels they are solved exactly in the freedom left (see ``cascade``), with their
+    # own trust radius and stopping rules; even pulls keep the cheap diagonal step, which
+    # reaches the same optimum for them.
+    level_is_uneven = [bool(level_is_soft[k] and problem.uneven_levels[k]) for k in range(num_levels)]
+    uneven = any(level_is_uneven)
+    soft_gain = UNEVEN_SOFT_GAIN if uneven else SOFT_GAIN
     soft_mask = np.array(level_is_soft, dtype=np.float32)
     progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
     eps_bound = 1e-6
@@ -170,10 +183,11 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             M = Jh.T @ V  # (n, m)
             return (M * inv_d[None, :]) @ M.T
 
-        def cascade(J, r, costs, nu, free, dq_fixed, active):
+        def cascade(J, r, costs, nu, free, dq_fixed, active, soft_bound):
             """Prioritised damped step for the free variables, given a fixed part of the step.
 
-            Only the ``active`` levels (K,) ask for change; the others are skipped.
+            Only the ``active`` levels (K,) ask for change; the others are skipped. A regulariser
+            below other levels changes its residual by at most ``soft_bound``.
             """
             dq = dq_fixed
             P = None  # projector onto the freedom left; None means diag(free)
@@ -184,22 +198,37 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
                 e = -(rk + Jk @ dq)
                 e = xp.where(active[k], e, 0.0)
-                if k > 0:
+                if k > 0 and not (level_is_uneven[k] and P is not None):
                     # Lower levels take bounded steps: their pull leaks into the levels above
                     # through the (regularised, hence inexact) projector in proportion to it.
                     norm_e = xp.sqrt(xp.sum(e * e))
                     e = e * xp.minimum(1.0, options.lower_level_step / xp.maximum(norm_e, 1e-30))
                 lam = nu * costs[k] + options.lambda_min
-                if level_is_soft[k]:
+                if level_is_soft[k] and not (level_is_uneven[k] and P is not None):
                     # A regulariser's cost never vanishes: damping by it would only slow it.
                     lam = nu * options.lambda_min
-                    # Regularisers: solve unprojected, then project. Inverting the projected
-                    # Jacobian would amplify the directions that the (regularised) projector
-                    # removes only partly; a pull toward a pose needs no such precision. The
-                    # solve is diagonal (Jacobi): exact for pulls on single variables (RestPose,
+                    # Solve unprojected, then project. Inverting the projected Jacobian would
+                    # amplify the directions that the (regularised) projector removes only
+                    # partly; a pull toward a pose needs no such precision. The solve is
+                    # diagonal (Jacobi): exact for pulls on single variables (RestPose,
                     # Smoothness) and cheap, where a dense one would be (n x n).
                     step_k = (Jk.T @ e) / (xp.sum(Jk * Jk, axis=0) + lam + 1e-12)
                     dq = dq + (step_k * free.astype(dtype) if P is None else P @ step_k)
+                elif level_is_soft[k]:
+                    # An uneven pull below other levels: a damped least-squares step of the
+                    # *projected* Jacobian. (The diagonal solve projected afterwards stops where
+                    # the projected *unweighted* pull vanishes: per-joint weights then barely
+                    # chose which joints give way, 12x the optimum's cost with heavy spine
+                    # weights. For an even pull the two stop at the same pose.)
+                    lam = nu * options.lambda_min
+                    step_k = damped_least_squares(Jh, e, lam)
+                    # Bounded like the levels above bound a lower level's pull, but on the change
+                    # the step makes (what the levels above leave the pull), not on the residual:
+                    # a pull whose optimum keeps a large residual would otherwise take the same
+                    # fraction of every step and creep (heavy spine weights: 1.14x the optimum's
+                    # cost after 30 iterations).
+                    change = xp.sqrt(xp.sum((Jh @ step_k) ** 2))
+                    dq = dq + step_k * xp.minimum(1.0, soft_bound / xp.maximum(change, 1e-30))
                 else:
                     dq = dq + damped_least_squares(Jh, e, lam)
                 if k + 1 < num_levels:
@@ -208,12 +237,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                     P = P - row_space_projector(Jh)
             return dq
 
-        def step(q, r, J, costs, nu, active):
+        def step(q, r, J, costs, nu, active, soft_bound):
             g = J.T @ r
             # Pass 1: variables at a bound that the gradient pushes outward are held.
             held = ((q <= lo + eps_bound) & (g > 0)) | ((q >= hi - eps_bound) & (g < 0))
             zero = xp.zeros_like(q)
-            dq = cascade(J, r, costs, nu, ~held, zero, active)
+            dq = cascade(J, r, costs, nu, ~held, zero, active, soft_bound)
             # Pass 2: variables the step carries past a bound stop at it; the others are
             # solved again for what remains (a projected, not just clipped, step).
             q_clipped = xp.clip(q + dq, lo, hi)
@@ -222,7 +251,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             def resolve(_):
                 hit = crossed | held
                 dq_hit = xp.where(hit, q_clipped - q, 0.0)
-                return q + xp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active))
+                return q + xp.where(hit, dq_hit, cascade(J, r, costs, nu, ~hit, dq_hit, active, soft_bound))
 
             # The second pass is needed only when the step crossed a bound. Swing-twist joints'
             # swings are then brought into their ellipses (a radial projection).
@@ -257,6 +286,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             ok_soft=xp.asarray(xp.inf, dtype),
             near=no_levels_met,
             restarts=xp.asarray(0, xp.int32),
+            soft_bound=xp.asarray(options.lower_level_step, dtype),
             restart_pending=xp.asarray(False),
             polished=xp.asarray(False),
             done=xp.asarray(False),
@@ -280,7 +310,10 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # level above to be met exactly, and creep slower still (multi-constraint cold
             # starts: 75 % met with that rule, 84 % without; unreachable targets end closer).
             strict = (s["stall"] >= 2) | (s["it"] >= max_iterations - 3)
-            active = xp.where(xp.asarray(level_is_soft) | strict, above_met, above_near)
+            # (Uneven regularisers step while the levels above are near, repairing them in the
+            # same step; the others wait until those are met.)
+            soft_waits = np.array([soft and not uneven_k for soft, uneven_k in zip(level_is_soft, level_is_uneven)])
+            active = xp.where(xp.asarray(soft_waits) | strict, above_met, above_near)
             search_start = (s["it"] == 1) & cold
             fresh = first | s["restart_pending"] | search_start
             # A fresh start after the polish began is the polish itself (no restart follows it).
@@ -314,12 +347,17 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 q_seed = problem.within_limits(xp.where(held_mask, perturbed, xp.where(bounded, anywhere_seed, s["best_q"])), xp)
                 return xp.where(first, q_caller, xp.where(search_start, q0, xp.where(polish_start, s["best_q"], q_seed)))
 
+            # An uneven regulariser's step has its own trust radius (its damping, tied to the
+            # tiny lambda_min, would hardly shrink it): 4 times shorter after a rejected step (a
+            # pull that disturbed a level above is retried shorter instead of repeated),
+            # SOFT_GROWTH times longer after an accepted one, at most lower_level_step.
+            soft_bound = s["soft_bound"]
             # Only the candidate this iteration needs is computed (a branch, not a select):
             # a fresh start takes no step.
             candidate = backend.cond(
                 fresh,
                 fresh_start,
-                lambda _: step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active),
+                lambda _: step(s["q"], s["r"], s["J"], finite_costs, s["nu"], active, soft_bound),
                 None,
             )
             if can_align:
@@ -347,9 +385,14 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             min_decrease = xp.where(s["polished"], 1e-2 * options.min_decrease, options.min_decrease)
             stepped = accept & (total_new < total_old * (1.0 - min_decrease))
             # With regularisers, once the targets are met: stop when a step that included
-            # them gains less than 10 % on them.
+            # them gains less than 1 - soft_gain on them.
             soft_new, soft_old = xp.sum(c_new * soft_mask), xp.sum(s["costs"] * soft_mask)
-            stepped_soft = ~xp.all(active) | (accept & (soft_new < soft_old * 0.9))
+            if uneven:
+                # (A rejected or shortened step does not end it: the next one is shorter or
+                # longer, see soft_bound; a run of stall_iterations rejected ones does.)
+                stepped_soft = ~xp.all(active) | ~accept | (soft_bound < options.lower_level_step) | (soft_new < soft_old * soft_gain)
+            else:
+                stepped_soft = ~xp.all(active) | (accept & (soft_new < soft_old * soft_gain))
             pick = lambda new, old: xp.where(accept, new, old)
             q, r, J, costs, met, near, errors = (pick(a, b) for a, b in
                                                  zip((candidate, r_new, J_new, c_new, met_new, near_new, e_new),
@@ -357,9 +400,14 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             nu = xp.where(fresh, 1.0, xp.where(accept, xp.maximum(s["nu"] * 0.3, 1e-3), xp.minimum(s["nu"] * 4.0, 1e8)))
             # Stalled: several steps in a row without a real decrease, or a slow creep that
             # has not halved the cost in many steps.
-            stall = xp.where(fresh | stepped, 0, s["stall"] + 1)
+            # Regularisers still improving while every level above them is near: progress too.
+            # (The levels above sit at a cost near zero that cannot halve again and again: a
+            # restart would throw the pull's work away; with per-joint RestPose weights it
+            # did, ending at 8x the optimum's cost.)
+            soft_progress = (accept & xp.all(near_new) & (soft_new < soft_old * (1.0 - min_decrease))) if uneven else False
+            stall = xp.where(fresh | stepped | soft_progress, 0, s["stall"] + 1)
             progress_cost = xp.sum(costs * progress_mask)
-            halved = fresh | (progress_cost < s["reference_cost"] * 0.5)
+            halved = fresh | (progress_cost < s["reference_cost"] * 0.5) | soft_progress
             reference_cost = xp.where(halved, progress_cost, s["reference_cost"])
             creep = xp.where(halved, 0, s["creep"] + 1)
             ok = xp.all(met)
@@ -382,13 +430,26 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             polish = ~ok & ~s["polished"] & (s["restarts"] > 0) & (
                 (stalled & ~restarts_left) | (s["it"] >= max_iterations - options.polish_iterations))
             restart = ~ok & stalled & restarts_left & ~s["polished"] & ~polish
+            if uneven:
+                # Every level above the regularisers near its tolerance, and stalled: the pull
+                # has gone as far as it can from here (met and near poses alternate as it and
+                # the repairs trade places); a restart would throw it away. The best pose (a met
+                # one) is the answer.
+                settled = xp.all(near) & stalled
+                restart = restart & ~settled
             # Regularisers keep improving after the targets are met: stop when they stall,
             # or when they gained less than 10 % since the last iterate that met every target
             # (a regulariser step that disturbs a target, followed by its repair, would
             # otherwise cycle between the same two poses until the budget ends).
             soft_now = xp.sum(costs * soft_mask)
-            soft_stalled = soft_now >= 0.9 * xp.where(fresh, xp.inf, s["ok_soft"])
+            soft_stalled = soft_now >= soft_gain * xp.where(fresh, xp.inf, s["ok_soft"])
+            if uneven:
+                # (Judged on accepted full-length steps only: a shortened one gains less.)
+                soft_stalled = soft_stalled & accept & (soft_bound >= options.lower_level_step)
+                soft_stalled = soft_stalled | (stall >= options.stall_iterations)
             done = ok & ((~stepped_soft | soft_stalled) if problem.has_soft else True)
+            if uneven:
+                done = done | (settled & xp.all(xp.where(better, met, s["best_met"])))
             done = done | (s["polished"] & ~polish_start & (stall >= options.stall_iterations))  # the polish is over
             ok_soft = xp.where(ok, soft_now, xp.where(fresh, xp.inf, s["ok_soft"]))
             return dict(
@@ -399,6 +460,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 ok_soft=ok_soft.astype(dtype),
                 near=near,
                 restarts=s["restarts"] + restart.astype(xp.int32),
+                soft_bound=xp.where(fresh, options.lower_level_step,
+                                    xp.where(accept, xp.minimum(SOFT_GROWTH * soft_bound, options.lower_level_step), 0.25 * soft_bound)).astype(dtype),
                 restart_pending=restart | polish,
                 polished=s["polished"] | polish,
                 done=done,

@@ -446,11 +446,6 @@ def test_rest_pose_pulls_to_the_least_rotated_pose_that_meets_the_targets(smplx)
     assert rest_pose_cost(smplx, joints, res.pose, {}) <= 1.05 * optimum
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RestPose's per-joint weights barely act: with weights 100 on the spine the lowest-priority "
-    "pull stops after 5 iterations at a weighted cost 12x the optimum (10.26 against 0.83; spine "
-    "0.317 rad where 0.022 rad meets the target), with weights 100 on the arm 1.6x; even weights "
-    "reach 1.02x (issue 17 report)"))
 def test_rest_pose_weights_choose_which_joints_move(smplx):
     """README: `RestPose(weights=None, reference=None)`: per-joint weights decide which joints give
     way. A hand target the arm and the spine share, warm-started at rest: with heavy spine

@@ -150,6 +150,13 @@ class Constraint:
         """Structural choices baked into the compiled program (part of the cache key)."""
         return ()
 
+    @staticmethod
+    def uneven_pull(static: Hashable) -> bool:
+        """Whether a regulariser with these static choices weighs its variables unevenly
+        (the solver then solves its level exactly in the freedom the levels above leave,
+        ``solvers/levenberg_marquardt.py``); False for every other constraint."""
+        return False
+
     def parameters(self, skeleton: Any) -> np.ndarray:
         """Everything that may change between solves (not the weight): float64 (P,), or
         (B, P) for batched targets; each kind declares its fields as a NamedTuple and packs

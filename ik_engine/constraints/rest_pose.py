@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Hashable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -10,6 +10,8 @@ from ..errors import ConstraintError
 from ..pose import Pose
 from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight
 from .parameter_structure import pack, unpack
+
+PER_JOINT_WEIGHTS = "per-joint weights"  # the static choice of a RestPose given weights
 
 
 class RestPoseParameters(NamedTuple):
@@ -64,6 +66,15 @@ class RestPose(Constraint):
 
     def joints(self) -> tuple[str, ...]:
         return ()
+
+    def static(self, skeleton: Any) -> Hashable:
+        """("per-joint weights",) when weights are given: such a pull is solved exactly below
+        the targets (an even one takes the solver's cheaper step, with the same optimum)."""
+        return (PER_JOINT_WEIGHTS,) if self.joint_weights is not None else ()
+
+    @staticmethod
+    def uneven_pull(static: Hashable) -> bool:
+        return static == (PER_JOINT_WEIGHTS,)
 
     def _per_joint_weights(self, skeleton: Any) -> np.ndarray:
         J = skeleton.num_joints
