@@ -21,8 +21,10 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -37,7 +39,6 @@ from ik_engine.errors import IKError
 from ik_engine.fitting import fit_joints
 from ik_engine.joint_sets import CMU_TO_SMPLX
 from ik_engine.skeletons.bvh import CMU_UNIT
-from ik_engine.tracking import CHUNK
 
 SUFFIXES = (".npy", ".npz", ".bvh")
 MANIFEST = "manifest.jsonl"
@@ -139,10 +140,13 @@ def fit_clip(path: str | os.PathLike, name: str, out: str | os.PathLike, options
     base = dict(clip=name, input=str(path), run=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid())
     try:
         positions, joint_names, fps, columns = read_positions(path, options)
-        T = int(np.shape(positions)[0]) if np.ndim(positions) == 3 else 0
+        # Compiled, always: the first clip of a process compiles the chunk program (about 2.4 s
+        # from an empty cache; a persistent-cache hit on a node where another worker compiled
+        # it), every later clip, whatever its body, solves with it (``IKSolver.with_body``). The
+        # same program for every clip makes the outputs independent of which worker fits it.
         result = fit_joints(positions, joint_names, fps=fps, up=options.up, unit=options.unit,
                             model_path=options.model_path, gender=options.gender, smooth=options.smooth,
-                            columns=columns, compilation="background" if T <= CHUNK else "blocking")
+                            columns=columns, compilation="blocking")
     except Exception as exc:  # noqa: BLE001 - whatever is wrong with this clip is its report, not the corpus's end
         return dict(base, status="failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
     arrays = result.amass_arrays()
@@ -297,11 +301,18 @@ def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run
             ray.init(num_cpus=int(workers), include_dashboard=False, log_to_driver=False)
     task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(fit_clip)
     pending: dict = {}
+    # A Ctrl-C only sets a flag, read between waits: a KeyboardInterrupt raised inside Ray's
+    # calls was seen to crash the driver (Ray's core worker aborting with a C++ backtrace),
+    # leaving the job's clips running to the end; from here the run stops cleanly.
+    interrupted = threading.Event()
+    restore = None
+    if threading.current_thread() is threading.main_thread():
+        restore = signal.signal(signal.SIGINT, lambda number, frame: interrupted.set())
     try:
         pending = {task.remote(str(path), name, str(out), options): (path, name) for path, name in todo}
         while pending:
-            # With a timeout: a Ctrl-C reaches this thread between waits (a wait without one
-            # held it until a clip finished, and the interrupted run went on to the end).
+            if interrupted.is_set():
+                raise KeyboardInterrupt
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
             for ref in ready:
                 path, name = pending.pop(ref)
@@ -321,6 +332,8 @@ def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run
             ray.cancel(ref)
         raise
     finally:
+        if restore is not None:
+            signal.signal(signal.SIGINT, restore)
         if started_here:
             ray.shutdown()
 

@@ -53,7 +53,9 @@ class ProblemInputs(NamedTuple):
 
     fixed_rotations (S, 3): axis-angle of every subtree joint (moving ones are replaced by q);
     translation (3,): root translation when the root does not move; params (P,); sqrt_weights
-    (C,); initial: the KinematicState at the initial variables (for Pin), or None.
+    (C,); initial: the KinematicState at the initial variables (for Pin), or None;
+    rest_offsets (S, 3): the subtree joints' rest offsets, metres, or None for the problem's
+    skeleton's (an input, so that one compiled program serves bodies of other proportions).
     """
 
     fixed_rotations: Any
@@ -61,6 +63,7 @@ class ProblemInputs(NamedTuple):
     params: Any
     sqrt_weights: Any
     initial: Any = None
+    rest_offsets: Any = None
 
 
 class ResidualProblem:
@@ -303,19 +306,23 @@ class ResidualProblem:
 
     # ------------------------------------------------------------------ packing
     def pack_parameters(self, constraints: Sequence[Constraint], batch: int | None = None,
-                        shift: np.ndarray | None = None, per_level: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                        shift: np.ndarray | None = None, per_level: bool = False,
+                        skeleton: Skeleton | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(params (P,) or (B, P), sqrt_weights (C,)) of constraints with this structure.
 
         With ``batch``, unbatched constraints are repeated for every problem of the batch.
         With ``shift`` ((3,) or (B, 3) metres), world points are given in the solve frame,
         the world moved by ``-shift`` (``Constraint.shifted_parameters``). Weights are
         normalised (``level_weights``): per priority level with ``per_level`` (a solver with
-        priorities), else by the largest of all (a method that sums the levels).
+        priorities), else by the largest of all (a method that sums the levels). ``skeleton``:
+        the body the parameters are for (default: the problem's; another body of the same
+        articulation, ``Skeleton.articulation_key``, solved with this problem's programs).
         """
+        skeleton = self.skeleton if skeleton is None else skeleton
         if shift is None:
-            blocks = [c.parameters(self.skeleton) for c in constraints]
+            blocks = [c.parameters(skeleton) for c in constraints]
         else:
-            blocks = [c.shifted_parameters(self.skeleton, shift) for c in constraints]
+            blocks = [c.shifted_parameters(skeleton, shift) for c in constraints]
         if batch is not None:
             blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
         params = np.concatenate(blocks, axis=-1)
@@ -393,8 +400,9 @@ class ResidualProblem:
             R_parent_joint = R_pose if self.rest_rotations is None else self.rest_rotations @ R_pose
         else:
             R_parent_joint = local_rotations(rotations, self.rest_rotations, xp)
-        p_world_root = self.offsets[0] + translation
-        R_world_joint, p_world_joint = forward_kinematics(self.levels, self.offsets, R_parent_joint, p_world_root, xp)
+        offsets = self.offsets if inputs.rest_offsets is None else inputs.rest_offsets
+        p_world_root = offsets[0] + translation
+        R_world_joint, p_world_joint = forward_kinematics(self.levels, offsets, R_parent_joint, p_world_root, xp)
         # World angular velocity basis of each moving joint: R_world_joint @ (body Jacobian).
         R_world_moving = xp.take(R_world_joint, self.moving_rows, axis=0)
         W_world_dof = R_world_moving @ body_jacobians

@@ -58,7 +58,7 @@ INTERPRETED_BATCH = 32
 class InputLayout(NamedTuple):
     """Segment sizes of the packed input vector: q0 (n), fixed rotations (3S), translation (3),
     parameters (P), sqrt weights (C), tolerances and start (3: metres, radians, 1 for a warm
-    start), the caller's initial variables (n)."""
+    start), the caller's initial variables (n), the subtree's rest offsets (3S)."""
 
     n: int
     S: int
@@ -68,7 +68,7 @@ class InputLayout(NamedTuple):
     @property
     def offsets(self) -> list[int]:
         n, S, P, C = self
-        return [int(o) for o in np.cumsum((0, n, 3 * S, 3, P, C, 3, n))]
+        return [int(o) for o in np.cumsum((0, n, 3 * S, 3, P, C, 3, n, 3 * S))]
 
     @property
     def sqrt_weights(self) -> slice:
@@ -91,10 +91,11 @@ def packed_solve(problem: ResidualProblem, build: Callable, options: Any, backen
     offsets = layout.offsets
 
     def packed(inputs, max_iterations, seed):
-        q0, fixed, translation, params, sqrt_weights, tolerances, q_reference = (
-            inputs[offsets[i] : offsets[i + 1]] for i in range(7)
+        q0, fixed, translation, params, sqrt_weights, tolerances, q_reference, rest_offsets = (
+            inputs[offsets[i] : offsets[i + 1]] for i in range(8)
         )
-        problem_inputs = ProblemInputs(xp.reshape(fixed, (layout.S, 3)), translation, params, sqrt_weights)
+        problem_inputs = ProblemInputs(xp.reshape(fixed, (layout.S, 3)), translation, params, sqrt_weights,
+                                       rest_offsets=xp.reshape(rest_offsets, (layout.S, 3)))
         q, errors, iterations, converged, restarts = solve(q0, problem_inputs, tolerances, max_iterations, seed, q_reference)
         flags = xp.stack([iterations, converged, restarts]).astype(q.dtype)
         return xp.concatenate([q, errors, flags])

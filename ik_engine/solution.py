@@ -49,7 +49,8 @@ class PoseBatch:
 
 
 def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | PoseBatch, tolerances: tuple[float, float],
-                  per_level: bool = True, cold_start: bool = False, batch: int | None = None) -> np.ndarray:
+                  per_level: bool = True, cold_start: bool = False, batch: int | None = None,
+                  skeleton: Skeleton | None = None) -> np.ndarray:
     """The packed input vector (or (B, ...) matrix) of a program.
 
     Args:
@@ -58,13 +59,17 @@ def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | 
         cold_start: the caller gave no initial pose: the search starts from
             ``problem.cold_start`` (constraints that hold the initial pose still hold ``init``),
             and the solve looks for the best compromise rather than its start's.
+        skeleton: the body solved: the problem's skeleton (default) or another of the same
+            articulation (``Skeleton.articulation_key``): its rest offsets and the constraints'
+            parameters on it go into the inputs.
     """
+    skeleton = problem.skeleton if skeleton is None else skeleton
     rotations, translation = init.rotations, init.translation
     # The solve frame: the world moved by -shift, so that the character is near the origin
     # wherever it stands (float32 programs keep their precision kilometres away).
     shift = solve_frame_shift(translation)
     translation = translation - shift
-    params, sqrt_weights = problem.pack_parameters(constraints, batch, shift, per_level=per_level)
+    params, sqrt_weights = problem.pack_parameters(constraints, batch, shift, per_level=per_level, skeleton=skeleton)
     q0 = problem.initial_variables(rotations, translation)
     # Axis-angles past pi are the same rotations as ones within pi; large ones would lose
     # their precision in float32.
@@ -73,7 +78,8 @@ def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | 
     # solvers/levenberg_marquardt.py); a cold one looks for the best.
     settings = np.array([tolerances[0], tolerances[1], 0.0 if cold_start else 1.0])
     start = problem.cold_start(q0) if cold_start else q0
-    parts = [start, fixed, translation, params, sqrt_weights, settings, q0]
+    rest_offsets = skeleton.rest_offsets[problem.joints].ravel()
+    parts = [start, fixed, translation, params, sqrt_weights, settings, q0, rest_offsets]
     if batch is not None:
         parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
     # float64; each program casts to its own precision (the compiled ones: float32 unless

@@ -11,6 +11,7 @@ reuse the programs. ``IKSolver.compilations`` counts compiled programs.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import OrderedDict
 from typing import Any, Iterable, Sequence
@@ -176,8 +177,26 @@ class IKSolver:
         if options != getattr(self, "_options", None):
             for programs in self._compiled.values():
                 programs.release()
-            self._compiled.clear()
+            self._compiled = OrderedDict()  # a new cache: a solver sharing the old (``with_body``) keeps its settings
         self._options = options
+
+    def with_body(self, skeleton: Skeleton) -> "IKSolver":
+        """This solver for a body of other proportions: ``skeleton`` differs from this
+        solver's only in its rest offsets (``Skeleton.articulation_key`` equal; e.g. a fitted
+        body, ``Skeleton.with_rest_offsets``). The two share their programs: a structure
+        compiled for one solves the other without a compile (the offsets are a program
+        input). Settings are this solver's; a change of ``options`` on either gives that one
+        a cache of its own. A structure with Avoid, SelfCollision, Balance or Floor (their
+        programs hold the body's rest geometry) still gets a program of its own per body.
+        """
+        if not isinstance(skeleton, Skeleton):
+            raise SolverError(f"with_body needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
+        if skeleton.articulation_key() != self.skeleton.articulation_key():
+            raise SolverError(f"with_body: skeleton {skeleton.name!r} differs from {self.skeleton.name!r} in more than its "
+                              "rest offsets (joint names, tree, limits, rest rotations or radii); use IKSolver(skeleton, ...)")
+        body = copy.copy(self)  # the same settings, and the same program cache (self._compiled)
+        body.skeleton = skeleton
+        return body
 
     @property
     def compilations(self) -> int:
@@ -269,7 +288,10 @@ class IKSolver:
         batches and clips, their size (default: the constraints' leading size)."""
         if kind != "single" and size is None:
             size = _leading_size(constraints)
-        return ResidualProblem.structure_key(self.skeleton, constraints), kind, None if kind == "single" else size
+        # Rest offsets are a program input, so one program serves bodies of other proportions
+        # (``with_body``), unless a constraint's program holds the body's rest geometry.
+        body = self.skeleton.rest_offsets.tobytes() if any(c.bakes_rest_geometry for c in constraints) else None
+        return ResidualProblem.structure_key(self.skeleton, constraints), kind, None if kind == "single" else size, body
 
     def _program(self, constraints: Sequence[Constraint], kind: str = "single", size: int | None = None) -> StructurePrograms:
         """The programs of a constraint structure for a kind of call: "single", "batch" or "clip"."""
@@ -313,7 +335,7 @@ class IKSolver:
     def _inputs(self, problem: ResidualProblem, constraints, init: Pose | PoseBatch, batch: int | None = None,
                 cold: bool = False) -> np.ndarray:
         """``solution.packed_inputs`` with this solver's settings."""
-        return packed_inputs(problem, constraints, init, (self.position_tolerance, self.orientation_tolerance),
+        return packed_inputs(problem, constraints, init, (self.position_tolerance, self.orientation_tolerance), skeleton=self.skeleton,
                              per_level=self._method == "lm", cold_start=cold and self._method == "lm", batch=batch)
 
     # ---------------------------------------------------------------- public

@@ -13,7 +13,9 @@ follow the tracks (Position constraints), in compiled chunks of frames (``solve_
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -161,6 +163,30 @@ INTERPRETED_CHUNK = 16
 INTERPRET_SECONDS = 2.0
 
 
+# Solvers shared by the track() calls on bodies of one articulation with the same settings
+# (``Skeleton.articulation_key``): a body of other proportions, such as each clip's fitted body
+# in ``fit_joints``, solves with the programs an earlier call compiled (``IKSolver.with_body``).
+# At most this many settings are kept, the least recently used dropped first.
+SHARED_SOLVERS = 8
+_shared_solvers: OrderedDict = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_solver(skeleton: Skeleton, joints: Sequence[str], **settings) -> IKSolver:
+    """An IKSolver for ``skeleton`` with these settings, sharing its programs with every
+    earlier one of the same articulation and settings."""
+    key = (skeleton.articulation_key(), tuple(joints), tuple(sorted(settings.items())))
+    with _shared_lock:
+        solver = _shared_solvers.get(key)
+        if solver is None:
+            solver = _shared_solvers[key] = IKSolver(skeleton, joints=joints, **settings)
+            while len(_shared_solvers) > SHARED_SOLVERS:
+                _shared_solvers.popitem(last=False)
+        else:
+            _shared_solvers.move_to_end(key)
+    return solver.with_body(skeleton)
+
+
 def track(
     skeleton: Skeleton,
     tracks: Mapping[str, np.ndarray],
@@ -205,8 +231,8 @@ def track(
     if compilation not in ("background", "blocking"):
         raise SkeletonError(f'compilation must be "background" or "blocking", got {compilation!r}')
     settings = dict(joints=joints, move_root=True, max_iterations=max_iterations, restarts=0)
-    solver = IKSolver(skeleton, compilation=compilation, **settings)
-    interpreter = IKSolver(skeleton, compilation="never", **settings)
+    solver = shared_solver(skeleton, compilation=compilation, **settings)
+    interpreter = shared_solver(skeleton, compilation="never", **settings)
     # Start from the first frame's root position, so the first solve is a local one.
     root = skeleton.joint_names[0]
     pose = skeleton.rest_pose() if init is None else init
@@ -228,7 +254,7 @@ def track(
     t0 = time.perf_counter()
     first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0, 1) if isinstance(c, Position)]
     first += list(regularizers)
-    pose = IKSolver(skeleton, joints=joints, move_root=True, max_iterations=200, compilation="never").solve(first, init=pose).pose
+    pose = shared_solver(skeleton, joints, move_root=True, max_iterations=200, compilation="never").solve(first, init=pose).pose
     if compilation == "blocking":
         say("compiling the solver")
         solver.compile(chunk_constraints(0), clip=True)

@@ -181,7 +181,7 @@ def test_a_worker_killed_mid_clip_is_retried_and_every_clip_finishes(ray_address
 
 
 def test_an_interrupted_driver_resumes_without_solving_a_finished_clip_again(ray_address, corpus, clean_run, tmp_path):
-    copies = 4
+    copies = 20  # 160 clips: many left when the interrupt lands, however fast the workers are
     corpus = copied_corpus(corpus, tmp_path / "in", copies)
     out = tmp_path / "out"
     driver = subprocess.Popen(fit_command(corpus, "--out", out, "--address", ray_address),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import ik_engine as ik
 from ik_engine import background_compiler
 
 ARM = ["left_collar", "left_shoulder", "left_elbow", "left_wrist"]
+DATA = Path(__file__).parent / "data" / "cmu"
 
 
 def hand_error(skeleton, pose, target) -> float:
@@ -228,3 +230,41 @@ def test_an_interpreted_solve_stops_at_its_time_limit_with_an_honest_best_pose(s
 def test_interpreted_time_limit_is_checked(smplx, bad):
     with pytest.raises(ik.SolverError, match="interpreted_time_limit"):
         ik.IKSolver(smplx, joints=ARM, interpreted_time_limit=bad)
+
+
+def scaled_body(skeleton, seed):
+    """``skeleton`` with every bone scaled by its own random factor in 0.85-1.15."""
+    factors = np.random.default_rng(seed).uniform(0.85, 1.15, skeleton.num_joints)
+    factors[0] = 1.0  # the root's offset is its position
+    return skeleton.with_rest_offsets(skeleton.rest_offsets * factors[:, None], name="scaled")
+
+
+def test_a_body_of_other_proportions_solves_with_the_programs_already_compiled(smplx):
+    """IKSolver.with_body: the rest offsets are a program input, so a structure compiled on
+    one body solves a body with other bone lengths without a compile, and meets its targets on
+    that body (float64 FK of the scaled skeleton), not on the first."""
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    solver.solve([ik.Position("left_middle1", reachable_targets(smplx, 1, seed=1)[0])])
+    assert solver.compilations == 1
+    body = scaled_body(smplx, 0)
+    other = solver.with_body(body)
+    assert other.skeleton is body and other.is_compiled([ik.Position("left_middle1", np.zeros(3))])
+    for target in reachable_targets(body, 3, seed=2):
+        res = other.solve([ik.Position("left_middle1", target)])
+        assert res.converged and hand_error(body, res.pose, target) <= 1e-4 + 1e-6
+        assert hand_error(smplx, res.pose, target) > 5e-3  # the body's bones were used, not the first's
+        assert body.limit_violation(res.pose) == 0.0
+    assert solver.compilations == 1
+
+
+def test_with_body_refuses_another_articulation_and_rest_geometry_stays_per_body(smplx):
+    cmu, _ = ik.load_bvh(DATA / "131_01.bvh", scale=ik.CMU_UNIT)
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    with pytest.raises(ik.SolverError, match="differs from 'smplx' in more than its rest offsets"):
+        solver.with_body(cmu)
+    with pytest.raises(ik.SolverError, match="needs an ik_engine.Skeleton"):
+        solver.with_body("smplx")
+    # A Floor's program holds the body's rest geometry: a body of other proportions gets its own.
+    floor = [ik.Position("left_middle1", reachable_targets(smplx, 1, seed=3)[0]), ik.Floor(height=-2.0)]
+    solver.solve(floor)
+    assert solver.is_compiled(floor) and not solver.with_body(scaled_body(smplx, 1)).is_compiled(floor)

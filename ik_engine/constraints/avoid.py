@@ -98,6 +98,8 @@ class Avoid(Constraint):
     deepest violation, metres.
     """
 
+    bakes_rest_geometry = True
+
     tolerance_kind = "position"
 
     def __init__(self, obstacles, margin: float = 0.01, segments=None, weight: float = 1.0, priority: int = 0) -> None:

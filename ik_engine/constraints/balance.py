@@ -279,6 +279,8 @@ class Balance(Constraint):
     by the margin.
     """
 
+    bakes_rest_geometry = True
+
     tolerance_kind = "position"
 
     def __init__(self, support=FEET, margin: float = 0.0, sex: str = "male", weight: float = 1.0, priority: int = 0) -> None:

@@ -139,6 +139,10 @@ class Constraint:
     # on a cold start, the chain above them starts in the middle of its joints' ranges
     # (``ResidualProblem.cold_start``).
     reaches_target: ClassVar[bool] = False
+    # Kinds whose programs hold geometry of the body at rest (capsules, segment masses):
+    # a program of theirs serves only the body it was built on (``IKSolver.with_body``).
+    # The others read the body's proportions from the rest offsets, a program input.
+    bakes_rest_geometry: ClassVar[bool] = False
     weight: float = 1.0
     priority: int = 0
 

@@ -66,6 +66,8 @@ class Floor(Constraint):
     largest depth, metres, by which a joint is below its clearance (0 when all are above).
     """
 
+    bakes_rest_geometry = True
+
     tolerance_kind = "position"
 
     def __init__(

@@ -129,6 +129,8 @@ class SelfCollision(Constraint):
     (slack 1 mm). Error: the deepest interpenetration beyond the margin, metres.
     """
 
+    bakes_rest_geometry = True
+
     tolerance_kind = "position"
 
     def __init__(self, margin: float = 0.005, pairs=None, weight: float = 1.0, priority: int = 0) -> None:

@@ -35,7 +35,7 @@ from .report import joints_at_limit, solve_text
 from .scene import BodyScene
 from .sources import Body, ViewerInputError, clip_targets, is_clip, open_body, open_clip
 
-INSTALL_HINT = 'the viewer needs viser: pip install "viser>=1.1" (ik-engine's extra 'viewer')'
+INSTALL_HINT = "the viewer needs viser: pip install \"viser>=1.1\" (ik-engine's extra 'viewer')"
 
 
 class ViewerPortError(OSError):
