@@ -181,14 +181,11 @@ class IKSolver:
         self._options = options
 
     def with_body(self, skeleton: Skeleton) -> "IKSolver":
-        """This solver for a body of other proportions: ``skeleton`` differs from this
-        solver's only in its rest offsets (``Skeleton.articulation_key`` equal; e.g. a fitted
-        body, ``Skeleton.with_rest_offsets``). The two share their programs: a structure
-        compiled for one solves the other without a compile (the offsets are a program
-        input). Settings are this solver's; a change of ``options`` on either gives that one
-        a cache of its own. A structure with Avoid, SelfCollision, Balance or Floor (their
-        programs hold the body's rest geometry) still gets a program of its own per body.
-        """
+        """This solver (its settings and programs) for ``skeleton``, which differs from this
+        solver's only in its rest offsets (equal ``Skeleton.articulation_key``; e.g. a fitted
+        body): a structure compiled for one solves the other without a compile. (Avoid,
+        SelfCollision, Balance and Floor hold the body's rest geometry: a program per body.)
+        A change of ``options`` on either gives that one a cache of its own."""
         if not isinstance(skeleton, Skeleton):
             raise SolverError(f"with_body needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
         if skeleton.articulation_key() != self.skeleton.articulation_key():

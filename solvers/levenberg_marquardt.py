@@ -13,7 +13,9 @@ the method is written once against the backend's array namespace ``xp``):
   step they repair what the last step disturbed), regularisers only once everything above
   is met, and strictly-met gating takes over when progress slows or the budget ends; steps
   are compared level by level, so a lower level never buys its progress with a higher
-  level's error beyond tolerance; regulariser levels take a diagonal (Jacobi) step;
+  level's error beyond tolerance; regulariser levels take a diagonal (Jacobi) step, except
+  uneven pulls (RestPose with per-joint weights) below other levels, which are solved exactly
+  in the freedom left, with their own trust radius;
 * bounds by an active set: a variable at a bound whose gradient pushes it outward is frozen,
   the step is solved for the others; variables the step carries past a bound stop there and
   the rest is solved again; the result is projected into the box, so no iterate ever leaves
@@ -30,42 +32,15 @@ from typing import Any, Callable
 import numpy as np
 
 from .lm_options import LMOptions
+from .small_systems import SMALL_SYSTEM, rows_as_slice, unrolled_cholesky_solve
 
 
-# Systems up to this size are solved by an unrolled Cholesky of plain array operations:
-# cheaper than a LAPACK call for tiny systems, and it vectorises across a batch (vmap),
-# where a LAPACK call would loop over the problems.
-SMALL_SYSTEM = 8
 # Once the targets are met, a regulariser's step that keeps this fraction of its cost or more
 # (or a pose that keeps it since the last one that met every target: a cycle) ends the solve:
 # 0.9 for even pulls, 0.97 for uneven ones (per-joint RestPose weights), which converge slower.
 SOFT_GAIN, UNEVEN_SOFT_GAIN = 0.9, 0.97
 # An uneven regulariser's trust radius grows by this factor after an accepted step.
 SOFT_GROWTH = 1.25
-
-
-def unrolled_cholesky_solve(A: Any, b: Any, xp: Any) -> Any:
-    """Solve A x = b, A (m, m) symmetric positive definite, b (m,) or (m, k); m small and static."""
-    m = A.shape[0]
-    L = [[None] * m for _ in range(m)]
-    for i in range(m):
-        for j in range(i + 1):
-            s = A[i, j] - sum(L[i][k] * L[j][k] for k in range(j))
-            L[i][j] = xp.sqrt(xp.maximum(s, 1e-30)) if i == j else s / L[j][j]
-    y = [None] * m
-    for i in range(m):  # forward substitution: L y = b
-        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
-    x = [None] * m
-    for i in reversed(range(m)):  # back substitution: L^T x = y
-        x[i] = (y[i] - sum(L[k][i] * x[k] for k in range(i + 1, m))) / L[i][i]
-    return xp.stack(x)
-
-
-def _as_slice(rows: np.ndarray):
-    """A slice when the rows are contiguous (cheaper than a gather in the compiled program)."""
-    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
-        return slice(int(rows[0]), int(rows[0]) + len(rows))
-    return rows
 
 
 def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = None) -> Callable:
@@ -92,7 +67,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     n, m = problem.num_variables, problem.num_residuals
     tolerance_index = problem.tolerance_index
     hard = tolerance_index >= 0
-    level_rows = [_as_slice(np.flatnonzero(problem.row_levels == k)) for k in range(len(problem.priorities))]
+    level_rows = [rows_as_slice(np.flatnonzero(problem.row_levels == k)) for k in range(len(problem.priorities))]
     # Levels whose constraints add no rows (e.g. a regulariser when no joint rotates).
     level_empty = [np.size(np.arange(problem.num_residuals)[rows]) == 0 for rows in level_rows]
     level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
@@ -215,18 +190,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                     step_k = (Jk.T @ e) / (xp.sum(Jk * Jk, axis=0) + lam + 1e-12)
                     dq = dq + (step_k * free.astype(dtype) if P is None else P @ step_k)
                 elif level_is_soft[k]:
-                    # An uneven pull below other levels: a damped least-squares step of the
-                    # *projected* Jacobian. (The diagonal solve projected afterwards stops where
-                    # the projected *unweighted* pull vanishes: per-joint weights then barely
-                    # chose which joints give way, 12x the optimum's cost with heavy spine
-                    # weights. For an even pull the two stop at the same pose.)
+                    # An uneven pull below other levels: damped least squares of the projected
+                    # Jacobian (a diagonal step projected afterwards stops where the *unweighted*
+                    # projected pull vanishes: 12x the optimum's cost with heavy spine weights),
+                    # bounded on the change it makes, not on the residual (which its optimum
+                    # keeps large: a bounded residual made every step the same fraction).
                     lam = nu * options.lambda_min
                     step_k = damped_least_squares(Jh, e, lam)
-                    # Bounded like the levels above bound a lower level's pull, but on the change
-                    # the step makes (what the levels above leave the pull), not on the residual:
-                    # a pull whose optimum keeps a large residual would otherwise take the same
-                    # fraction of every step and creep (heavy spine weights: 1.14x the optimum's
-                    # cost after 30 iterations).
                     change = xp.sqrt(xp.sum((Jh @ step_k) ** 2))
                     dq = dq + step_k * xp.minimum(1.0, soft_bound / xp.maximum(change, 1e-30))
                 else:
@@ -400,10 +370,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             nu = xp.where(fresh, 1.0, xp.where(accept, xp.maximum(s["nu"] * 0.3, 1e-3), xp.minimum(s["nu"] * 4.0, 1e8)))
             # Stalled: several steps in a row without a real decrease, or a slow creep that
             # has not halved the cost in many steps.
-            # Regularisers still improving while every level above them is near: progress too.
-            # (The levels above sit at a cost near zero that cannot halve again and again: a
-            # restart would throw the pull's work away; with per-joint RestPose weights it
-            # did, ending at 8x the optimum's cost.)
+            # An uneven regulariser improving while every level above is near: progress too (a
+            # restart would throw its work away; the levels above cannot halve forever).
             soft_progress = (accept & xp.all(near_new) & (soft_new < soft_old * (1.0 - min_decrease))) if uneven else False
             stall = xp.where(fresh | stepped | soft_progress, 0, s["stall"] + 1)
             progress_cost = xp.sum(costs * progress_mask)
@@ -431,10 +399,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 (stalled & ~restarts_left) | (s["it"] >= max_iterations - options.polish_iterations))
             restart = ~ok & stalled & restarts_left & ~s["polished"] & ~polish
             if uneven:
-                # Every level above the regularisers near its tolerance, and stalled: the pull
-                # has gone as far as it can from here (met and near poses alternate as it and
-                # the repairs trade places); a restart would throw it away. The best pose (a met
-                # one) is the answer.
+                # Every level near and stalled: the pull has gone as far as it can (met and near
+                # poses alternate as it and the repairs trade places); the best (met) pose is it.
                 settled = xp.all(near) & stalled
                 restart = restart & ~settled
             # Regularisers keep improving after the targets are met: stop when they stall,
