@@ -214,8 +214,9 @@ def track(
     thread while the first frames are solved by the interpreter, in chunks of
     ``INTERPRETED_CHUNK`` frames, so frames are solved from the first second on (for at most
     ``INTERPRET_SECONDS``; then it waits for the compiled program, which is faster; a clip of
-    at most ``CHUNK`` frames is interpreted whole, without a compile); "blocking":
-    compile first, then solve every chunk compiled. ``progress(done, T)`` is called after
+    at most ``CHUNK`` frames is interpreted whole, without a compile, unless an earlier call
+    compiled its program: solvers are shared between calls, ``shared_solver``); "blocking":
+    compile first (if not compiled yet), then solve every chunk compiled. ``progress(done, T)`` is called after
     each chunk, ``status(text)`` when the solving mode changes. ``regularizers``: constraints
     without targets (e.g. a low-priority RestPose) added to every frame.
     """
