@@ -21,7 +21,7 @@ Frames (``R_a_b`` turns vectors of frame b into frame a):
 Joint limits, per bone, first that applies:
 
 1. the bone's IK limit settings (Bone Properties > Inverse Kinematics) when any is set, read
-   exactly as Blender's own IK solver reads them (``blender_ik_joint``): a ball joint with an
+   exactly as Blender's own IK solver reads them (``bone_ik_limits.blender_ik_joint``): a ball joint with an
    elliptic swing limit and a twist range about the bone, a swing-only joint, a bend-then-twist
    joint or a hinge, by which axes are locked. A bone with all three axes locked does not move.
 2. the SMPL-X table (``ik_engine.load_skeleton("smplx")``) when the armature has the 22 SMPL-X
@@ -42,10 +42,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .armature_frames import fit_rotation, rotation_part, solve_frame_rotation
+from .bone_ik_limits import AXES, blender_ik_joint
+from .bone_ik_limits import ik_settings as read_ik_settings
 from .dependencies import engine
 from .errors import AddonError
 
-AXES = "xyz"
 # Largest deviation of a pose bone's scale from 1, and of a non-root bone's location from 0,
 # that counts as none (armature units).
 SCALE_TOLERANCE = 1e-4
@@ -246,38 +248,6 @@ def _bone_index(pose_bones, bones) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- building
-def solve_frame_rotation(R_world_armature: np.ndarray) -> np.ndarray:
-    """(3, 3) R_solve_armature: the signed axis permutation taking the armature axis nearest to
-    the world's up (+Z) to +Y."""
-    up_armature = R_world_armature.T @ np.array([0.0, 0.0, 1.0])
-    k = int(np.argmax(np.abs(up_armature)))
-    y_row = np.zeros(3)
-    y_row[k] = 1.0 if up_armature[k] >= 0 else -1.0
-    # Keep armature x as solve x unless x is the up axis (then armature y takes its place).
-    x_row = np.eye(3)[0 if k != 0 else 1]
-    z_row = np.cross(x_row, y_row)
-    return np.stack([x_row, y_row, z_row])
-
-
-def rotation_part(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rotation (3, 3), column scales (3,)) of an affine 3x3 block without shear."""
-    M = np.asarray(matrix, dtype=np.float64)[:3, :3]
-    scale = np.linalg.norm(M, axis=0)
-    return M / np.where(scale > 0, scale, 1.0), scale
-
-
-def fit_rotation(points_from: np.ndarray, points_to: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation R minimising sum |R x_i - s y_i|^2 over centred point sets (Kabsch).
-
-    The scale is irrelevant to the rotation, so armatures of any size fit.
-    """
-    X = points_from - points_from.mean(axis=0)
-    Y = points_to - points_to.mean(axis=0)
-    u, _, vt = np.linalg.svd(X.T @ Y)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-
-
 def ordered_bones(bones) -> list:
     """The bones with every parent before its children (depth first, in Blender's order)."""
     children: dict[str | None, list] = {}
@@ -290,23 +260,6 @@ def ordered_bones(bones) -> list:
         order.append(b)
         stack.extend(reversed(children.get(b.name, [])))
     return order
-
-
-def _ik_settings(obj, names: list[str]) -> dict[str, np.ndarray]:
-    """Per-bone IK limit settings, bone order of ``obj.pose.bones`` mapped to ``names``."""
-    pose_bones = obj.pose.bones
-    n = len(pose_bones)
-    by_name = {pb.name: i for i, pb in enumerate(pose_bones)}
-    order = np.array([by_name[name] for name in names], dtype=np.int64)
-    out = {}
-    for prefix, dtype in (("use_ik_limit_", bool), ("lock_ik_", bool), ("ik_min_", np.float32), ("ik_max_", np.float32)):
-        columns = []
-        for axis in AXES:
-            values = np.empty(n, dtype=dtype)
-            pose_bones.foreach_get(prefix + axis, values)
-            columns.append(values[order])
-        out[prefix] = np.stack(columns, axis=1)
-    return out
 
 
 def _quick_key(obj) -> bytes:
@@ -369,7 +322,7 @@ def armature_model(obj) -> ArmatureModel:
     parents_named = [b.parent.name if b.parent else None for b in bones]
     inherit = [b.use_inherit_rotation for b in bones]
     local_location = bones[0].use_local_location
-    ik_settings = _ik_settings(obj, names)
+    ik_settings = read_ik_settings(obj, names)
     R_world_armature, _ = rotation_part(np.array(obj.matrix_world))
     R_solve_armature = solve_frame_rotation(R_world_armature)
     key = hashlib.sha1()
@@ -398,47 +351,6 @@ def armature_model(obj) -> ArmatureModel:
         _MODEL_CACHE.popitem(last=False)
     _remember_quick(quick, model)
     return model
-
-
-def blender_ik_joint(bone: str, locked, limited, ik_min, ik_max) -> tuple[str, np.ndarray, np.ndarray]:
-    """(coordinates kind, lower (3,), upper (3,)): the engine joint that Blender's own IK solver
-    builds from a bone's IK settings (``lock_ik_*``, ``use_ik_limit_*``, ``ik_min_*``,
-    ``ik_max_*``; radians, in the bone's frame, +Y along the bone), so that every pose the
-    engine returns is one Blender's IK would accept. Blender's ``IK_CreateSegment`` picks the
-    joint by the free (unlocked) axes:
-
-    * X, Y, Z free: a ball joint, swing then twist about Y (``"swing_twist_y"``); Y limits the
-      twist, X and Z the swing components ``2 asin(s_x)``, ``2 asin(s_z)``, as an ellipse when
-      both are limited;
-    * Y locked: swing only (``"swing_twist_y"`` with the twist held at 0);
-    * Z locked: bend about X, then twist about Y (Euler ``"xzy"`` with z held at 0);
-    * X locked: bend about Z, then twist about Y (Euler ``"zxy"`` with x held at 0);
-    * one axis free: a hinge about it, its limit on the angle (axis-angle, the others held).
-
-    A bone with no limit and no lock stays a free axis-angle joint (no swing cap). (Blender
-    keeps ``ik_min <= 0 <= ik_max``, so the ellipse always holds the rest pose, as the
-    engine's swing-twist joints require.)
-    """
-    locked, limited = np.asarray(locked, bool), np.asarray(limited, bool) & ~np.asarray(locked, bool)
-    lower, upper = np.full(3, -np.pi), np.full(3, np.pi)
-    # Blender clamps limits to [-pi, pi]; a limited axis whose range spans the full turn
-    # still counts as limited (an ellipse needs both), so it is kept just inside.
-    full = 1e-6
-    for a in range(3):
-        if limited[a]:
-            lower[a] = max(float(ik_min[a]), -np.pi + full)
-            upper[a] = min(float(ik_max[a]), np.pi - full)
-    lower[locked] = upper[locked] = 0.0
-    free = ~locked
-    if free.sum() == 3:
-        if not limited.any():
-            return "axis_angle", lower, upper
-        kind = "swing_twist_y"
-    elif free.sum() == 2:
-        kind = {0: "zxy", 1: "swing_twist_y", 2: "xzy"}[int(np.flatnonzero(locked)[0])]
-    else:
-        kind = "axis_angle"
-    return kind, lower, upper
 
 
 def _build_model(names, parents_named, T_armature_bone, lengths, local_location, ik_settings,

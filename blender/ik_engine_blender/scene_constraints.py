@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .armature_skeleton import ArmatureModel, rotation_part
+from .armature_frames import rotation_part
+from .armature_skeleton import ArmatureModel
 from .dependencies import engine
 from .errors import AddonError
 from .properties import KIND_LABELS, KINDS_WITH_TARGET
