@@ -3,10 +3,10 @@
 * closest points between two segments and between a point and a segment (batched over any
   leading axes, branch-free, finite for parallel and zero-length segments);
 * ``point_jacobians``: the batched form of ``KinematicState.point_jacobian``;
-* ``BODY_CAPSULES`` / ``body_capsules(skeleton)``: which capsules stand for the body.
+* ``body_capsules(skeleton)``: the body's capsules (``smplx_body.BODY_CAPSULES``) on a skeleton.
 
-The body model (SMPL-X joint names; 25 capsules)
------------------------------------------------
+The body model (SMPL-X joint names; 25 capsules; the table is in ``smplx_body``)
+-------------------------------------------------------------------------------
 
 A capsule is a segment swept by a sphere. Each body capsule moves rigidly with one joint's
 frame (its *frame*); its end points are fixed in that frame. Most are the bone from a joint's
@@ -36,14 +36,7 @@ import numpy as np
 
 from .rotations import skew
 from .skeleton_cache import SkeletonCache
-
-# The 22 joints of the SMPL-X body (no hands, jaw or eyes), in skeleton order.
-BODY_JOINTS: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
-    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
-    "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist",
-)
+from .smplx_body import BODY_CAPSULES, BODY_JOINTS, CapsuleSpec  # noqa: F401  (BODY_JOINTS, CapsuleSpec: public here too)
 
 # Squared lengths below this (m^2) make a segment a point.
 DEGENERATE_LENGTH_SQ = 1e-12
@@ -53,12 +46,6 @@ DIRECTION_EPS = 1e-9
 # Inequalities aim this far (m) inside their feasible side, so the solver ends strictly inside
 # it rather than on the boundary, where float32 rounding would flip it in and out.
 INEQUALITY_SLACK = 1e-3
-
-# The skull capsule, in metres above the head joint along the rest pose's up direction.
-HEAD_CAPSULE_BOTTOM = 0.04
-HEAD_CAPSULE_TOP = 0.10
-HEAD_CAPSULE_RADIUS = 0.09
-
 
 _cache = SkeletonCache()
 
@@ -180,55 +167,6 @@ def attached_points(state: Any, rows: Any, local: Any, xp: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- body capsules
-class CapsuleSpec(NamedTuple):
-    """A body capsule by joint names: its frame, two end points and where its radius comes from.
-
-    An end point is ``(joint, up)``: the joint's rest position raised by ``up`` metres along
-    the rest pose's +Y; the joint must be the frame joint or rigidly attached to it (a child).
-    ``radius`` is a joint name (its ``skeleton.radii`` entry) or metres.
-    """
-
-    name: str
-    frame: str
-    start: tuple[str, float]
-    end: tuple[str, float]
-    radius: str | float
-
-
-def _bone(name: str, parent: str, joint: str, radius_of: str | None = None) -> CapsuleSpec:
-    return CapsuleSpec(name, parent, (parent, 0.0), (joint, 0.0), radius_of or joint)
-
-
-def _side(side: str) -> list[CapsuleSpec]:
-    s = side
-    return [
-        _bone(f"{s}_clavicle", f"{s}_collar", f"{s}_shoulder"),
-        _bone(f"{s}_upper_arm", f"{s}_shoulder", f"{s}_elbow"),
-        _bone(f"{s}_forearm", f"{s}_elbow", f"{s}_wrist"),
-        _bone(f"{s}_hand", f"{s}_wrist", f"{s}_middle1", radius_of=f"{s}_wrist"),
-        _bone(f"{s}_thigh", f"{s}_hip", f"{s}_knee"),
-        _bone(f"{s}_shank", f"{s}_knee", f"{s}_ankle"),
-        _bone(f"{s}_foot", f"{s}_ankle", f"{s}_foot"),
-    ]
-
-
-BODY_CAPSULES: tuple[CapsuleSpec, ...] = tuple(
-    [
-        CapsuleSpec("pelvis", "pelvis", ("pelvis", 0.0), ("pelvis", 0.0), "pelvis"),  # sphere at the root
-        _bone("left_pelvis", "pelvis", "left_hip"),
-        _bone("right_pelvis", "pelvis", "right_hip"),
-        _bone("lower_abdomen", "pelvis", "spine1"),
-        _bone("abdomen", "spine1", "spine2"),
-        _bone("chest", "spine2", "spine3"),
-        _bone("upper_chest", "spine3", "neck"),
-        _bone("left_upper_chest", "spine3", "left_collar"),
-        _bone("right_upper_chest", "spine3", "right_collar"),
-        _bone("neck", "neck", "head"),
-        CapsuleSpec("head", "head", ("head", HEAD_CAPSULE_BOTTOM), ("head", HEAD_CAPSULE_TOP), HEAD_CAPSULE_RADIUS),
-    ]
-    + _side("left")
-    + _side("right")
-)
 CAPSULE_NAMES: tuple[str, ...] = tuple(c.name for c in BODY_CAPSULES)
 CAPSULE_INDEX: dict[str, int] = {name: i for i, name in enumerate(CAPSULE_NAMES)}
 

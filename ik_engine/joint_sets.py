@@ -17,13 +17,9 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from .errors import SkeletonError
-from .tracking import CMU_TO_SMPLX
+from .smplx_body import BODY_JOINTS, CMU_TO_SMPLX
 
-SMPL22 = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle", "right_ankle",
-    "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-)
+SMPL22 = BODY_JOINTS
 SMPL24 = SMPL22 + ("left_middle1", "right_middle1")
 PRESETS = {"smpl22": SMPL22, "smpl24": SMPL24}  # "smplx55": the skeleton's own names
 

@@ -26,16 +26,8 @@ from .errors import SkeletonError
 from .motion import Motion
 from .pose import Pose
 from .skeleton import Skeleton
+from .smplx_body import CMU_TO_SMPLX
 from .solver import IKSolver
-
-# CMU BVH joint (cgspeed conversions, as in tests/data/cmu) -> SMPL-X joint at the same place.
-CMU_TO_SMPLX = {
-    "Hips": "pelvis", "Chest2": "spine3", "Head": "head",
-    "LeftHip": "left_hip", "LeftKnee": "left_knee", "LeftAnkle": "left_ankle", "LeftToe": "left_foot",
-    "RightHip": "right_hip", "RightKnee": "right_knee", "RightAnkle": "right_ankle", "RightToe": "right_foot",
-    "LeftShoulder": "left_shoulder", "LeftElbow": "left_elbow", "LeftWrist": "left_wrist",
-    "RightShoulder": "right_shoulder", "RightElbow": "right_elbow", "RightWrist": "right_wrist",
-}
 
 # How each target-skeleton joint's track is rebuilt, in order (anchors first), from an anchor:
 # "along": from the anchor along the clip's anchor->joint direction, over the target's own

@@ -40,8 +40,7 @@ from ik_engine.rotations import matrix_to_axis_angle
 from ik_engine.skeleton import Skeleton
 from ik_engine.validation import finite_number
 
-# Metres per unit of the CMU motion capture BVH files (1/0.45 inch): ``load_bvh(path, scale=CMU_UNIT)``.
-CMU_UNIT = 0.056444
+from ik_engine.smplx_body import CMU_UNIT  # noqa: E402,F401  (public here: ``load_bvh(path, scale=CMU_UNIT)``)
 AXES = {"x": 0, "y": 1, "z": 2}  # channel axis letter -> coordinate axis
 # The names load_bvh gives End Sites (``<parent>_end``, ``<parent>_end2``, ...).
 END_SITE_NAME = re.compile(r"^(?P<parent>.*)_end(?P<n>[0-9]*)$")

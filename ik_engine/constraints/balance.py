@@ -57,48 +57,10 @@ import numpy as np
 
 from ..errors import ConstraintError
 from ..geometry import INEQUALITY_SLACK, attached_points, cached_for, point_jacobians
+from ..smplx_body import DE_LEVA, FEET, FOOT_HALF_WIDTH, HEEL_BACK, TOE_FORWARD, TOE_TIP_FORWARD
 from ..validation import MAX_COORDINATE, distinct_names, finite_number
 from .base import Constraint, check_priority, check_weight
 from .parameter_structure import pack, unpack
-
-# de Leva (1996), Table 4: mass (fraction of body mass), centre of mass (fraction of the
-# segment's length from its first landmark) and length (metres, for the mean subject:
-# female 1.735 m, male 1.741 m) of each segment.
-DE_LEVA: dict[str, dict[str, tuple[float, float, float]]] = {
-    #                 mass     CoM      length
-    "female": {
-        "head":         (0.0668, 0.4841, 0.2437),  # vertex -> cervicale (C7)
-        "upper_trunk":  (0.1545, 0.2077, 0.1425),  # suprasternale -> xiphoid
-        "middle_trunk": (0.1465, 0.4512, 0.2053),  # xiphoid -> omphalion
-        "lower_trunk":  (0.1247, 0.4920, 0.1815),  # omphalion -> mid-hip
-        "upper_arm":    (0.0255, 0.5754, 0.2751),  # shoulder -> elbow joint centres
-        "forearm":      (0.0138, 0.4559, 0.2643),  # elbow -> wrist
-        "hand":         (0.0056, 0.7474, 0.0780),  # wrist -> 3rd metacarpale
-        "thigh":        (0.1478, 0.3612, 0.3685),  # hip -> knee
-        "shank":        (0.0481, 0.4416, 0.4323),  # knee -> lateral malleolus
-        "foot":         (0.0129, 0.4014, 0.2283),  # heel -> toe tip
-    },
-    "male": {
-        "head":         (0.0694, 0.5002, 0.2429),
-        "upper_trunk":  (0.1596, 0.2999, 0.1707),
-        "middle_trunk": (0.1633, 0.4502, 0.2155),
-        "lower_trunk":  (0.1117, 0.6115, 0.1457),
-        "upper_arm":    (0.0271, 0.5772, 0.2817),
-        "forearm":      (0.0162, 0.4574, 0.2689),
-        "hand":         (0.0061, 0.7900, 0.0862),
-        "thigh":        (0.1416, 0.4095, 0.4222),
-        "shank":        (0.0433, 0.4459, 0.4340),
-        "foot":         (0.0137, 0.4415, 0.2581),
-    },
-}
-
-# The feet (rough adult figures, metres).
-HEEL_BACK = 0.05  # heel behind the ankle joint centre
-TOE_FORWARD = 0.04  # front of the support ahead of the ball of the foot (part of the toes)
-TOE_TIP_FORWARD = 0.06  # toe tip ahead of the ball (for the foot's mass)
-FOOT_HALF_WIDTH = 0.04  # half the breadth of the foot's support
-
-FEET = ("left_foot", "right_foot")
 
 # Corners within this distance (m) of an edge's line count as on it (float32 rounding).
 HULL_TOLERANCE = 1e-5
