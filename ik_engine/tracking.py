@@ -158,7 +158,9 @@ INTERPRET_SECONDS = 2.0
 # Solvers shared by the track() calls on bodies of one articulation with the same settings
 # (``Skeleton.articulation_key``): a body of other proportions, such as each clip's fitted body
 # in ``fit_joints``, solves with the programs an earlier call compiled (``IKSolver.with_body``).
-# At most this many settings are kept, the least recently used dropped first.
+# At most this many settings are kept, the least recently used dropped first. (Not a
+# ``SkeletonCache``: that one is weakly keyed by one skeleton object, and here many skeleton
+# objects, one per fitted body, share an entry.)
 SHARED_SOLVERS = 8
 _shared_solvers: OrderedDict = OrderedDict()
 _shared_lock = threading.Lock()
