@@ -84,7 +84,13 @@ def clip_names(paths: list[Path]) -> dict[Path, str]:
     if not paths:
         return {}
     root = Path(os.path.commonpath([str(p.parent) for p in paths]))
-    return {p: str(p.relative_to(root).with_suffix("")).replace(os.sep, "__") for p in paths}
+    names = {p: str(p.relative_to(root).with_suffix("")).replace(os.sep, "__") for p in paths}
+    seen: dict[str, Path] = {}
+    for p, name in names.items():
+        if name in seen:  # e.g. a.npy and a.bvh in one folder: their outputs would overwrite each other
+            raise IKError(f"{seen[name]} and {p} would both be written as {name}.npz: rename one of them")
+        seen[name] = p
+    return names
 
 
 def read_positions(path: Path, options: FitOptions) -> tuple[np.ndarray, Any, float, list[str] | None]:
@@ -305,9 +311,10 @@ def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run
     # calls was seen to crash the driver (Ray's core worker aborting with a C++ backtrace),
     # leaving the job's clips running to the end; from here the run stops cleanly.
     interrupted = threading.Event()
-    restore = None
-    if threading.current_thread() is threading.main_thread():
-        restore = signal.signal(signal.SIGINT, lambda number, frame: interrupted.set())
+    handled = threading.current_thread() is threading.main_thread()
+    if handled:
+        previous = signal.getsignal(signal.SIGINT)  # None: set outside Python; restored as the default
+        signal.signal(signal.SIGINT, lambda number, frame: interrupted.set())
     try:
         pending = {task.remote(str(path), name, str(out), options): (path, name) for path, name in todo}
         while pending:
@@ -326,16 +333,19 @@ def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run
                 if on_report:
                     on_report(report)
     except KeyboardInterrupt:
-        # Clips not started are dropped; a running clip finishes (its files are written
-        # atomically, its report last, so a rerun with --resume skips it or fits it whole).
+        # Clips not started are dropped and running ones interrupted (``ray.cancel``); files
+        # are written atomically, the report last, so a rerun with --resume skips a clip
+        # that finished and fits a cancelled one whole.
         for ref in pending:
             ray.cancel(ref)
         raise
     finally:
-        if restore is not None:
-            signal.signal(signal.SIGINT, restore)
-        if started_here:
-            ray.shutdown()
+        try:
+            if started_here:
+                ray.shutdown()
+        finally:
+            if handled:  # after the shutdown: a second Ctrl-C must not land inside Ray's call
+                signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 def summary_table(run: CorpusRun) -> str:

@@ -74,7 +74,7 @@ def run(args) -> int:
                          gender=args.gender, smooth=args.smooth, bvh_scale=args.bvh_scale)
     try:
         names = clip_names(find_inputs(args.inputs))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IKError) as exc:
         print(f"ik-engine fit: {exc}", file=sys.stderr)
         return 2
     skip = finished_clips(Path(args.out)) if args.resume and Path(args.out).is_dir() else set()

@@ -409,15 +409,15 @@ class Skeleton:
         return out
 
     def articulation_key(self) -> tuple:
-        """Everything of the skeleton but its rest offsets: joint names, tree, limits and their
-        coordinates and centres, rest rotations, radii (hashable). Bodies with equal keys
-        differ only in proportions; a solver's compiled programs serve all of them
-        (``IKSolver.with_body``)."""
+        """Everything of the skeleton that a solver's programs are built on: joint names, tree,
+        limits and their coordinates and centres, rest rotations (hashable; not the rest
+        offsets and radii, which reach programs as inputs). Bodies with equal keys differ only
+        in proportions; one solver's programs serve all of them (``IKSolver.with_body``)."""
         def data(array):
             return None if array is None else (array.shape, array.tobytes())
 
         return (tuple(self._names), data(self._parents), data(self._lower), data(self._upper), tuple(self._coordinates),
-                data(self._neutral), data(self._rest_rotations), data(self._radii))
+                data(self._neutral), data(self._rest_rotations))
 
     def with_rest_offsets(self, rest_offsets, name: str | None = None) -> "Skeleton":
         """The same skeleton (names, tree, limits and their kinds and centres, rest rotations,

@@ -12,14 +12,15 @@ reuse the programs. ``IKSolver.compilations`` counts compiled programs.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections import OrderedDict
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from .backends.backend import check_backend, load_backend
-from .constraints.base import Constraint, checked_constraints
+from .constraints.base import Constraint, checked_constraints, leading_batch_size
 from .errors import ConstraintError, PoseError, SolverError
 from .pose import Pose
 from .batch_result import BatchResult
@@ -37,10 +38,6 @@ MAX_STRUCTURES = 64
 # Compiled programs a solver keeps (about 1.5-15 MB each, which JAX and XLA do not all give
 # back when dropped: benchmarks/long_session.py).
 MAX_COMPILED = 16
-
-
-def _check_tolerance(value: Any, what: str) -> float:
-    return finite_number(value, what, SolverError, minimum=0.0, strictly_above=True)
 
 
 class IKSolver:
@@ -128,8 +125,9 @@ class IKSolver:
         if isinstance(max_iterations, bool) or not (isinstance(max_iterations, (int, np.integer)) and max_iterations >= 1):
             raise SolverError(f"max_iterations must be an integer >= 1, got {max_iterations!r}")
         self._max_iterations = int(max_iterations)
-        self._position_tolerance = _check_tolerance(position_tolerance, "position_tolerance")
-        self._orientation_tolerance = _check_tolerance(orientation_tolerance, "orientation_tolerance")
+        self._position_tolerance, self._orientation_tolerance = (
+            finite_number(v, what, SolverError, minimum=0.0, strictly_above=True)
+            for v, what in ((position_tolerance, "position_tolerance"), (orientation_tolerance, "orientation_tolerance")))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
             raise SolverError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         self._seed = int(seed)
@@ -143,6 +141,8 @@ class IKSolver:
         # Least recently used last out: at most MAX_STRUCTURES structures are kept (a dropped
         # compiled program frees its code when nothing refers to it any more).
         self._compiled: OrderedDict[tuple, StructurePrograms] = OrderedDict()
+        # Guards the program cache, which solvers made by ``with_body`` share (across threads).
+        self._programs_lock = threading.RLock()
         self._compilations = 0
         lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
         self.options = GradientOptions() if method == "gradient" else lm_options
@@ -175,23 +175,26 @@ class IKSolver:
             article = "an" if kind is LMOptions else "a"
             raise SolverError(f"options of the {self._method!r} method must be {article} {kind.__name__}, got {type(options).__name__}")
         if options != getattr(self, "_options", None):
-            for programs in self._compiled.values():
-                programs.release()
-            self._compiled = OrderedDict()  # a new cache: a solver sharing the old (``with_body``) keeps its settings
+            if not getattr(self, "_shares_programs", False):  # shared (``with_body``): the others keep using them
+                for programs in self._compiled.values():
+                    programs.release()
+            self._compiled = OrderedDict()  # a new cache: a solver sharing the old one keeps its settings
+            self._programs_lock = threading.RLock()
+            self._shares_programs = False
         self._options = options
 
     def with_body(self, skeleton: Skeleton) -> "IKSolver":
-        """This solver (its settings and programs) for ``skeleton``, which differs from this
-        solver's only in its rest offsets (equal ``Skeleton.articulation_key``; e.g. a fitted
-        body): a structure compiled for one solves the other without a compile. (Avoid,
-        SelfCollision, Balance and Floor hold the body's rest geometry: a program per body.)
-        A change of ``options`` on either gives that one a cache of its own."""
+        """This solver (settings, programs) for ``skeleton``, which differs from this one's only in
+        its rest offsets or radii (equal ``Skeleton.articulation_key``; e.g. a fitted body): a
+        structure compiled for one solves the other without a compile (Avoid, SelfCollision,
+        Balance, Floor: a program per body). Changed ``options`` give a solver its own cache."""
         if not isinstance(skeleton, Skeleton):
             raise SolverError(f"with_body needs an ik_engine.Skeleton, got {type(skeleton).__name__}")
         if skeleton.articulation_key() != self.skeleton.articulation_key():
             raise SolverError(f"with_body: skeleton {skeleton.name!r} differs from {self.skeleton.name!r} in more than its "
-                              "rest offsets (joint names, tree, limits, rest rotations or radii); use IKSolver(skeleton, ...)")
-        body = copy.copy(self)  # the same settings, and the same program cache (self._compiled)
+                              "rest offsets and radii (joint names, tree, limits or rest rotations); use IKSolver(skeleton, ...)")
+        self._shares_programs = True
+        body = copy.copy(self)  # the same settings, program cache (self._compiled) and its lock
         body.skeleton = skeleton
         return body
 
@@ -207,12 +210,15 @@ class IKSolver:
     @property
     def compile_errors(self) -> list[BaseException]:
         """Errors of background compiles (their structures keep being interpreted)."""
-        return [p.compile_error for p in self._compiled.values() if p.compile_error is not None]
+        with self._programs_lock:
+            return [p.compile_error for p in self._compiled.values() if p.compile_error is not None]
 
     def is_compiled(self, constraints: Sequence[Constraint], clip: bool = False) -> bool:
         """Whether solves of this constraint structure run a compiled program now: single
         solves, or with ``clip=True`` ``solve_clip`` of as many frames as the targets carry."""
-        programs = self._compiled.get(self._program_key(checked_constraints(constraints), "clip" if clip else "single"))
+        key = self._program_key(checked_constraints(constraints), "clip" if clip else "single")
+        with self._programs_lock:
+            programs = self._compiled.get(key)
         return programs is not None and programs.compiled is not None
 
     def compile(self, constraints: Sequence[Constraint], clip: bool = False, wait: bool = True) -> None:
@@ -233,7 +239,7 @@ class IKSolver:
         init = self.skeleton.rest_pose()
         for c in constraints:
             c.validate(self.skeleton, init)
-        size = _leading_size(constraints)
+        size = leading_batch_size(constraints)
         example = self._inputs(programs.problem, constraints, init if size is None else PoseBatch.repeated(init, size), batch=size)
         if wait:
             programs.compile_now(example, 1, self.seed)  # one iteration: compiles, hardly solves
@@ -284,34 +290,35 @@ class IKSolver:
         """A compiled program is specialised to the structure, the kind of call and, for
         batches and clips, their size (default: the constraints' leading size)."""
         if kind != "single" and size is None:
-            size = _leading_size(constraints)
-        # Rest offsets are a program input, so one program serves bodies of other proportions
-        # (``with_body``), unless a constraint's program holds the body's rest geometry.
-        body = self.skeleton.rest_offsets.tobytes() if any(c.bakes_rest_geometry for c in constraints) else None
+            size = leading_batch_size(constraints)
+        # One program per articulation (``with_body``); per body for kinds built on its geometry.
+        radii = None if self.skeleton.radii is None else self.skeleton.radii.tobytes()
+        body = (self.skeleton.rest_offsets.tobytes(), radii) if any(c.bakes_rest_geometry for c in constraints) else None
         return ResidualProblem.structure_key(self.skeleton, constraints), kind, None if kind == "single" else size, body
 
     def _program(self, constraints: Sequence[Constraint], kind: str = "single", size: int | None = None) -> StructurePrograms:
         """The programs of a constraint structure for a kind of call: "single", "batch" or "clip"."""
         key = self._program_key(constraints, kind, size)
-        programs = self._compiled.get(key)
-        if programs is not None:
-            self._compiled.move_to_end(key)
+        with self._programs_lock:  # shared by solvers made by ``with_body``, maybe in other threads
+            programs = self._compiled.get(key)
+            if programs is not None:
+                self._compiled.move_to_end(key)
+                return programs
+            from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
+
+            problem = self.residual_problem(constraints)
+            build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
+            options, method = self.options, self._method
+
+            def make_program(backend):
+                packed = packed_solve(problem, build, options, backend)
+                return program_for_kind(packed, kind, problem, backend, method)
+
+            programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
+                                         self._compilation, self._interpreted_time_limit)
+            self._compiled[key] = programs
+            self._bound_programs()
             return programs
-        from ik_engine.solvers import build_gradient_descent, build_levenberg_marquardt
-
-        problem = self.residual_problem(constraints)
-        build = build_levenberg_marquardt if self._method == "lm" else build_gradient_descent
-        options, method = self.options, self._method
-
-        def make_program(backend):
-            packed = packed_solve(problem, build, options, backend)
-            return program_for_kind(packed, kind, problem, backend, method)
-
-        programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
-                                     self._compilation, self._interpreted_time_limit)
-        self._compiled[key] = programs
-        self._bound_programs()
-        return programs
 
     def _bound_programs(self) -> None:
         """At most MAX_STRUCTURES structures and MAX_COMPILED compiled programs, the least
@@ -441,9 +448,3 @@ class IKSolver:
         if not poses:
             raise ConstraintError("init is an empty list of poses")
         return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
-
-
-def _leading_size(constraints: Sequence[Constraint]) -> int | None:
-    """The batch size (or frame count) of batched constraints, None if there are none."""
-    sizes = {c.batch_size for c in constraints} - {None}
-    return max(sizes) if sizes else None

@@ -318,8 +318,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 return xp.where(first, q_caller, xp.where(search_start, q0, xp.where(polish_start, s["best_q"], q_seed)))
 
             # An uneven regulariser's step has its own trust radius (its damping, tied to the
-            # tiny lambda_min, would hardly shrink it): 4 times shorter after a rejected step (a
-            # pull that disturbed a level above is retried shorter instead of repeated),
+            # tiny lambda_min, would hardly shrink it): 4 times shorter after a rejected step it
+            # took part in (a pull that disturbed a level above is retried shorter, not repeated),
             # SOFT_GROWTH times longer after an accepted one, at most lower_level_step.
             soft_bound = s["soft_bound"]
             # Only the candidate this iteration needs is computed (a branch, not a select):
@@ -401,7 +401,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             if uneven:
                 # Every level near and stalled: the pull has gone as far as it can (met and near
                 # poses alternate as it and the repairs trade places); the best (met) pose is it.
-                settled = xp.all(near) & stalled
+                settled = xp.all(near) & stalled & xp.all(xp.where(better, met, s["best_met"]))
                 restart = restart & ~settled
             # Regularisers keep improving after the targets are met: stop when they stall,
             # or when they gained less than 10 % since the last iterate that met every target
@@ -415,7 +415,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 soft_stalled = soft_stalled | (stall >= options.stall_iterations)
             done = ok & ((~stepped_soft | soft_stalled) if problem.has_soft else True)
             if uneven:
-                done = done | (settled & xp.all(xp.where(better, met, s["best_met"])))
+                done = done | settled
             done = done | (s["polished"] & ~polish_start & (stall >= options.stall_iterations))  # the polish is over
             ok_soft = xp.where(ok, soft_now, xp.where(fresh, xp.inf, s["ok_soft"]))
             return dict(
@@ -426,8 +426,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 ok_soft=ok_soft.astype(dtype),
                 near=near,
                 restarts=s["restarts"] + restart.astype(xp.int32),
-                soft_bound=xp.where(fresh, options.lower_level_step,
-                                    xp.where(accept, xp.minimum(SOFT_GROWTH * soft_bound, options.lower_level_step), 0.25 * soft_bound)).astype(dtype),
+                soft_bound=xp.where(fresh, options.lower_level_step, xp.where(
+                    accept, xp.minimum(SOFT_GROWTH * soft_bound, options.lower_level_step),
+                    xp.where(xp.any(active & xp.asarray(level_is_uneven)), 0.25 * soft_bound, soft_bound))).astype(dtype),
                 restart_pending=restart | polish,
                 polished=s["polished"] | polish,
                 done=done,

@@ -237,3 +237,14 @@ def test_an_address_where_nothing_listens_fails_at_once_with_a_clear_error(corpu
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"cannot join the Ray cluster at 127.0.0.1:{port}: nothing answers on that port" in done.stderr + done.stdout
     assert time.time() - started < 60  # not Ray's minutes of retries
+
+
+def test_two_inputs_that_would_write_one_output_are_refused(corpus, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(corpus / "clip0.npy", folder / "walk.npy")
+    np.savez(folder / "walk.npz", positions=np.load(corpus / "clip1.npy"), fps=120.0)
+    done = subprocess.run(fit_command(folder, "--out", tmp_path / "out"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "would both be written as walk.npz: rename one of them" in done.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.npz"))

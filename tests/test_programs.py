@@ -260,7 +260,7 @@ def test_a_body_of_other_proportions_solves_with_the_programs_already_compiled(s
 def test_with_body_refuses_another_articulation_and_rest_geometry_stays_per_body(smplx):
     cmu, _ = ik.load_bvh(DATA / "131_01.bvh", scale=ik.CMU_UNIT)
     solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
-    with pytest.raises(ik.SolverError, match="differs from 'smplx' in more than its rest offsets"):
+    with pytest.raises(ik.SolverError, match="differs from 'smplx' in more than its rest offsets and radii"):
         solver.with_body(cmu)
     with pytest.raises(ik.SolverError, match="needs an ik_engine.Skeleton"):
         solver.with_body("smplx")
@@ -268,3 +268,15 @@ def test_with_body_refuses_another_articulation_and_rest_geometry_stays_per_body
     floor = [ik.Position("left_middle1", reachable_targets(smplx, 1, seed=3)[0]), ik.Floor(height=-2.0)]
     solver.solve(floor)
     assert solver.is_compiled(floor) and not solver.with_body(scaled_body(smplx, 1)).is_compiled(floor)
+
+
+def test_new_options_on_a_body_solver_leave_the_other_solvers_programs(smplx):
+    import dataclasses
+
+    solver = ik.IKSolver(smplx, joints=ARM, compilation="blocking")
+    constraints = [ik.Position("left_middle1", reachable_targets(smplx, 1, seed=4)[0])]
+    solver.solve(constraints)
+    other = solver.with_body(scaled_body(smplx, 2))
+    other.options = dataclasses.replace(other.options, creep_iterations=12)
+    assert solver.is_compiled(constraints) and not other.is_compiled(constraints)
+    assert solver.solve(constraints).converged and solver.compilations == 1

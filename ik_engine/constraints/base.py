@@ -18,7 +18,7 @@ Three families:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Hashable
+from typing import Any, ClassVar, Hashable, Sequence
 
 import numpy as np
 
@@ -112,6 +112,12 @@ def checked_constraints(constraints: Any) -> list["Constraint"]:
     return constraints
 
 
+def leading_batch_size(constraints: Sequence["Constraint"]) -> int | None:
+    """The batch size (or frame count) of batched constraints, None if there are none."""
+    sizes = {c.batch_size for c in constraints} - {None}
+    return max(sizes) if sizes else None
+
+
 class Constraint:
     """Base class of the constraint kinds.
 
@@ -139,9 +145,10 @@ class Constraint:
     # on a cold start, the chain above them starts in the middle of its joints' ranges
     # (``ResidualProblem.cold_start``).
     reaches_target: ClassVar[bool] = False
-    # Kinds whose programs hold geometry of the body at rest (capsules, segment masses):
-    # a program of theirs serves only the body it was built on (``IKSolver.with_body``).
-    # The others read the body's proportions from the rest offsets, a program input.
+    # Kinds whose static choices and parameters derive from the body's rest geometry
+    # (capsules, clearances, segment masses): kept to a program per body (``IKSolver.with_body``),
+    # a precaution (their parameters carry that geometry). The others read the body's
+    # proportions from the rest offsets, a program input.
     bakes_rest_geometry: ClassVar[bool] = False
     weight: float = 1.0
     priority: int = 0

@@ -68,9 +68,12 @@ class RestPose(Constraint):
         return ()
 
     def static(self, skeleton: Any) -> Hashable:
-        """("per-joint weights",) when weights are given: such a pull is solved exactly below
-        the targets (an even one takes the solver's cheaper step, with the same optimum)."""
-        return (PER_JOINT_WEIGHTS,) if self.joint_weights is not None else ()
+        """("per-joint weights",) when weights are given and not all equal: such a pull is solved
+        exactly below the targets (an even one takes the solver's cheaper step, same optimum)."""
+        if self.joint_weights is None:
+            return ()
+        w = self._per_joint_weights(skeleton)
+        return () if np.all(w == w[0]) else (PER_JOINT_WEIGHTS,)
 
     @staticmethod
     def uneven_pull(static: Hashable) -> bool:
