@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ik_engine.progress_bar import ProgressBar
 from ik_engine.skeletons.bvh import CMU_UNIT
 
 
@@ -61,37 +62,6 @@ def demo(frames: int, out: str) -> int:
     return 0
 
 
-class _Progress:
-    """A progress bar: tqdm when installed, else a plain line that updates in place."""
-
-    def __init__(self, total: int, label: str) -> None:
-        try:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, desc=label, unit="frame")
-        except ImportError:
-            self._bar = None
-        self.total, self.label, self.done = total, label, 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(done - self.done)
-        elif done == total or done % max(1, total // 20) == 0:
-            print(f"\r{self.label}: {done}/{total} frames", end="" if done < total else "\n", file=sys.stderr, flush=True)
-        self.done = done
-
-    def status(self, text: str) -> None:
-        """Say what is being done (shown beside the bar)."""
-        if self._bar is not None:
-            self._bar.set_postfix_str(text)
-        else:
-            print(f"{self.label}: {text}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
 def track_command(args) -> int:
     """Follow a BVH clip's hands, feet, head and pelvis with the SMPL-X skeleton (or the clip's own)."""
     import ik_engine as ik
@@ -110,7 +80,7 @@ def track_command(args) -> int:
         skel = ik.load_skeleton("smplx")
         tracks = effector_tracks(source, motion, skel)
         result_kwargs = {}
-    progress = _Progress(len(motion), "tracking")
+    progress = ProgressBar(len(motion), "tracking", "frame")
     started = time.perf_counter()
     result = track(skel, tracks, motion.fps, progress=progress, status=progress.status, **result_kwargs)
     elapsed = time.perf_counter() - started

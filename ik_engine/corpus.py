@@ -212,7 +212,8 @@ def _log(out: Path, report: dict) -> None:
 
 def run_corpus(inputs, out, options: FitOptions | None = None, workers: int | None = None, address: str | None = None,
                resume: bool = False, on_report: Callable[[dict], None] | None = None,
-               say: Callable[[str], None] = lambda text: None) -> CorpusRun:
+               say: Callable[[str], None] = lambda text: None,
+               on_start: Callable[[int], None] | None = None) -> CorpusRun:
     """Fit every input clip; see the module docstring.
 
     Args:
@@ -222,16 +223,27 @@ def run_corpus(inputs, out, options: FitOptions | None = None, workers: int | No
         address: ``HOST:PORT`` of a running Ray cluster (its workers do the fitting).
         resume: skip clips whose report exists in ``out``.
         on_report: called with each clip's report as it arrives (progress).
+        on_start: called with the number of clips to fit, once they are found (a progress
+            bar's total).
     Without ``workers`` and ``address``, or without Ray installed, clips run in this process.
     """
     options = options or FitOptions()
+    names = clip_names(find_inputs(inputs))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = clip_names(find_inputs(inputs))
     run = CorpusRun()
     done_before = finished_clips(out) if resume else set()
     todo = [(p, n) for p, n in names.items() if n not in done_before]
     run.skipped = sorted(n for n in names.values() if n in done_before)
+    if on_start:
+        on_start(len(todo))
+
+    def record(report: dict) -> None:
+        _log(out, report)
+        run.reports.append(report)
+        if on_report:
+            on_report(report)
+
     started = time.perf_counter()
     ray = None
     if workers or address:
@@ -246,14 +258,10 @@ def run_corpus(inputs, out, options: FitOptions | None = None, workers: int | No
             say('Ray is not installed (pip install "ray[default]>=2.40", ik-engine\'s extra \'cluster\'): fitting in this process')
     if ray is None:
         for path, name in todo:
-            report = fit_clip(path, name, out, options)
-            _log(out, report)
-            run.reports.append(report)
-            if on_report:
-                on_report(report)
+            record(fit_clip(path, name, out, options))
     else:
         run.mode = f"ray ({address})" if address else f"ray (local, {workers} workers)"
-        _run_on_ray(ray, todo, out, options, workers, address, run, on_report)
+        _run_on_ray(ray, todo, out, options, workers, address, record)
     run.seconds = time.perf_counter() - started
     return run
 
@@ -298,7 +306,7 @@ def _connect(ray, address: str) -> None:
         ) from None
 
 
-def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run: CorpusRun, on_report) -> None:
+def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, record: Callable[[dict], None]) -> None:
     started_here = not ray.is_initialized()
     if started_here:
         if address:
@@ -328,10 +336,7 @@ def _run_on_ray(ray, todo, out: Path, options: FitOptions, workers, address, run
                 except Exception as exc:  # noqa: BLE001 - the worker died more often than retried, or Ray failed
                     report = dict(clip=name, input=str(path), status="failed",
                                   error=f"{type(exc).__name__}: {exc}".splitlines()[0], trace=traceback.format_exc(limit=1))
-                _log(out, report)
-                run.reports.append(report)
-                if on_report:
-                    on_report(report)
+                record(report)
     except KeyboardInterrupt:
         # Clips not started are dropped and running ones interrupted (``ray.cancel``); files
         # are written atomically, the report last, so a rerun with --resume skips a clip

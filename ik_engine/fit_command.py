@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ik_engine.progress_bar import ProgressBar
 from ik_engine.skeletons.bvh import CMU_UNIT
 
 
@@ -33,36 +34,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _ClipBar:
-    """A progress bar over clips (tqdm when installed, else a line per clip)."""
+    """Progress over clips: how many, and the frames fitted (or the clip that failed)."""
 
     def __init__(self, total: int) -> None:
-        try:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, desc="fitting", unit="clip")
-        except ImportError:
-            self._bar = None
-        self.total, self.count, self.frames = total, 0, 0
+        self.bar = ProgressBar(total, "fitting", "clip")
+        self.count, self.frames = 0, 0
 
     def __call__(self, report: dict) -> None:
         self.count += 1
         self.frames += report.get("frames") or 0
-        text = f"{self.frames} frames" + ("" if report["status"] == "done" else f"; {report['clip']} FAILED")
-        if self._bar is not None:
-            self._bar.update(1)
-            self._bar.set_postfix_str(text)
-        else:
-            print(f"fitting: {self.count}/{self.total} clips, {text}", file=sys.stderr, flush=True)
+        self.bar(self.count, self.bar.total)
+        self.bar.status(f"{self.frames} frames" + ("" if report["status"] == "done" else f"; {report['clip']} FAILED"))
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self.bar.close()
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    from ik_engine.corpus import FitOptions, clip_names, find_inputs, finished_clips, run_corpus, summary_table
+    from ik_engine.corpus import FitOptions, finished_clips, run_corpus, summary_table
     from ik_engine.errors import IKError
 
     joints = args.joints if args.joints.lower() in ("smpl22", "smpl24", "smplx55") else args.joints.split(",")
@@ -72,28 +63,26 @@ def run(args) -> int:
         unit = args.unit
     options = FitOptions(joint_names=joints, fps=args.fps, up=args.up, unit=unit, model_path=args.model,
                          gender=args.gender, smooth=args.smooth, bvh_scale=args.bvh_scale)
-    try:
-        names = clip_names(find_inputs(args.inputs))
-    except (FileNotFoundError, IKError) as exc:
-        print(f"ik-engine fit: {exc}", file=sys.stderr)
-        return 2
-    skip = finished_clips(Path(args.out)) if args.resume and Path(args.out).is_dir() else set()
-    bar = _ClipBar(sum(1 for n in names.values() if n not in skip))
     say = lambda text: print(f"ik-engine fit: {text}", file=sys.stderr)  # noqa: E731
+    bars: list[_ClipBar] = []  # made once run_corpus has found the clips (its total)
     try:
         result = run_corpus(args.inputs, args.out, options, workers=args.workers or None, address=args.address,
-                            resume=args.resume, on_report=bar, say=say)
+                            resume=args.resume, on_report=lambda report: bars[0](report), say=say,
+                            on_start=lambda total: bars.append(_ClipBar(total)))
     except KeyboardInterrupt:
-        bar.close()
+        for bar in bars:
+            bar.close()
         say(f"interrupted: {len(finished_clips(Path(args.out)))} clips are finished in {args.out}; "
             "run the same command with --resume to fit the rest")
         return 130
-    except IKError as exc:
-        bar.close()
+    except (FileNotFoundError, IKError) as exc:
+        for bar in bars:
+            bar.close()
         say(str(exc))
         return 2
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     table = summary_table(result)
     (Path(args.out) / "summary.txt").write_text(table + "\n")
     print(table)

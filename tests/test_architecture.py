@@ -149,7 +149,7 @@ LAYERS = (
     ("public solver API", ("solver", "solve_function", "sequence", "tracking", "joint_sets", "fitting")),
     ("output", ("render", "drawing", "export", "gltf")),
     ("viewer", ("viewer",)),
-    ("tools", ("baselines", "benchmarks", "corpus", "fit_command", "cli")),
+    ("tools", ("baselines", "benchmarks", "corpus", "progress_bar", "fit_command", "cli")),
 )
 
 
