@@ -138,13 +138,12 @@ def smoothed(positions: np.ndarray, fps: float, seconds: float) -> np.ndarray:
     return out.reshape(positions.shape)
 
 
-def fitted_body(positions: np.ndarray, names: list[str | None], model_path=None, gender: str = "neutral",
+def fitted_body(positions: np.ndarray, names: list[str], model_path=None, gender: str = "neutral",
                 num_betas: int = 10) -> tuple[Skeleton, np.ndarray | None]:
-    """The skeleton (and betas, with a model file) whose bones match the positions' lengths."""
+    """The skeleton (and betas, with a model file) whose bones match the lengths of
+    ``positions`` (T, K, 3), column k the SMPL-X joint ``names[k]``."""
     default = load_skeleton("smplx")
-    used = [k for k, n in enumerate(names) if n is not None]
-    given = [names[k] for k in used]
-    bones = measured_bones(default, given, positions[:, used])
+    bones = measured_bones(default, names, positions)
     if model_path is None:
         return bone_scaled_skeleton(default, bones, name="smplx:fitted bones"), None
     from ik_engine.skeletons.smplx_model import load_smplx_model, smplx_module

@@ -78,7 +78,7 @@ def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | 
     # solvers/levenberg_marquardt.py); a cold one looks for the best.
     settings = np.array([tolerances[0], tolerances[1], 0.0 if cold_start else 1.0])
     start = problem.cold_start(q0) if cold_start else q0
-    rest_offsets = skeleton.rest_offsets[problem.joints].ravel()
+    rest_offsets = (problem.offsets if skeleton is problem.skeleton else skeleton.rest_offsets[problem.joints]).ravel()
     parts = [start, fixed, translation, params, sqrt_weights, settings, q0, rest_offsets]
     if batch is not None:
         parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]

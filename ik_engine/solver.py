@@ -292,8 +292,8 @@ class IKSolver:
         if kind != "single" and size is None:
             size = leading_batch_size(constraints)
         # One program per articulation (``with_body``); per body for kinds built on its geometry.
-        radii = None if self.skeleton.radii is None else self.skeleton.radii.tobytes()
-        body = (self.skeleton.rest_offsets.tobytes(), radii) if any(c.bakes_rest_geometry for c in constraints) else None
+        sk = self.skeleton if any(c.bakes_rest_geometry for c in constraints) else None
+        body = None if sk is None else (sk.rest_offsets.tobytes(), None if sk.radii is None else sk.radii.tobytes())
         return ResidualProblem.structure_key(self.skeleton, constraints), kind, None if kind == "single" else size, body
 
     def _program(self, constraints: Sequence[Constraint], kind: str = "single", size: int | None = None) -> StructurePrograms:

@@ -234,11 +234,15 @@ def track(
     if root in tracks and init is None:
         pose = Pose(pose.rotations, tracks[root][0] - skeleton.rest_offsets[0])
 
+    def targets(frames) -> list:
+        """Effector and guide Positions of ``frames`` (an index or an index array), then the
+        regularisers."""
+        effectors = [Position(n, tracks[n][frames]) for n in names]
+        return effectors + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names] + list(regularizers)
+
     def chunk_constraints(first: int, size: int = CHUNK) -> list:
         """The constraints of frames first .. first + size (the last frame repeated past T)."""
-        frames = np.minimum(np.arange(first, first + size), T - 1)
-        constraints = [Position(n, tracks[n][frames]) for n in names]
-        return constraints + [Position(n, tracks[n][frames], weight=guide_weight) for n in guide_names] + list(regularizers)
+        return targets(np.minimum(np.arange(first, first + size), T - 1))
 
     def say(text: str) -> None:
         if status is not None:
@@ -247,9 +251,7 @@ def track(
     # The first frame is solved thoroughly (from the T-pose it may be far): the clip's
     # frames each take only a few iterations from their predecessors.
     t0 = time.perf_counter()
-    first = [Position(c.joint, c.target[0], weight=c.weight) for c in chunk_constraints(0, 1) if isinstance(c, Position)]
-    first += list(regularizers)
-    pose = shared_solver(skeleton, joints, move_root=True, max_iterations=200, compilation="never").solve(first, init=pose).pose
+    pose = shared_solver(skeleton, joints, move_root=True, max_iterations=200, compilation="never").solve(targets(0), init=pose).pose
     if compilation == "blocking":
         say("compiling the solver")
         solver.compile(chunk_constraints(0), clip=True)

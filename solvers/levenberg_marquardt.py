@@ -78,8 +78,11 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     # other levels they are solved exactly in the freedom left (see ``cascade``), with their
     # own trust radius and stopping rules; even pulls keep the cheap diagonal step, which
     # reaches the same optimum for them.
-    level_is_uneven = [bool(level_is_soft[k] and problem.uneven_levels[k]) for k in range(num_levels)]
-    uneven = any(level_is_uneven)
+    level_is_uneven = np.array([level_is_soft[k] and problem.uneven_levels[k] for k in range(num_levels)], dtype=bool)
+    uneven = bool(level_is_uneven.any())
+    # Regularisers that step only once every level above is met (uneven ones step while those
+    # are near, repairing them in the same step).
+    soft_waits = np.array(level_is_soft, dtype=bool) & ~level_is_uneven
     soft_gain = UNEVEN_SOFT_GAIN if uneven else SOFT_GAIN
     soft_mask = np.array(level_is_soft, dtype=np.float32)
     progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
@@ -173,13 +176,14 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 Jh = Jk * free.astype(dtype)[None, :] if P is None else Jk @ P
                 e = -(rk + Jk @ dq)
                 e = xp.where(active[k], e, 0.0)
-                if k > 0 and not (level_is_uneven[k] and P is not None):
+                exact_soft = level_is_uneven[k] and P is not None  # see below
+                if k > 0 and not exact_soft:
                     # Lower levels take bounded steps: their pull leaks into the levels above
                     # through the (regularised, hence inexact) projector in proportion to it.
                     norm_e = xp.sqrt(xp.sum(e * e))
                     e = e * xp.minimum(1.0, options.lower_level_step / xp.maximum(norm_e, 1e-30))
                 lam = nu * costs[k] + options.lambda_min
-                if level_is_soft[k] and not (level_is_uneven[k] and P is not None):
+                if level_is_soft[k] and not exact_soft:
                     # A regulariser's cost never vanishes: damping by it would only slow it.
                     lam = nu * options.lambda_min
                     # Solve unprojected, then project. Inverting the projected Jacobian would
@@ -256,12 +260,14 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             ok_soft=xp.asarray(xp.inf, dtype),
             near=no_levels_met,
             restarts=xp.asarray(0, xp.int32),
-            soft_bound=xp.asarray(options.lower_level_step, dtype),
             restart_pending=xp.asarray(False),
             polished=xp.asarray(False),
             done=xp.asarray(False),
             best_q=q0, best_costs=inf_costs, best_met=no_levels_met, best_errors=xp.full((C,), xp.inf, dtype),
         )
+
+        if uneven:  # only uneven regularisers carry a trust radius
+            state["soft_bound"] = xp.asarray(options.lower_level_step, dtype)
 
         def cond(s):
             return (s["it"] <= max_iterations) & ~s["done"]
@@ -280,9 +286,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # level above to be met exactly, and creep slower still (multi-constraint cold
             # starts: 75 % met with that rule, 84 % without; unreachable targets end closer).
             strict = (s["stall"] >= 2) | (s["it"] >= max_iterations - 3)
-            # (Uneven regularisers step while the levels above are near, repairing them in the
-            # same step; the others wait until those are met.)
-            soft_waits = np.array([soft and not uneven_k for soft, uneven_k in zip(level_is_soft, level_is_uneven)])
             active = xp.where(xp.asarray(soft_waits) | strict, above_met, above_near)
             search_start = (s["it"] == 1) & cold
             fresh = first | s["restart_pending"] | search_start
@@ -321,7 +324,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # tiny lambda_min, would hardly shrink it): 4 times shorter after a rejected step it
             # took part in (a pull that disturbed a level above is retried shorter, not repeated),
             # SOFT_GROWTH times longer after an accepted one, at most lower_level_step.
-            soft_bound = s["soft_bound"]
+            soft_bound = s["soft_bound"] if uneven else options.lower_level_step
             # Only the candidate this iteration needs is computed (a branch, not a select):
             # a fresh start takes no step.
             candidate = backend.cond(
@@ -418,7 +421,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 done = done | settled
             done = done | (s["polished"] & ~polish_start & (stall >= options.stall_iterations))  # the polish is over
             ok_soft = xp.where(ok, soft_now, xp.where(fresh, xp.inf, s["ok_soft"]))
-            return dict(
+            new = dict(
                 it=s["it"] + 1, q=q, r=r, J=J, costs=costs, met=met, errors=errors, nu=nu.astype(dtype),
                 stall=xp.where(restart | polish, 0, stall),
                 creep=xp.where(restart | polish, 0, creep),
@@ -426,9 +429,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 ok_soft=ok_soft.astype(dtype),
                 near=near,
                 restarts=s["restarts"] + restart.astype(xp.int32),
-                soft_bound=xp.where(fresh, options.lower_level_step, xp.where(
-                    accept, xp.minimum(SOFT_GROWTH * soft_bound, options.lower_level_step),
-                    xp.where(xp.any(active & xp.asarray(level_is_uneven)), 0.25 * soft_bound, soft_bound))).astype(dtype),
                 restart_pending=restart | polish,
                 polished=s["polished"] | polish,
                 done=done,
@@ -437,6 +437,11 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 best_met=xp.where(better, met, s["best_met"]),
                 best_errors=xp.where(better, errors, s["best_errors"]),
             )
+            if uneven:
+                new["soft_bound"] = xp.where(fresh, options.lower_level_step, xp.where(
+                    accept, xp.minimum(SOFT_GROWTH * soft_bound, options.lower_level_step),
+                    xp.where(xp.any(active & xp.asarray(level_is_uneven)), 0.25 * soft_bound, soft_bound))).astype(dtype)
+            return new
 
         s = backend.while_loop(cond, body, state)
         # Iterations: candidates evaluated after the initial pose.

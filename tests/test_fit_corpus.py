@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import ik_engine as ik
+from ik_engine.benchmarks.fit_joints import scaled_bones
 from ik_engine.corpus import FitOptions, run_corpus
 from ik_engine.joint_sets import SMPL22
 from ik_engine.tracking import effector_tracks, track
@@ -43,10 +44,7 @@ def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
     rng = np.random.default_rng(0)
     for i in range(CLIPS):
-        factors = rng.uniform(0.9, 1.1, 55)
-        factors[0] = 1.0
-        body = ik.Skeleton(skeleton.joint_names, skeleton.parents, skeleton.rest_offsets * factors[:, None],
-                           skeleton.lower, skeleton.upper, coordinates=skeleton.coordinates)
+        body = scaled_bones(skeleton, rng)
         P = truth.world_positions(body)[:, body.indices(SMPL22)]
         if i % 2:
             P = P + rng.normal(0.0, 0.01, P.shape)

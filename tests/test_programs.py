@@ -234,9 +234,9 @@ def test_interpreted_time_limit_is_checked(smplx, bad):
 
 def scaled_body(skeleton, seed):
     """``skeleton`` with every bone scaled by its own random factor in 0.85-1.15."""
-    factors = np.random.default_rng(seed).uniform(0.85, 1.15, skeleton.num_joints)
-    factors[0] = 1.0  # the root's offset is its position
-    return skeleton.with_rest_offsets(skeleton.rest_offsets * factors[:, None], name="scaled")
+    from ik_engine.benchmarks.fit_joints import scaled_bones
+
+    return scaled_bones(skeleton, np.random.default_rng(seed), 0.85, 1.15)
 
 
 def test_a_body_of_other_proportions_solves_with_the_programs_already_compiled(smplx):
