@@ -50,7 +50,9 @@ class KinematicState:
         mask = self.problem.ancestor_mask[rows]  # (k, M) static
         blocks = self.W_world_dof[None] * mask[:, :, None, None]  # (k, M, 3, 3)
         J = xp.reshape(xp.transpose(blocks, (0, 2, 1, 3)), (len(rows), 3, -1))
-        return self._append_translations(J, xp.zeros((len(rows), 3, 3), dtype=J.dtype))
+        if not self.problem.move_root:
+            return J
+        return xp.concatenate([J, xp.zeros((len(rows), 3, 3), dtype=J.dtype)], axis=2)
 
     def point_jacobians(self, rows: np.ndarray, p_world_points: Any) -> Any:
         """(k, 3, n): the world velocity of k points (k, 3), each rigidly attached to its joint
@@ -62,13 +64,9 @@ class KinematicState:
         levers = p_moving[None, :, :] - p_world_points[:, None, :]  # (k, M, 3)
         blocks = (skew(levers, xp) @ self.W_world_dof[None]) * mask[:, :, None, None]  # (k, M, 3, 3)
         J = xp.reshape(xp.transpose(blocks, (0, 2, 1, 3)), (len(rows), 3, -1))
-        eye = xp.broadcast_to(xp.eye(3, dtype=J.dtype), (len(rows), 3, 3))
-        return self._append_translations(J, eye)
-
-    def _append_translations(self, J: Any, translation_blocks: Any) -> Any:
         if not self.problem.move_root:
             return J
-        return self.xp.concatenate([J, translation_blocks], axis=2)
+        return xp.concatenate([J, xp.broadcast_to(xp.eye(3, dtype=J.dtype), (len(rows), 3, 3))], axis=2)
 
     def rotation_variables_jacobian(self) -> Any:
         """(3M, n) Jacobian of the moving joints' coordinates (flattened) in q."""

@@ -23,13 +23,15 @@ class TreeLevels:
     """The static structure of a (sub)tree, grouped by depth.
 
     ``levels[d]`` holds (joints, parents) index arrays of the joints at depth ``d``,
-    indexing into the subtree's own joint order; ``order`` is the concatenation of all
-    levels and ``inverse_order`` gathers the concatenated result back into joint order.
+    indexing into the subtree's own joint order; ``parent_rows[d]`` the row of each one's
+    parent in level ``d - 1`` (empty for the root level); ``order`` is the concatenation
+    of all levels and ``inverse_order`` gathers the concatenated result back into joint order.
     """
 
     levels: tuple[tuple[np.ndarray, np.ndarray], ...]
     order: np.ndarray
     inverse_order: np.ndarray
+    parent_rows: tuple[np.ndarray, ...]
 
     @staticmethod
     def from_parents(parents: Sequence[int]) -> "TreeLevels":
@@ -45,7 +47,9 @@ class TreeLevels:
         order = np.concatenate([j for j, _ in levels]) if levels else np.zeros(0, np.int64)
         inverse_order = np.empty_like(order)
         inverse_order[order] = np.arange(len(order))
-        return TreeLevels(tuple(levels), order, inverse_order)
+        # A parent is always one level up: its row there (static, so found once here).
+        parent_rows = [np.zeros(0, np.int64)] + [np.searchsorted(levels[d - 1][0], levels[d][1]) for d in range(1, len(levels))]
+        return TreeLevels(tuple(levels), order, inverse_order, tuple(parent_rows))
 
 
 def forward_kinematics(
@@ -72,10 +76,7 @@ def forward_kinematics(
     R_level = xp.take(R_parent_joint, root_joints, axis=-3)
     p_level = xp.broadcast_to(p_world_root[..., None, :], R_level.shape[:-1])
     R_levels, p_levels = [R_level], [p_level]
-    previous_joints = root_joints
-    for joints, parents in levels.levels[1:]:
-        # A parent is always one level up: find its row in the previous level.
-        parent_rows = np.searchsorted(previous_joints, parents)
+    for (joints, _), parent_rows in zip(levels.levels[1:], levels.parent_rows[1:]):
         R_world_parent = xp.take(R_level, parent_rows, axis=-3)
         p_world_parent = xp.take(p_level, parent_rows, axis=-2)
         R_local = xp.take(R_parent_joint, joints, axis=-3)
@@ -84,7 +85,6 @@ def forward_kinematics(
         p_level = p_world_parent + xp.einsum("...ij,...j->...i", R_world_parent, offset)
         R_levels.append(R_level)
         p_levels.append(p_level)
-        previous_joints = joints
     R_all = xp.concatenate(R_levels, axis=-3)
     p_all = xp.concatenate(p_levels, axis=-2)
     return xp.take(R_all, levels.inverse_order, axis=-3), xp.take(p_all, levels.inverse_order, axis=-2)

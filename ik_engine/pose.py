@@ -62,6 +62,19 @@ class Pose:
     def __setattr__(self, name, value):
         raise AttributeError("Pose is immutable; build a new Pose instead")
 
+    @classmethod
+    def of_computed(cls, rotations: np.ndarray, translation: np.ndarray) -> "Pose":
+        """A pose of float64 arrays, rotations (J, 3) and translation (3,), that a computation
+        has just made, finite by construction and referenced nowhere else: taken as they are,
+        without the copy and the checks of ``Pose(...)`` (the solver returns one per solve; in
+        a frame loop the checks cost more than the arithmetic). Callers own that promise."""
+        pose = object.__new__(cls)
+        rotations.flags.writeable = False
+        translation.flags.writeable = False
+        object.__setattr__(pose, "rotations", rotations)
+        object.__setattr__(pose, "translation", translation)
+        return pose
+
     @property
     def num_joints(self) -> int:
         return self.rotations.shape[0]

@@ -102,6 +102,10 @@ class ResidualProblem:
         moving = sorted(moving_set & set(needed))
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
         self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
+        # (S,) whether each subtree row moves, and (S,) where its rotation is among the moving joints.
+        is_moving = np.zeros(len(needed), dtype=bool)
+        is_moving[self.moving_rows] = True
+        self.moving_scatter = (is_moving, np.where(is_moving, np.cumsum(is_moving) - 1, 0))
         # Moving joints that no constraint depends on (they keep their initial rotation).
         self.other_moving_joints = np.array(sorted(moving_set - set(moving)), dtype=np.int64)
         # (position among the moving joints, Euler order) of moving joints with Euler coordinates.
@@ -205,6 +209,8 @@ class ResidualProblem:
         self._grouped = {i for _, members in self.residual_groups for i in members}
         self.tolerance_index = np.array([s.tolerance_index for s in slots], dtype=np.int64)
         self.constraint_levels = np.array([s.level for s in slots], dtype=np.int64)
+        self._last_weights: tuple = (None, None)  # (weights and per_level, their sqrt_weights), see pack_parameters
+        self.level_members = tuple(np.flatnonzero(self.constraint_levels == k) for k in range(len(self.priorities)))  # (C_k,) each
         self.has_soft = bool((self.tolerance_index == SOFT).any())
         # Residual sizes are static: find them with one float64 evaluation at zero.
         zeros = ProblemInputs(np.zeros((len(needed), 3)), np.zeros(3), np.zeros(p), np.ones(len(slots)))
@@ -326,8 +332,13 @@ class ResidualProblem:
         if batch is not None:
             blocks = [np.broadcast_to(b, (batch, b.shape[-1])) for b in blocks]
         params = np.concatenate(blocks, axis=-1)
-        weights = np.array([c.weight for c in constraints], dtype=np.float64)
-        return params, np.sqrt(self.level_weights(weights, per_level))
+        key = (tuple(c.weight for c in constraints), per_level)
+        last = self._last_weights  # (read once: other threads may solve with this problem too)
+        if last[0] != key:  # a frame loop's weights rarely change: normalised once
+            weights = np.sqrt(self.level_weights(np.array(key[0], dtype=np.float64), per_level))
+            weights.flags.writeable = False
+            last = self._last_weights = (key, weights)
+        return params, last[1]
 
     def level_weights(self, weights: np.ndarray, per_level: bool = True) -> np.ndarray:
         """The weights (C,) as the solver uses them: divided by the largest weight of their
@@ -337,7 +348,7 @@ class ResidualProblem:
         huge ones); a weight below ``NEGLIGIBLE_WEIGHT`` times that largest is 0: ignored
         (reported, never holding up convergence; ``IKResult.ignored`` lists them)."""
         out = np.zeros_like(weights)
-        groups = [self.constraint_levels == k for k in range(len(self.priorities))] if per_level else [slice(None)]
+        groups = self.level_members if per_level else [slice(None)]
         for members in groups:
             top = weights[members].max()
             if top > 0:
@@ -373,10 +384,8 @@ class ResidualProblem:
         r_moving = xp.reshape(q[: 3 * M], (M, 3))
         fixed_rotations = inputs.fixed_rotations
         if M:
-            # Scatter the moving rotations into the subtree's rows (static index arithmetic).
-            is_moving = np.zeros(len(self.joints), dtype=bool)
-            is_moving[self.moving_rows] = True
-            gather = np.where(is_moving, np.cumsum(is_moving) - 1, 0)
+            # Scatter the moving rotations into the subtree's rows (static indices, from __init__).
+            is_moving, gather = self.moving_scatter
             rotations = xp.where(is_moving[:, None], xp.take(r_moving, gather, axis=0), fixed_rotations)
         else:
             rotations = fixed_rotations

@@ -189,7 +189,7 @@ def canonical_axis_angle(r):
     import numpy as np
 
     r = np.asarray(r, dtype=np.float64)
-    beyond = np.linalg.norm(r, axis=-1) > np.pi
+    beyond = np.einsum("...i,...i->...", r, r) > np.pi**2
     if not beyond.any():
         return r
     out = r.copy()

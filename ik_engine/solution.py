@@ -84,7 +84,7 @@ def packed_inputs(problem: ResidualProblem, constraints: Sequence, init: Pose | 
         parts = [np.broadcast_to(a, (batch,) + a.shape[-1:]) for a in parts]
     # float64; each program casts to its own precision (the compiled ones: float32 unless
     # the user turned on JAX's 64-bit mode).
-    return np.concatenate(parts, axis=-1).astype(np.float64)
+    return np.concatenate(parts, axis=-1).astype(np.float64, copy=False)
 
 
 class SolveOutput(NamedTuple):
@@ -133,9 +133,10 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
     # Joints without limits may have turned past pi: hand out the same rotation as the
     # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
     unlimited = problem.unlimited_moving_joints
-    beyond = (np.linalg.norm(moving, axis=-1) > np.pi) & unlimited
-    if beyond.any():
-        moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
+    if unlimited.any():
+        beyond = (np.einsum("...i,...i->...", moving, moving) > np.pi**2) & unlimited
+        if beyond.any():
+            moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
     rotations[..., problem.moving_joints, :] = moving
     if problem.move_root:  # back from the solve frame (``packed_inputs``)
         translations = q[..., 3 * M : 3 * M + 3] + solve_frame_shift(np.asarray(init_translation, dtype=np.float64))
@@ -158,7 +159,7 @@ def result_of(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np.n
     errors = np.asarray(solved.errors, dtype=np.float64)
     position_error, orientation_error = largest_errors(errors, problem.tolerance_index)
     return IKResult(
-        pose=Pose(rotations, translation),
+        pose=Pose.of_computed(rotations, translation),
         converged=bool(solved.converged),
         iterations=int(solved.iterations),
         position_error=float(position_error),

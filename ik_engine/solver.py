@@ -263,12 +263,12 @@ class IKSolver:
         """A pose of this skeleton whose translation and rotation angles are within the ranges
         a solve can use (``MAX_COORDINATE`` metres, ``MAX_ANGLE`` radians), or PoseError."""
         self.skeleton.check_pose(pose)
-        if (np.abs(pose.translation) > MAX_COORDINATE).any():
+        if np.abs(pose.translation).max() > MAX_COORDINATE:
             raise PoseError(f"initial pose translation must be within +-{MAX_COORDINATE:g} m, got {pose.translation.tolist()}")
-        angles = np.linalg.norm(pose.rotations, axis=-1)
-        if (angles > MAX_ANGLE).any():
-            j = int(np.argmax(angles))
-            raise PoseError(f"initial pose rotation of joint {self.skeleton.joint_names[j]!r} has an angle of {angles[j]:g} rad; "
+        squared_angles = np.einsum("ij,ij->i", pose.rotations, pose.rotations)
+        if squared_angles.max(initial=0.0) > MAX_ANGLE**2:
+            j = int(np.argmax(squared_angles))
+            raise PoseError(f"initial pose rotation of joint {self.skeleton.joint_names[j]!r} has an angle of {np.sqrt(squared_angles[j]):g} rad; "
                             f"at most {MAX_ANGLE:g} rad is accepted (degrees given as radians?)")
         return pose
 

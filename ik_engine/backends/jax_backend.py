@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
+from . import jax_cpu_runtime
 from .compile_cache import enable_jax_compile_cache
 
 
@@ -45,6 +46,7 @@ class JaxBackend:
 
     @staticmethod
     def compile(function: Callable) -> Callable:
+        jax_cpu_runtime.start()  # one intra-op thread, no asynchronous dispatch (see there)
         enable_jax_compile_cache()
         program = jax.jit(function, compiler_options=cpu_compiler_options() or None)
 

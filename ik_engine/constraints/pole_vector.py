@@ -147,9 +147,7 @@ class PoleVector(Constraint):
         c = b + state.R_world_joint[row] @ offset_child
         # A joint's position does not depend on its own rotation: it moves with its parent's
         # frame, which point_jacobian of its own row describes correctly.
-        J_a = state.point_jacobian(row_a, a)
-        J_b = state.point_jacobian(row, b)
-        J_c = state.point_jacobian(row, c)
+        J_a, J_b, J_c = state.point_jacobians(np.array([row_a, row, row]), xp.stack([a, b, c]))  # (3, n) each
         l, J_l, _ = unit_with_jacobian(c - a, J_c - J_a, EPS_LIMB, xp)
         bend, J_bend = perpendicular_part(b - a, J_b - J_a, l, J_l, xp)
         toward, J_toward = perpendicular_part(pole - a, -J_a, l, J_l, xp)
