@@ -1,12 +1,10 @@
 """IKSolver: solve, solve_batch, solve_clip (``ik.solve`` is in solve_function.py; packing and
 results in solution.py and batch_result.py).
 
-A solver fixes a skeleton, the joints that may move and the static settings. Each new
-constraint *structure* (kinds, joints, priorities) gets its own programs
-(``ik_engine.programs``): its first solves are interpreted at once (numpy), and a structure
-solved again is compiled in a background thread and switched to when ready, so a new
-structure never freezes the caller. New targets, weights, initial poses and tolerances
-reuse the programs. ``IKSolver.compilations`` counts compiled programs.
+A solver fixes a skeleton, the joints that may move and the static settings. Each constraint
+*structure* (kinds, joints, priorities) gets its programs (``ik_engine.programs``): interpreted
+at once (numpy), compiled in a background thread once solved again, so a new structure never
+freezes the caller; new targets, weights, poses and tolerances reuse them.
 """
 
 from __future__ import annotations
@@ -106,8 +104,7 @@ class IKSolver:
         if method not in METHODS:
             raise SolverError(f"unknown method {method!r}; available: {', '.join(METHODS)}")
         self.backend = check_backend(backend)
-        # JAX loads on the first solve (keeps constructing a solver light); another backend
-        # loads now, so that a missing library is reported by the constructor.
+        # JAX loads on the first compile (a light constructor); another backend now (a missing library is reported here).
         self._backend_ops = None if backend == "jax" else load_backend(backend)
         self.skeleton = skeleton
         if joints is None:
@@ -138,8 +135,7 @@ class IKSolver:
             interpreted_time_limit = finite_number(interpreted_time_limit, "interpreted_time_limit", SolverError,
                                                    minimum=0.0, strictly_above=True, unit="seconds")
         self._interpreted_time_limit = interpreted_time_limit
-        # Least recently used last out: at most MAX_STRUCTURES structures are kept (a dropped
-        # compiled program frees its code when nothing refers to it any more).
+        # At most MAX_STRUCTURES structures, the least recently used dropped first (``_bound_programs``).
         self._compiled: OrderedDict[tuple, StructurePrograms] = OrderedDict()
         # Guards the program cache, which solvers made by ``with_body`` share (across threads).
         self._programs_lock = threading.RLock()
@@ -147,8 +143,7 @@ class IKSolver:
         lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
         self.options = GradientOptions() if method == "gradient" else lm_options
 
-    # Settings other than ``options`` are fixed at construction (compiled programs depend on
-    # them): read-only.
+    # Settings other than ``options`` are fixed at construction (programs depend on them): read-only.
     move_root = property(lambda self: self._move_root, doc="Whether the root translation is solved for.")
     method = property(lambda self: self._method, doc="The numerical method.")
     max_iterations = property(lambda self: self._max_iterations, doc="Iteration budget per solve.")
@@ -172,8 +167,8 @@ class IKSolver:
 
         kind = GradientOptions if self._method == "gradient" else LMOptions
         if not isinstance(options, kind):
-            article = "an" if kind is LMOptions else "a"
-            raise SolverError(f"options of the {self._method!r} method must be {article} {kind.__name__}, got {type(options).__name__}")
+            raise SolverError(f"options of the {self._method!r} method must be {'an' if kind is LMOptions else 'a'} "
+                              f"{kind.__name__}, got {type(options).__name__}")
         if options != getattr(self, "_options", None):
             if not getattr(self, "_shares_programs", False):  # shared (``with_body``): the others keep using them
                 for programs in self._compiled.values():
@@ -213,19 +208,24 @@ class IKSolver:
         with self._programs_lock:
             return [p.compile_error for p in self._compiled.values() if p.compile_error is not None]
 
+    def _programs_of(self, constraints: Sequence[Constraint], clip: bool) -> StructurePrograms | None:
+        key = self._program_key(checked_constraints(constraints), "clip" if clip else "single")
+        with self._programs_lock:
+            return self._compiled.get(key)
+
     def is_compiled(self, constraints: Sequence[Constraint], clip: bool = False) -> bool:
         """Whether solves of this constraint structure run a compiled program now: single
         solves, or with ``clip=True`` ``solve_clip`` of as many frames as the targets carry."""
-        key = self._program_key(checked_constraints(constraints), "clip" if clip else "single")
-        with self._programs_lock:
-            programs = self._compiled.get(key)
-        return programs is not None and programs.compiled is not None
+        return getattr(self._programs_of(constraints, clip), "compiled", None) is not None
+
+    def compile_error(self, constraints: Sequence[Constraint], clip: bool = False) -> BaseException | None:
+        """This structure's failed background compile's error, or None (failed: its solves stay interpreted)."""
+        return getattr(self._programs_of(constraints, clip), "compile_error", None)
 
     def compile(self, constraints: Sequence[Constraint], clip: bool = False, wait: bool = True) -> None:
-        """Compile the program of this constraint structure (for ``solve_clip`` with
-        ``clip=True``: of that many frames) so that its solves run at steady-state speed from
-        the first: now, in this thread (``wait=True``, e.g. while a game loads), or in the
-        background thread (``wait=False``; solves interpret until it is ready)."""
+        """Compile this constraint structure's program (``clip=True``: ``solve_clip``'s, of that many
+        frames) for steady-state speed from its first solve: now, in this thread (``wait=True``, e.g.
+        while a game loads), or in the background thread (``wait=False``; solves interpret meanwhile)."""
         constraints = checked_constraints(constraints)
         if self._compilation == "never":
             raise SolverError('this solver was made with compilation="never": it does not compile')

@@ -273,8 +273,9 @@ def track(
         if not compiled and compilation == "background" and T > CHUNK and t0 - started > INTERPRET_SECONDS:
             say("waiting for the compiled solver")
             while not solver.is_compiled(chunk_constraints(first), clip=True):
-                if solver.compile_errors:
-                    raise solver.compile_errors[0]
+                error = solver.compile_error(chunk_constraints(first), clip=True)
+                if error is not None:  # (only this clip's: the solver may be shared, ``shared_solver``)
+                    raise error
                 time.sleep(0.02)
             compiled, t0 = True, time.perf_counter()
         if compiled:

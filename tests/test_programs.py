@@ -125,6 +125,10 @@ def test_a_failed_background_compile_is_kept_and_solves_go_on(smplx, monkeypatch
     solver.compile(constraints, wait=False)
     assert background_compiler.wait_idle(timeout=60)
     assert [str(e) for e in solver.compile_errors] == ["no compiler today"]
+    assert str(solver.compile_error(constraints)) == "no compiler today"
+    # Another structure's state is its own (tracking waits on its clip's compile only).
+    assert solver.compile_error([ik.Position("left_wrist", [0.45, 1.35, 0.35])]) is None
+    assert solver.compile_error(constraints, clip=True) is None
     res = solver.solve(constraints)
     assert res.converged and not solver.is_compiled(constraints)
 
