@@ -103,8 +103,7 @@ class ResidualProblem:
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
         self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
         # (S,) whether each subtree row moves, and (S,) where its rotation is among the moving joints.
-        is_moving = np.zeros(len(needed), dtype=bool)
-        is_moving[self.moving_rows] = True
+        is_moving = np.isin(np.arange(len(needed)), self.moving_rows)
         self.moving_scatter = (is_moving, np.where(is_moving, np.cumsum(is_moving) - 1, 0))
         # Moving joints that no constraint depends on (they keep their initial rotation).
         self.other_moving_joints = np.array(sorted(moving_set - set(moving)), dtype=np.int64)
@@ -212,17 +211,23 @@ class ResidualProblem:
         self._last_weights: tuple = (None, None)  # (weights and per_level, their sqrt_weights), see pack_parameters
         self.level_members = tuple(np.flatnonzero(self.constraint_levels == k) for k in range(len(self.priorities)))  # (C_k,) each
         self.has_soft = bool((self.tolerance_index == SOFT).any())
-        # Residual sizes are static: find them with one float64 evaluation at zero.
-        zeros = ProblemInputs(np.zeros((len(needed), 3)), np.zeros(3), np.zeros(p), np.ones(len(slots)))
-        q = np.zeros(self.num_variables)
-        if self.uses_initial_state:
-            zeros = zeros._replace(initial=self.state(q, zeros, np))
-        with np.errstate(all="ignore"):  # zero targets may be degenerate; only shapes matter
-            sizes = [len(r) for r in self.residuals(q, zeros, np)[0]]
+        # Residual sizes are static: as the kinds declare them, else from one float64 evaluation at zero.
+        sizes = [s.kind.residual_size(s.static, s.joint_rows, self) for s in self.slots]
+        if None in sizes:
+            sizes = self.evaluated_residual_sizes()
         self.num_residuals = int(sum(sizes))
         ends = np.cumsum(sizes)
         self.slots = tuple(replace(slot, residual_slice=slice(int(e - k), int(e))) for slot, k, e in zip(self.slots, sizes, ends))
         self.row_levels = np.concatenate([np.full(k, s.level) for k, s in zip(sizes, self.slots)]).astype(np.int64)
+
+    def evaluated_residual_sizes(self) -> list[int]:
+        """Each constraint's residual rows, found by evaluating every residual once at zero (float64)."""
+        zeros = ProblemInputs(np.zeros((len(self.joints), 3)), np.zeros(3), np.zeros(self.num_parameters), np.ones(len(self.slots)))
+        q = np.zeros(self.num_variables)
+        if self.uses_initial_state:
+            zeros = zeros._replace(initial=self.state(q, zeros, np))
+        with np.errstate(all="ignore"):  # zero targets may be degenerate; only shapes matter
+            return [len(r) for r in self.residuals(q, zeros, np)[0]]
 
     def _start_masks(self, constraints: Sequence[Constraint], joint_lists: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where cold starts and restarts put each variable: (n,) ``neutral_mask``, (n,)

@@ -252,3 +252,32 @@ def test_jax_float32_jacobian_is_accurate_for_small_joint_angles(skel):
     _, J32, _ = evaluate(f32(q), f32(fixed), f32(translation), f32(params), f32(sqrt_weights))
     _, J64, _ = problem.evaluate(q, ProblemInputs(fixed, translation, params, sqrt_weights), np)
     np.testing.assert_allclose(np.asarray(J32, dtype=np.float64), J64, atol=1e-5, rtol=0)
+
+
+def test_declared_residual_sizes_match_the_evaluated_ones(smplx):
+    """Every kind that declares its residual's rows (``Constraint.residual_size``, which spares a
+    new structure one evaluation) declares what an evaluation gives: moving sets with and
+    without the root, Pins with and without rotation, RestPose and Smoothness with and without
+    move_root, Floors of several joints."""
+    rng = np.random.default_rng(3)
+    pose = smplx.random_pose(rng)
+    R, p = smplx.world_transforms(pose)
+    wrist, elbow = smplx.index("left_wrist"), smplx.index("left_elbow")
+    constraints = [
+        ik_engine.Position("left_wrist", p[wrist]), ik_engine.Orientation("left_wrist", R[wrist]),
+        ik_engine.LookAt("head", p[wrist] + [0.0, 0.0, 1.0]), ik_engine.PoleVector("left_elbow", p[elbow] + [0.0, 0.0, -0.5]),
+        ik_engine.BoneDirection("left_elbow", [0.0, -1.0, 0.0]), ik_engine.Pin("right_wrist"), ik_engine.Pin("right_ankle", rotation=True),
+        ik_engine.RestPose(weight=0.1), ik_engine.Smoothness(pose, weight=0.1, priority=2), ik_engine.Floor(height=-1.0, priority=1),
+        ik_engine.Floor(height=-1.0, joints=("left_foot", "right_foot"), priority=1),
+    ]
+    joint_sets = [("left_collar", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_hip", "neck"), None]
+    checked = 0
+    for joints in joint_sets:
+        for move_root in (False, True):
+            problem = ik_engine.IKSolver(smplx, joints=joints, move_root=move_root).residual_problem(constraints)
+            declared = [s.kind.residual_size(s.static, s.joint_rows, problem) for s in problem.slots]
+            assert None not in declared
+            assert declared == problem.evaluated_residual_sizes()
+            assert problem.num_residuals == sum(declared)
+            checked += 1
+    assert checked == 4

@@ -204,3 +204,19 @@ def test_far_and_degenerate_targets_never_give_nan(smplx):
         res = solver.solve([ik.Position("left_middle1", target), ik.Orientation("left_wrist", np.eye(3))])
         assert np.isfinite(res.pose.rotations).all() and np.isfinite(res.errors).all()
         assert smplx.limit_violation(res.pose) == 0.0
+
+
+def test_a_solved_pose_is_immutable_and_owns_its_arrays(smplx):
+    """The solver hands out its Pose without copying (``Pose.of_computed``): its arrays must
+    still be read-only and not shared with the caller's initial pose."""
+    init = smplx.rest_pose()
+    target = smplx.world_positions(init)[smplx.index("left_wrist")] + [-0.1, -0.1, 0.1]
+    res = ik.IKSolver(smplx, joints=("left_shoulder", "left_elbow")).solve([ik.Position("left_wrist", target)], init=init)
+    for array in (res.pose.rotations, res.pose.translation):
+        assert not array.flags.writeable
+        with pytest.raises(ValueError):
+            array[0] = 1.0
+        assert not np.shares_memory(array, init.rotations) and not np.shares_memory(array, init.translation)
+    with pytest.raises(AttributeError, match="immutable"):
+        res.pose.rotations = init.rotations
+    assert np.array_equal(init.rotations, smplx.rest_pose().rotations)  # the caller's pose untouched

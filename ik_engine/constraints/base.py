@@ -197,6 +197,14 @@ class Constraint:
         """P, the length of ``parameters(skeleton)`` (part of the compiled structure)."""
         return self.parameters(skeleton).shape[-1]
 
+    @classmethod
+    def residual_size(cls, static: Hashable, joint_rows: tuple[int, ...], problem: Any) -> int | None:
+        """Rows of ``residual`` for these static choices and joint rows in ``problem`` (a
+        ResidualProblem being built: its moving joints and ``move_root`` are set), when known
+        without evaluating it; None (default): the problem evaluates every residual once to
+        find out (about 0.5 ms interpreted, paid by every new constraint structure)."""
+        return None
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any) -> tuple[Any, Any, Any]:
         """Residual (k,), its Jacobian (k, n) and the scalar error the user sees.

@@ -105,6 +105,10 @@ class BoneDirection(Constraint):
     def validate(self, skeleton: Any, init: Any) -> None:
         self.axis_in_joint_frame(skeleton)
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows

@@ -110,6 +110,10 @@ class Floor(Constraint):
         shift = np.asarray(shift, dtype=np.float64)
         return pack(FloorParameters((self.height - shift[..., 1])[..., None], self.clearances(skeleton)))
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return len(joint_rows)
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         rows = np.asarray(slot.joint_rows, dtype=np.int64)

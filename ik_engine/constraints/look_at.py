@@ -118,6 +118,10 @@ class LookAt(Constraint):
                 f"(distance {distances[close[0]]:.3g} m): there is no direction to look in"
             )
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows

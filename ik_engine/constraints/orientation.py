@@ -102,6 +102,10 @@ class Orientation(Constraint):
         R = self.target_rotation
         return pack(OrientationParameters(R.reshape(R.shape[:-2] + (9,))))
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         e, J, error = Orientation.batched_residual(state, np.array(slot.joint_rows), xp.reshape(params, (1, 9)), xp)

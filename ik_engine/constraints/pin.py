@@ -66,6 +66,11 @@ class Pin(Constraint):
         (row,) = slot.joint_rows
         return state.p_world_joint[row], state.initial.p_world_joint[row]
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        (rotation,) = static
+        return 6 if rotation else 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows

@@ -136,6 +136,10 @@ class PoleVector(Constraint):
                 f"(distance {distances[close[0]]:.3g} m): it gives no direction to bend toward"
             )
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         (row,) = slot.joint_rows

@@ -60,6 +60,10 @@ class Position(Constraint):
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
         return pack(PositionParameters(self.target - shift, self.offset))
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         r, J, error = Position.batched_residual(state, np.array(slot.joint_rows), xp.reshape(params, (1, 6)), xp)

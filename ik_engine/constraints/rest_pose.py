@@ -113,6 +113,10 @@ class RestPose(Constraint):
         coordinates = skeleton.to_coordinates(reference.rotations).reshape(-1)
         return pack(RestPoseParameters(coordinates, np.sqrt(self._per_joint_weights(skeleton)), reference.translation - shift))
 
+    @classmethod
+    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
+        return 3 * len(problem.moving_joints) + (3 if cls.pulls_translation and problem.move_root else 0)
+
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
         problem = state.problem
