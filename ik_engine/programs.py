@@ -117,6 +117,17 @@ def program_for_kind(packed: Callable, kind: str, problem: ResidualProblem, back
     return packed
 
 
+class CompileCount:
+    """Programs compiled into one program cache (``IKSolver.compilations``), counted by being
+    called once per trace; solvers sharing a cache (``IKSolver.with_body``) share its count."""
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value
+
+    def __call__(self) -> None:
+        self.value += 1
+
+
 class StructurePrograms:
     """The interpreted and (once ready) compiled programs of one structure and kind of call.
 

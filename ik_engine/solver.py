@@ -24,7 +24,8 @@ from .pose import Pose
 from .batch_result import BatchResult
 from .problem import ResidualProblem
 from .result import IKResult
-from .programs import INTERPRETED_BATCH, POLICIES, StructurePrograms, packed_solve, program_for_kind, return_freed_memory
+from .programs import (INTERPRETED_BATCH, POLICIES, CompileCount, StructurePrograms, packed_solve, program_for_kind,
+                       return_freed_memory)
 from .skeleton import Skeleton
 from .solution import PoseBatch, SolveOutput, packed_inputs, result_of
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
@@ -139,7 +140,7 @@ class IKSolver:
         self._compiled: OrderedDict[tuple, StructurePrograms] = OrderedDict()
         # Guards the program cache, which solvers made by ``with_body`` share (across threads).
         self._programs_lock = threading.RLock()
-        self._compilations = 0
+        self._compile_count = CompileCount()  # shared with the cache (``with_body``)
         lm_options = LMOptions(restarts=restarts)  # also checks ``restarts`` for either method
         self.options = GradientOptions() if method == "gradient" else lm_options
 
@@ -175,6 +176,7 @@ class IKSolver:
                     programs.release()
             self._compiled = OrderedDict()  # a new cache: a solver sharing the old one keeps its settings
             self._programs_lock = threading.RLock()
+            self._compile_count = CompileCount(self._compile_count.value)
             self._shares_programs = False
         self._options = options
 
@@ -195,12 +197,10 @@ class IKSolver:
 
     @property
     def compilations(self) -> int:
-        """How many programs this solver has compiled (one per constraint structure and
-        kind of call: single, batch of B, clip of T frames), background compiles included."""
-        return self._compilations
-
-    def _count_compilation(self) -> None:
-        self._compilations += 1
+        """How many programs this solver's cache has compiled (one per constraint structure and
+        kind of call: single, batch of B, clip of T frames), background compiles included; solvers
+        made by ``with_body`` share the cache and its count."""
+        return self._compile_count.value
 
     @property
     def compile_errors(self) -> list[BaseException]:
@@ -314,7 +314,7 @@ class IKSolver:
                 packed = packed_solve(problem, build, options, backend)
                 return program_for_kind(packed, kind, problem, backend, method)
 
-            programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._count_compilation,
+            programs = StructurePrograms(problem, kind, make_program, lambda: self._ops, self._compile_count,
                                          self._compilation, self._interpreted_time_limit)
             self._compiled[key] = programs
             self._bound_programs()

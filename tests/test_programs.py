@@ -259,6 +259,10 @@ def test_a_body_of_other_proportions_solves_with_the_programs_already_compiled(s
         assert hand_error(smplx, res.pose, target) > 5e-3  # the body's bones were used, not the first's
         assert body.limit_violation(res.pose) == 0.0
     assert solver.compilations == 1
+    # A program compiled through either solver is counted by both: they share one cache.
+    floor = [ik.Position("left_middle1", reachable_targets(body, 1, seed=5)[0]), ik.Floor(height=-2.0)]
+    other.compile(floor)  # a Floor's program is per body: a compile
+    assert other.compilations == solver.compilations == 2
 
 
 def test_with_body_refuses_another_articulation_and_rest_geometry_stays_per_body(smplx):
