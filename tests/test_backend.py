@@ -116,3 +116,24 @@ def test_jax_cpu_setting_is_checked(monkeypatch):
         jax_cpu_runtime.wanted()
     monkeypatch.setenv("IK_ENGINE_JAX_CPU", "default")
     assert jax_cpu_runtime.wanted() is False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread affinities are set on Linux only")
+def test_jax_cpu_runtime_start_survives_a_jax_without_cpu_backend(monkeypatch):
+    """A JAX limited to other platforms has no CPU client to start: ik-engine's start does
+    nothing then (and leaves this thread's CPUs as they were), instead of failing the compile."""
+    import os
+
+    import jax
+
+    from ik_engine.backends import jax_cpu_runtime
+
+    def no_cpu(platform=None):
+        raise RuntimeError("Unknown backend: 'cpu' requested, but no platforms that are instances of cpu are present.")
+
+    cpus = os.sched_getaffinity(0)
+    monkeypatch.setattr(jax, "devices", no_cpu)
+    monkeypatch.setattr(jax_cpu_runtime, "_started", False)
+    monkeypatch.setenv("JAX_CPU_ENABLE_ASYNC_DISPATCH", "1")  # this test process's JAX setting stays as it is
+    jax_cpu_runtime.start()
+    assert os.sched_getaffinity(0) == cpus

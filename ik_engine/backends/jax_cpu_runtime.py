@@ -82,6 +82,8 @@ def start() -> None:
             return
         try:
             jax.devices("cpu")  # creates the CPU client (and its thread pools) unless it exists
+        except RuntimeError:  # no CPU backend (``JAX_PLATFORMS`` without cpu): nothing to start
+            pass
         finally:
             os.sched_setaffinity(0, cpus)
             for thread in _thread_ids() - before:
