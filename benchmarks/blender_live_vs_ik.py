@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from ik_engine.benchmarks.machine import machine_info
 
+    # The add-on from this repository's blender/ folder (as benchmarks/blender_benchmark.py).
+    addon_folder = str(Path(__file__).resolve().parent.parent / "blender")
+    if addon_folder not in sys.path:
+        sys.path.insert(0, addon_folder)
+
     results = {"machine": machine_info(), "updates": args.updates}
     lines = ["| scene | Blender IK median / p95 (ms) | Live median / p95 (ms) | Live / Blender | within 1 mm (Blender, Live) |",
              "| --- | --- | --- | --- | --- |"]
