@@ -114,8 +114,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             At each level: meeting its tolerances beats not meeting them; if both meet them
             the level does not decide; else a clearly lower cost wins.
             """
-            # All levels at once (K,), then the first level that decides (a dozen operations
-            # whatever K: the interpreter runs this four times an iteration).
+            # All levels at once (K,), then the first that decides: a dozen operations whatever K.
             differs = xp.abs(costs_a - costs_b) > 1e-3 * xp.maximum(costs_a, costs_b) + 1e-20
             met_differs = met_a != met_b
             decides = met_differs | (differs & ~(met_a & met_b))
@@ -396,9 +395,11 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             restarts_left = s["restarts"] < xp.where(warm, min(options.restarts, options.warm_restarts), options.restarts)
             # Polish: once the restarts are spent (or the budget nearly is), the best pose so far
             # is descended from again until that stalls at 0.01 % per step (a descent stalls at
-            # 1 %; a compromise out of reach deserves the exact minimum of its basin).
-            polish = ~ok & ~s["polished"] & (s["restarts"] > 0) & (
-                (stalled & ~restarts_left) | (s["it"] >= max_iterations - options.polish_iterations))
+            # 1 %; a compromise out of reach deserves the exact minimum of its basin). A warm start whose
+            # best pose meets every level polishes at once: its restarts cannot replace it (``better``).
+            warm_settled = warm & xp.all(xp.where(better, met, s["best_met"]))
+            polish = ~ok & ~s["polished"] & ((s["restarts"] > 0) | warm_settled) & (
+                (stalled & (~restarts_left | warm_settled)) | (s["it"] >= max_iterations - options.polish_iterations))
             restart = ~ok & stalled & restarts_left & ~s["polished"] & ~polish
             if uneven:
                 # Every level near and stalled: the pull has gone as far as it can (met and near
