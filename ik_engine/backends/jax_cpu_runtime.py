@@ -8,9 +8,9 @@ Two defaults of JAX's CPU runtime cost them time there:
 * **Intra-op threads.** XLA runs independent operations of a program concurrently on a pool
   of one thread per core. For operations this small, handing them between cores costs more
   than it saves: the full-body program (5 Positions, 4 Orientations, 69 variables) took
-  0.17-0.18 ms a call on one core (the process pinned with ``taskset``) against 0.25-0.39 ms
+  0.17-0.18 ms a call on one core (the process pinned with ``taskset``) against 0.23-0.40 ms
   on both cores of the 2-core VM, and it slowed further whenever another thread was busy
-  (numpy's OpenBLAS threads spin for a while after each matrix product: 0.57-0.74 ms).
+  (numpy's OpenBLAS threads spin for a while after each matrix product: 0.66-0.70 ms).
 * **Asynchronous dispatch.** A call hands the program to a worker thread and waits for it:
   the arm program took 0.087-0.109 ms a call that way, 0.027 ms run in the caller's thread.
 
@@ -18,9 +18,11 @@ JAX offers no setting for the size of its intra-op pool: XLA sizes it, once, by 
 the creating thread may run on. So ``start`` creates JAX's CPU client from a thread allowed
 one CPU, then gives every thread the client started its original CPUs back (the threads
 run anywhere; the pool keeps one thread), and turns off JAX's asynchronous CPU dispatch
-(``jax_cpu_enable_async_dispatch``). Measured together (frame loop, 2 ms of numpy matrix
-products between solves, alternating processes, docs/compilation.md): arm median 0.274-0.276
-ms against 0.326-0.333 ms, full body 0.653-0.657 ms against 0.667-0.874 ms.
+(``jax_cpu_enable_async_dispatch``). Measured (frame loop with 2 ms of numpy matrix products
+between solves, medians, processes of the same code alternating with ``IK_ENGINE_JAX_CPU=default``,
+three rounds in a busy hour of the shared VM): arm 0.335 / 0.356 / 0.365 ms against 0.432 /
+0.399 / 0.491 ms, full body 0.957 / 1.144 / 1.214 ms against 1.156 / 1.057 / 1.335 ms; back to
+back arm 0.26-0.29 ms against 0.33-0.38 ms (docs/compilation.md has the program-call figures).
 
 Both are process-wide: they apply to the user's own JAX CPU work too (in which a large
 operation then runs on one core). Hence only when ik-engine is the first to start JAX's CPU
