@@ -269,11 +269,12 @@ def track(
     first = 0
     while first < T:
         t0 = time.perf_counter()
-        compiled = solver.is_compiled(chunk_constraints(first), clip=True)
+        chunk = chunk_constraints(first)
+        compiled = solver.is_compiled(chunk, clip=True)
         if not compiled and compilation == "background" and T > CHUNK and t0 - started > INTERPRET_SECONDS:
             say("waiting for the compiled solver")
-            while not solver.is_compiled(chunk_constraints(first), clip=True):
-                error = solver.compile_error(chunk_constraints(first), clip=True)
+            while not solver.is_compiled(chunk, clip=True):
+                error = solver.compile_error(chunk, clip=True)
                 if error is not None:  # (only this clip's: the solver may be shared, ``shared_solver``)
                     raise error
                 time.sleep(0.02)
@@ -282,7 +283,7 @@ def track(
             if interpreted_frames and np.isnan(compile_seconds):
                 compile_seconds = t0 - started
                 say("the compiled solver took over")
-            results = solver.solve_clip(chunk_constraints(first), init=pose)
+            results = solver.solve_clip(chunk, init=pose)
             count = min(CHUNK, T - first)
         else:
             results = interpreter.solve_clip(chunk_constraints(first, INTERPRETED_CHUNK), init=pose)

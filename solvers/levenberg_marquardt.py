@@ -385,7 +385,6 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # (frame loops whose targets are out of reach would otherwise flip between
             # compromises of nearly equal cost). (The polish below descends from the best pose
             # itself: its steps count as usual.)
-            # (Met levels alone decide: the comparison with the costs left out.)
             better = xp.where(warm & (s["restarts"] > 0) & ~s["polished"],
                               lexicographically_better(no_costs, met, no_costs, s["best_met"]),
                               lexicographically_better(costs, met, s["best_costs"], s["best_met"])) | first
@@ -397,14 +396,15 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             # is descended from again until that stalls at 0.01 % per step (a descent stalls at
             # 1 %; a compromise out of reach deserves the exact minimum of its basin). A warm start whose
             # best pose meets every level polishes at once: its restarts cannot replace it (``better``).
-            warm_settled = warm & xp.all(xp.where(better, met, s["best_met"]))
+            best_met = xp.where(better, met, s["best_met"])
+            warm_settled = warm & xp.all(best_met)
             polish = ~ok & ~s["polished"] & ((s["restarts"] > 0) | warm_settled) & (
                 (stalled & (~restarts_left | warm_settled)) | (s["it"] >= max_iterations - options.polish_iterations))
             restart = ~ok & stalled & restarts_left & ~s["polished"] & ~polish
             if uneven:
                 # Every level near and stalled: the pull has gone as far as it can (met and near
                 # poses alternate as it and the repairs trade places); the best (met) pose is it.
-                settled = xp.all(near) & stalled & xp.all(xp.where(better, met, s["best_met"]))
+                settled = xp.all(near) & stalled & xp.all(best_met)
                 restart = restart & ~settled
             # Regularisers keep improving after the targets are met: stop when they stall,
             # or when they gained less than 10 % since the last iterate that met every target
@@ -434,7 +434,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 done=done,
                 best_q=xp.where(better, q, s["best_q"]),
                 best_costs=xp.where(better, costs, s["best_costs"]),
-                best_met=xp.where(better, met, s["best_met"]),
+                best_met=best_met,
                 best_errors=xp.where(better, errors, s["best_errors"]),
             )
             if uneven:

@@ -78,6 +78,7 @@ class BoneDirection(Constraint):
     """
 
     tolerance_kind = "orientation"
+    residual_rows = 3
     reaches_target = True
 
     def __init__(self, joint: str, direction, axis=None, weight: float = 1.0, priority: int = 0) -> None:
@@ -104,10 +105,6 @@ class BoneDirection(Constraint):
 
     def validate(self, skeleton: Any, init: Any) -> None:
         self.axis_in_joint_frame(skeleton)
-
-    @classmethod
-    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
-        return 3
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

@@ -84,6 +84,7 @@ class LookAt(Constraint):
     """
 
     tolerance_kind = "orientation"
+    residual_rows = 3
     reaches_target = True
 
     def __init__(self, joint: str, target, axis=(0.0, 0.0, 1.0), weight: float = 1.0, priority: int = 0) -> None:
@@ -117,10 +118,6 @@ class LookAt(Constraint):
                 f"LookAt target of joint {self.joint!r}{which} coincides with the joint in the initial pose "
                 f"(distance {distances[close[0]]:.3g} m): there is no direction to look in"
             )
-
-    @classmethod
-    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
-        return 3
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

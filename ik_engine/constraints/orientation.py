@@ -80,6 +80,7 @@ class Orientation(Constraint):
     """
 
     tolerance_kind = "orientation"
+    residual_rows = 3
     reaches_target = True
 
     def __init__(self, joint: str, target_rotation, weight: float = 1.0, priority: int = 0) -> None:
@@ -101,10 +102,6 @@ class Orientation(Constraint):
     def parameters(self, skeleton: Any) -> np.ndarray:
         R = self.target_rotation
         return pack(OrientationParameters(R.reshape(R.shape[:-2] + (9,))))
-
-    @classmethod
-    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
-        return 3
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

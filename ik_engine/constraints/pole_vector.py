@@ -86,6 +86,7 @@ class PoleVector(Constraint):
     """
 
     tolerance_kind = "orientation"
+    residual_rows = 3
 
     def __init__(self, joint: str, pole, weight: float = 1.0, priority: int = 0) -> None:
         self.joint = check_joint_name(joint, "PoleVector")
@@ -135,10 +136,6 @@ class PoleVector(Constraint):
                 f"{skeleton.joint_names[parent]!r} -> {skeleton.joint_names[child]!r} in the initial pose "
                 f"(distance {distances[close[0]]:.3g} m): it gives no direction to bend toward"
             )
-
-    @classmethod
-    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
-        return 3
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):

@@ -35,6 +35,7 @@ class Position(Constraint):
     """
 
     tolerance_kind = "position"
+    residual_rows = 3
     reaches_target = True
 
     def __init__(self, joint: str, target, weight: float = 1.0, offset=(0.0, 0.0, 0.0), priority: int = 0) -> None:
@@ -59,10 +60,6 @@ class Position(Constraint):
 
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
         return pack(PositionParameters(self.target - shift, self.offset))
-
-    @classmethod
-    def residual_size(cls, static: Any, joint_rows: tuple[int, ...], problem: Any) -> int:
-        return 3
 
     @staticmethod
     def residual(state: Any, slot: Any, params: Any, xp: Any):
