@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ik_engine.errors import SolverError
-from ik_engine.joint_coordinates import MAX_SWING, SWING_TWIST_KINDS, swing_axes, twist_axis
+from ik_engine.joint_coordinates import MAX_SWING, SWING_TWIST_KINDS, reach_directions, swing_axes, twist_axis
 from ik_engine.problem import ResidualProblem
 
 # Below this squared angle (about 0.1 rad) exp(r) uses Taylor series in angle^2: the closed
@@ -111,7 +111,7 @@ def casadi_swing_twist_to_matrix(c: Any, t: int) -> Any:
 def casadi_swing_limits(problem: ResidualProblem, q: Any) -> list[Any]:
     """Inequalities ``g <= 1`` that keep each moving swing-twist joint's swing inside its
     ellipse (per quadrant, the semi-axes of ``joint_coordinates.swing_scale``; once
-    differentiable) and within ``MAX_SWING``: the limits the box bounds cannot express."""
+    differentiable) or reach table and within ``MAX_SWING``: the limits the box bounds cannot express."""
     casadi = casadi_module()
     skeleton = problem.skeleton
     rho_sq = float(np.sin(0.5 * MAX_SWING)) ** 2
@@ -123,7 +123,11 @@ def casadi_swing_limits(problem: ResidualProblem, q: Any) -> list[Any]:
         t = twist_axis(kind)
         b, d = swing_axes(t)
         _, s_b, s_d = _casadi_swing(q[3 * m : 3 * m + 3], t)
-        g.append((s_b * s_b + s_d * s_d) / rho_sq)
+        radius_sq = s_b * s_b + s_d * s_d
+        g.append(radius_sq / rho_sq)
+        reach = skeleton.reach(int(joint))
+        if reach is not None and (reach < MAX_SWING).any():
+            g.append(_reach_level(s_b, s_d, radius_sq, reach))
         if skeleton.elliptic_swing[int(joint)]:
             lower, upper = skeleton.lower[int(joint)], skeleton.upper[int(joint)]
             terms = []
@@ -135,11 +139,30 @@ def casadi_swing_limits(problem: ResidualProblem, q: Any) -> list[Any]:
     return g
 
 
+def _reach_level(s_b: Any, s_d: Any, radius_sq: Any, reach: np.ndarray) -> Any:
+    """``|s|^2 / sin(r / 2)^2`` of a swing ``(s_b, s_d)`` against the reach r of table ``reach``
+    (R,) in its direction (``joint_coordinates.reach_sine``, written out for casadi); 0 near
+    the centre, where the direction (and its derivative) is undefined."""
+    casadi = casadi_module()
+    near_centre = radius_sq < 1e-12
+    direction = casadi.atan2(s_d, casadi.if_else(near_centre, 1.0, s_b))
+    total = 0
+    count = len(reach)
+    for angle, r in zip(reach_directions(count), reach):
+        offset = casadi.atan2(casadi.sin(direction - angle), casadi.cos(direction - angle))
+        total = total + casadi.fmax(1.0 - casadi.fabs(offset) * (count / (2.0 * np.pi)), 0.0) * float(r)
+    return casadi.if_else(near_centre, 0.0, radius_sq / casadi.sin(0.5 * total) ** 2)
+
+
 def swing_limit_count(problem: ResidualProblem) -> int:
     """How many inequalities ``casadi_swing_limits`` makes for this problem."""
-    kinds = [problem.skeleton.coordinates[int(j)] for j in problem.moving_joints]
-    elliptic = problem.skeleton.elliptic_swing[problem.moving_joints]
-    return sum(1 + int(e) for kind, e in zip(kinds, elliptic) if kind in SWING_TWIST_KINDS)
+    skeleton = problem.skeleton
+    count = 0
+    for joint in problem.moving_joints:
+        if skeleton.coordinates[int(joint)] in SWING_TWIST_KINDS:
+            reach = skeleton.reach(int(joint))
+            count += 1 + int(skeleton.elliptic_swing[int(joint)]) + int(reach is not None and bool((reach < MAX_SWING).any()))
+    return count
 
 
 def casadi_forward_kinematics(problem: ResidualProblem, q: Any, R_parent_fixed: Sequence[Any], translation: Any):

@@ -222,10 +222,11 @@ class _Chain:
 
     # -------------------------------------------------------------- state
     @staticmethod
-    def _swing_twist_step(skeleton: Skeleton, joint: int) -> tuple[str, bool, np.ndarray]:
-        """(kind, elliptic, neutral rotation) of a swing-twist joint, for its ``_Step``."""
+    def _swing_twist_step(skeleton: Skeleton, joint: int) -> tuple[str, bool, np.ndarray, np.ndarray | None]:
+        """(kind, elliptic, neutral rotation, reach table or None) of a swing-twist joint, for its ``_Step``."""
         neutral = skeleton.neutral(joint)
-        return skeleton.coordinates[joint], bool(skeleton.elliptic_swing[joint]), np.eye(3) if neutral is None else neutral
+        return (skeleton.coordinates[joint], bool(skeleton.elliptic_swing[joint]), np.eye(3) if neutral is None else neutral,
+                skeleton.reach(joint))
 
     def initial_state(self, q0: np.ndarray):
         """(c_moving (M, 3) coordinates of the moving joints, translation (3,), R_world (S, 3, 3),
@@ -336,10 +337,10 @@ class _Chain:
         if R_frame is not None:
             R_pose = R_frame.T @ R_pose
         if step.swing_twist is not None:
-            # A ball joint with an elliptic swing limit: clipped, then projected onto the ellipse.
-            kind, elliptic, neutral = step.swing_twist
+            # A ball joint with an elliptic swing limit or a reach table: clipped, then projected onto it.
+            kind, elliptic, neutral, reach = step.swing_twist
             c_wanted = tuple(matrix_to_coordinates(R_pose @ neutral.T, kind).tolist())
-            c_new = tuple(clamped_coordinates(np.array(c_wanted), kind, np.array(step.lower), np.array(step.upper), elliptic).tolist())
+            c_new = tuple(clamped_coordinates(np.array(c_wanted), kind, np.array(step.lower), np.array(step.upper), elliptic, reach).tolist())
             R_pose = coordinates_to_matrix(np.array(c_new), kind, np) @ neutral
         else:
             if step.euler is None:

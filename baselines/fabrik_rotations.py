@@ -124,17 +124,19 @@ class Coordinates:
     order each): their conversions from and to rotation matrices, with the Euler work done
     only for the Euler rows (none, on most skeletons)."""
 
-    def __init__(self, kinds: np.ndarray, elliptic: np.ndarray | None = None, neutral: np.ndarray | None = None) -> None:
+    def __init__(self, kinds: np.ndarray, elliptic: np.ndarray | None = None, neutral: np.ndarray | None = None,
+                 reach: np.ndarray | None = None) -> None:
         self.axis_angle_rows = np.flatnonzero(kinds == AXIS_ANGLE)  # (k_aa,)
         # (order, (k_order,) rows) per Euler order present.
         self.euler = [
             (order, np.flatnonzero(kinds == order))
             for order in sorted(set(kinds.tolist()) - {AXIS_ANGLE} - set(SWING_TWIST_KINDS))
         ]
-        # (kind, row, elliptic, neutral rotation (3, 3)) of each swing-twist row (none on most skeletons).
+        # (kind, row, elliptic, neutral rotation (3, 3), reach table (R,) or None) of each
+        # swing-twist row (none on most skeletons).
         elliptic = np.zeros(len(kinds), dtype=bool) if elliptic is None else elliptic
         neutral = np.broadcast_to(np.eye(3), (len(kinds), 3, 3)) if neutral is None else neutral
-        self.swing_twist = [(str(kinds[row]), int(row), bool(elliptic[row]), neutral[row])
+        self.swing_twist = [(str(kinds[row]), int(row), bool(elliptic[row]), neutral[row], None if reach is None else reach[row])
                             for row in np.flatnonzero(np.isin(kinds, SWING_TWIST_KINDS))]
 
     def clamped(self, R_pose: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -148,8 +150,8 @@ class Coordinates:
             c[rows] = clamped_axis_angle(R_pose[rows], lower[rows], upper[rows])
         for order, rows in self.euler:
             c[rows] = np.clip(matrix_to_euler(R_pose[rows], order), lower[rows], upper[rows])
-        for kind, row, elliptic, neutral in self.swing_twist:
-            c[row] = clamped_coordinates(matrix_to_coordinates(R_pose[row] @ neutral.T, kind), kind, lower[row], upper[row], elliptic)
+        for kind, row, elliptic, neutral, reach in self.swing_twist:
+            c[row] = clamped_coordinates(matrix_to_coordinates(R_pose[row] @ neutral.T, kind), kind, lower[row], upper[row], elliptic, reach)
         return c
 
     def matrices(self, c: np.ndarray) -> np.ndarray:
@@ -162,7 +164,7 @@ class Coordinates:
             R[rows] = exp_map(c[rows])
         for order, rows in self.euler:
             R[rows] = euler_to_matrix(c[rows], order, np)
-        for kind, row, _, neutral in self.swing_twist:
+        for kind, row, _, neutral, _ in self.swing_twist:
             R[row] = coordinates_to_matrix(c[row], kind, np) @ neutral
         return R
 

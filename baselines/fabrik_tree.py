@@ -76,7 +76,7 @@ class Level:
         self.child_frame = tree.C[children] @ tree.R_rest[children]  # (Vb, 3, 3) child rest frame in ours
         self.child_lower = tree.lower[children]
         self.child_upper = tree.upper[children]
-        self.child_coordinates = Coordinates(tree.kinds[children], tree.elliptic[children], None if tree.neutral is None else tree.neutral[children])
+        self.child_coordinates = tree.coordinates_of(children)
         bounded = np.zeros(k, dtype=bool)
         bounded[voter_slot[self.bounding_voters]] = True
         voter_count = (votes > 0).sum(axis=1)
@@ -98,7 +98,7 @@ class Level:
         self.R_rest = tree.R_rest[self.bodies]  # (k, 3, 3)
         self.lower = tree.lower[self.bodies]  # (k, 3)
         self.upper = tree.upper[self.bodies]  # (k, 3)
-        self.coordinates = Coordinates(tree.kinds[self.bodies], tree.elliptic[self.bodies], None if tree.neutral is None else tree.neutral[self.bodies])
+        self.coordinates = tree.coordinates_of(self.bodies)
 
     def fitted_rotations(self, R_current: np.ndarray, pivots: np.ndarray, node_targets: np.ndarray) -> np.ndarray:
         """(k, 3, 3) world rotations of the bodies that bring their active points onto
@@ -175,6 +175,7 @@ class BodyTree:
         self.kinds = np.array([skeleton.coordinates[int(problem.joints[row])] for row in body_rows])  # (B,)
         self.elliptic = skeleton.elliptic_swing[problem.joints[body_rows]]  # (B,) swing-twist joints' ellipses
         self.neutral = None if skeleton.neutral_rotations is None else skeleton.neutral_rotations[problem.joints[body_rows]]
+        self.reach = None if skeleton.swing_reach is None else skeleton.swing_reach[problem.joints[body_rows]]
         # Local rotations: coordinates of the moving bodies (q), the root's initial axis-angle.
         self.r_initial = np.array(inputs.fixed_rotations, dtype=np.float64)[body_rows]  # (B, 3)
         self.r_initial[self.moving_body] = prepared.q0[: 3 * M].reshape(M, 3)
@@ -248,6 +249,11 @@ class BodyTree:
         self.levels = [Level(np.flatnonzero(depth == k).tolist(), self) for k in range(int(depth.max()) + 1)]
 
     # -------------------------------------------------------------- passes
+    def coordinates_of(self, bodies: np.ndarray) -> Coordinates:
+        """The coordinate conversions of bodies (k,): their kinds, ellipses, centres and reach tables."""
+        return Coordinates(self.kinds[bodies], self.elliptic[bodies], None if self.neutral is None else self.neutral[bodies],
+                           None if self.reach is None else self.reach[bodies])
+
     def inward(self, R_world: np.ndarray, nodes: np.ndarray, nodes_in: np.ndarray, R_in: np.ndarray) -> None:
         """Forward reaching: effectors -> root. Fills ``nodes_in`` (B + E, 3) pivot rows and
         ``R_in`` (B, 3, 3) from the current pose (``R_world``, ``nodes``)."""

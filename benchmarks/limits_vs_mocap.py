@@ -29,8 +29,10 @@ SMPL-X convention:
    (the clinical totals the limits were split from); the product equals the clip's exactly.
 
 Then each joint's local rotation, in the joint's coordinates (Euler angles for the elbows),
-is compared with its limit box. Prints, per body joint, the share of frames inside the limits
-and the range of each coordinate. The figures measure the limits *and* this transfer, and
+is compared with its limits. Prints, per body joint, the share of frames inside the default
+limits and the range of each coordinate, beside the share inside the swing-twist variant
+(``ik.load_skeleton("smplx", limits="swing_twist")``: the shoulders and hips as swing-twist
+joints with reach tables), then the anatomy poses of ``anatomy_poses`` against both. The figures measure the limits *and* this transfer, and
 the clip's data: see docs/joint-limits.md for what falls short and why.
 """
 
@@ -232,7 +234,7 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
 
 def inside_limits(target: ik.Skeleton, rotations: dict[str, np.ndarray]) -> dict[str, dict]:
     """Per joint: share of frames inside the limits (the box on its coordinates and, for a
-    swing-twist joint, its swing ellipse), each coordinate's range (degrees), and for a joint
+    swing-twist joint, its swing ellipse or reach table), each coordinate's range (degrees), and for a joint
     whose coordinates are not axis-angle, the share inside the same figures read as a box on
     axis-angle components (``inside_as_axis_angle_box``: the form the table had before)."""
     out = {}
@@ -244,7 +246,7 @@ def inside_limits(target: ik.Skeleton, rotations: dict[str, np.ndarray]) -> dict
         inside = ((r >= lower - 1e-9) & (r <= upper + 1e-9)).all(axis=-1)
         if kind in SWING_TWIST_KINDS:
             lo, hi = np.maximum(lower, -np.pi), np.minimum(upper, np.pi)
-            inside &= swing_scale(np.clip(r, lo, hi), twist_axis(kind), lo, hi, target.elliptic_swing[j], np) >= 1.0 - 1e-9
+            inside &= swing_scale(np.clip(r, lo, hi), twist_axis(kind), lo, hi, target.elliptic_swing[j], np, target.reach(j)) >= 1.0 - 1e-9
         out[joint] = {
             "inside": float(inside.mean()),
             "min_deg": np.degrees(r.min(axis=0)).round(1).tolist(),
@@ -266,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     from ik_engine.benchmarks.machine import machine_info
 
     target = ik.load_skeleton("smplx")
+    variant = ik.load_skeleton("smplx", limits="swing_twist")
     per_clip = {}
     for path in args.clips:
         source, motion = ik.load_bvh(path, scale=CMU_UNIT)
@@ -274,23 +277,31 @@ def main(argv: list[str] | None = None) -> None:
             "frames": motion.num_frames,
             "calibration": {k: round(float(np.degrees(v)), 1) if "axis" in k else round(v, 3) for k, v in calibration.items()},
             "joints": inside_limits(target, rotations),
+            "swing_twist_limits": inside_limits(variant, rotations),
         }
     names = list(per_clip)
     lines = ["| joint | coordinates | " + " | ".join(names) + " | range over all clips (deg, x/y/z) | limits (deg) "
-             "| same figures as an axis-angle box |",
-             "| --- | --- | " + " | ".join("---:" for _ in names) + " | --- | --- | --- |"]
+             "| swing_twist limits: coordinates, inside | Euler figures as an axis-angle box |",
+             "| --- | --- | " + " | ".join("---:" for _ in names) + " | --- | --- | --- | --- |"]
     for joint in BODY_JOINTS:
         rows = [per_clip[n]["joints"][joint] for n in names]
+        other = [per_clip[n]["swing_twist_limits"][joint] for n in names]
+        variant_inside = f"{other[0]['coordinates']}: " + " / ".join(f"{r['inside'] * 100:.1f} %" for r in other)
         lo = np.min([r["min_deg"] for r in rows], axis=0)
         hi = np.max([r["max_deg"] for r in rows], axis=0)
         lim = rows[0]["limits_deg"]
         ranges = " / ".join(f"{a:.0f}..{b:.0f}" for a, b in zip(lo, hi))
         limits = " / ".join(f"{a:.0f}..{b:.0f}" for a, b in zip(*lim))
-        before = " / ".join(f"{r['inside_as_axis_angle_box'] * 100:.1f} %" for r in rows) if "inside_as_axis_angle_box" in rows[0] else ""
+        euler = "inside_as_axis_angle_box" in rows[0] and rows[0]["coordinates"] not in SWING_TWIST_KINDS
+        before = " / ".join(f"{r['inside_as_axis_angle_box'] * 100:.1f} %" for r in rows) if euler else ""
         lines.append(f"| {joint} | {rows[0]['coordinates']} | " + " | ".join(f"{r['inside'] * 100:.1f} %" for r in rows)
-                     + f" | {ranges} | {limits} | {before} |")
+                     + f" | {ranges} | {limits} | {variant_inside} | {before} |")
     table = "\n".join(lines)
     print(table)
+    from ik_engine.benchmarks.anatomy_poses import rejection_table
+
+    anatomy = rejection_table({"box (default)": target, "swing_twist": variant})
+    print(anatomy)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -300,10 +311,15 @@ def main(argv: list[str] | None = None) -> None:
             "# Real motion against the shipped joint limits\n\n"
             "`python benchmarks/limits_vs_mocap.py tests/data/cmu/*.bvh --out benchmarks/results`\n\n"
             "Share of frames whose transferred rotation lies inside the joint's limits, in the joint's\n"
-            "coordinates (a box, and for the swing-twist shoulders and hips their swing ellipse; the last\n"
-            "column reads the same figures as a box on axis-angle components, as the table did before;\n"
+            "coordinates (the default table: a box; beside it, the share inside the swing-twist variant\n"
+            "(`ik.load_skeleton(\"smplx\", limits=\"swing_twist\")`: the shoulders and hips as swing-twist\n"
+            "joints with reach tables), and for the Euler elbows the same figures read as a box on\n"
+            "axis-angle components;\n"
             "see the script's docstring for the transfer and its calibrations, and\n"
-            "docs/joint-limits.md for what falls short and why).\n\n" + table + "\n"
+            "docs/joint-limits.md for what falls short and why).\n\n" + table + "\n\n"
+            "## Poses every body can take, and poses none can\n\n"
+            "Built from bone directions alone (`ik_engine/benchmarks/anatomy_poses.py`): the angle by which\n"
+            "each set of limits rejects each pose (0.0: admitted).\n\n" + anatomy + "\n"
         )
 
 

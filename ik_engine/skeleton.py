@@ -35,6 +35,7 @@ from .joint_kinds import (
     check_rotation_matrices,
     checked_coordinates,
     checked_neutral_rotations,
+    checked_swing_reach,
     elliptic_swings,
     swing_limit_excess,
 )
@@ -88,6 +89,9 @@ class Skeleton:
         neutral_rotations: optional (J, 3, 3): for swing-twist joints, the rotation at which
             their coordinates are zero, the centre of their swing limits (identity elsewhere,
             and by default); the joint's rotation is ``coordinates_to_matrix(c) @ N``.
+        swing_reach: optional (J, R) radians: for swing-twist joints, the swing's reach in R
+            directions evenly spaced around the twist axis (``joint_coordinates.reach_sine``),
+            instead of the ellipse; rows of ``inf`` for joints without a table.
         rest_rotations: optional (J, 3, 3) rest orientation of each joint in its parent's
             frame; None means every rest frame is aligned with its parent (SMPL-X, BVH).
         radii: optional (J,) capsule radius of the segment ending at each joint, metres.
@@ -106,6 +110,7 @@ class Skeleton:
         name: str = "skeleton",
         coordinates=None,
         neutral_rotations=None,
+        swing_reach=None,
     ) -> None:
         names = tuple(joint_names)
         if not names:
@@ -168,10 +173,13 @@ class Skeleton:
         self._coordinates = kinds
         neutral = checked_neutral_rotations(names, kinds, neutral_rotations)
         self._neutral = None if neutral is None else _readonly(neutral)
+        self._centred = None if neutral is None else np.abs(neutral - np.eye(3)).max(axis=(1, 2)) > 0.0  # (J,)
         # Joints whose coordinates are not axis-angle, and of those the swing-twist ones.
         self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
         self._swing_joints = tuple(j for j, kind in enumerate(kinds) if kind in SWING_TWIST_KINDS)
-        self._elliptic = elliptic_swings(kinds, lower_array, upper_array)
+        reach = checked_swing_reach(names, kinds, swing_reach)
+        self._reach = None if reach is None else _readonly(reach)
+        self._elliptic = elliptic_swings(kinds, lower_array, upper_array, reach)
         self._index = seen
         self._parents = _readonly(parent_array)
         self._offsets = _readonly(offsets)
@@ -231,13 +239,22 @@ class Skeleton:
 
     def neutral(self, j: int) -> np.ndarray | None:
         """Joint j's neutral rotation (3, 3), or None for the identity."""
-        return None if self._neutral is None else self._neutral[j]
+        return None if self._neutral is None or not self._centred[j] else self._neutral[j]
 
     @property
     def elliptic_swing(self) -> np.ndarray:
         """(J,) bool: swing-twist joints whose swing an ellipse limits (both swing
         coordinates limited); False for every other joint."""
         return self._elliptic.copy()
+
+    @property
+    def swing_reach(self) -> np.ndarray | None:
+        """(J, R) the swing-twist joints' reach tables, radians (``MAX_SWING`` in the rows of
+        joints without one), or None when no joint has one."""
+        return self._reach
+
+    def reach(self, j: int) -> np.ndarray | None:  # joint j's reach table (R,), radians, or None
+        return None if self._reach is None else self._reach[j]
 
     def to_coordinates(self, rotations) -> np.ndarray:
         """(..., J, 3) joint coordinates of axis-angle rotations (..., J, 3)."""
@@ -342,11 +359,13 @@ class Skeleton:
                 # Uniform in the coordinates inside the swing region: draw again while outside.
                 t = twist_axis(self._coordinates[j])
                 for _ in range(100):
-                    if swing_scale(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np) >= 1.0:
+                    if swing_scale(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np, self.reach(j)) >= 1.0:
                         break
                     coordinates[j] = rng.uniform(lo[j], hi[j])
-                coordinates[j] = project_swing(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np)
-        return Pose(self.from_coordinates(coordinates), np.zeros(3))
+                coordinates[j] = project_swing(coordinates[j], t, lo[j], hi[j], self._elliptic[j], np, self.reach(j))
+        rotations = np.zeros((self.num_joints, 3))  # the others at rest (not at coordinates 0: a neutral rotation)
+        rotations[list(selected)] = self.from_coordinates(coordinates)[list(selected)]
+        return Pose(rotations, np.zeros(3))
 
     def joint_limit_excess(self, pose: Pose) -> np.ndarray:
         """(J,) radians by which each joint's coordinates lie outside its limit box.
@@ -370,7 +389,7 @@ class Skeleton:
                     t = twist_axis(kind)
                     alternative[j] = r[j]
                     alternative[j, t] = r[j, t] - np.copysign(2 * np.pi, r[j, t])
-                    swing_excess[j] = swing_limit_excess(r[j], t, self._lower[j], self._upper[j], self._elliptic[j])
+                    swing_excess[j] = swing_limit_excess(r[j], t, self._lower[j], self._upper[j], self._elliptic[j], self.reach(j))
                     continue
                 i, m, k = ("xyz".index(a) for a in kind)
                 c = r[j]
@@ -404,27 +423,28 @@ class Skeleton:
             kind = self._coordinates[j]
             if kind != AXIS_ANGLE:
                 c = axis_angle_to_coordinates(r[..., row, :], kind, self.neutral(j))
-                c = clamped_coordinates(c, kind, self._lower[j], self._upper[j], self._elliptic[j])
+                c = clamped_coordinates(c, kind, self._lower[j], self._upper[j], self._elliptic[j], self.reach(j))
                 out[..., row, :] = coordinates_to_axis_angle(c, kind, self.neutral(j))
         return out
 
     def articulation_key(self) -> tuple:
         """Everything of the skeleton that a solver's programs are built on: joint names, tree,
-        limits and their coordinates and centres, rest rotations (hashable; not the rest
+        limits and their coordinates, centres and reach tables, rest rotations (hashable; not the rest
         offsets and radii, which reach programs as inputs). Bodies with equal keys differ only
         in proportions; one solver's programs serve all of them (``IKSolver.with_body``)."""
         def data(array):
             return None if array is None else (array.shape, array.tobytes())
 
         return (tuple(self._names), data(self._parents), data(self._lower), data(self._upper), tuple(self._coordinates),
-                data(self._neutral), data(self._rest_rotations))
+                data(self._neutral), data(self._reach), data(self._rest_rotations))
 
     def with_rest_offsets(self, rest_offsets, name: str | None = None) -> "Skeleton":
         """The same skeleton (names, tree, limits and their kinds and centres, rest rotations,
         radii) with other bone offsets (J, 3), metres: a body of other proportions."""
         return Skeleton(self.joint_names, self.parents, rest_offsets, self.lower, self.upper,
                         rest_rotations=self.rest_rotations, radii=self.radii, name=self.name if name is None else name,
-                        coordinates=self.coordinates, neutral_rotations=self.neutral_rotations)
+                        coordinates=self.coordinates, neutral_rotations=self.neutral_rotations,
+                        swing_reach=self.swing_reach)
 
     def __repr__(self) -> str:
         return f"Skeleton({self.name!r}, {self.num_joints} joints)"

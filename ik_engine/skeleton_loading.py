@@ -12,7 +12,7 @@ SHIPPED = ("smplx",)
 
 
 def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutral", expression=None,
-                  scale: float = 1.0) -> Skeleton:
+                  scale: float = 1.0, limits: str = "box") -> Skeleton:
     """Load a skeleton.
 
     Args:
@@ -21,13 +21,19 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
             ``SMPLX_<GENDER>.npz``), loaded through the ``smplx`` package with the body shape
             ``betas`` (and ``expression``), SMPL-X joint names and the shipped limits; or a
             ``.bvh`` file (its hierarchy, joint names and offsets times ``scale``).
+        limits: which shipped limit table an SMPL-X skeleton gets: ``"box"`` (the default, a
+            box on each joint's coordinates) or ``"swing_twist"`` (the shoulders and hips as
+            swing-twist joints with a per-direction reach table: anatomically closer, and
+            measured 10-20 % slower to solve; docs/joint-limits.md).
     """
+    if limits != "box" and isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".bvh"):
+        raise SkeletonFileError("limits apply to SMPL-X skeletons; a BVH skeleton has no limits")
     if isinstance(source, str) and source.lower() in SHIPPED:
         if betas is not None or expression is not None:
             raise SkeletonFileError("betas and expression apply only to SMPL-X model files, not the shipped skeleton")
         from ik_engine.skeletons.smplx_default import load_smplx_default
 
-        return load_smplx_default()
+        return load_smplx_default(limits)
     try:
         path = Path(os.fspath(source))
     except TypeError:
@@ -36,7 +42,7 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
     if suffix in (".npz", ".pkl") or path.is_dir():
         from ik_engine.skeletons.smplx_model import load_smplx_model
 
-        return load_smplx_model(path, betas=betas, gender=gender, expression=expression)
+        return load_smplx_model(path, betas=betas, gender=gender, expression=expression, limits=limits)
     if suffix == ".bvh":
         from ik_engine.skeletons.bvh import load_bvh
 

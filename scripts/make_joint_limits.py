@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "skeletons" / "data" / "smplx_joint_limits.json"
+SWING_TWIST_OUT = DEFAULT_OUT.with_name("smplx_joint_limits_swing_twist.json")  # ik.load_skeleton("smplx", limits="swing_twist")
 
 # SMPL-X joint order (full_pose order: global_orient, body_pose, jaw, eyes, left hand, right hand).
 JOINT_NAMES = (
@@ -53,6 +54,11 @@ DESCRIPTION = (
     "documented in docs/joint-limits.md."
 )
 
+SWING_TWIST_DESCRIPTION = (
+    " This variant (ik.load_skeleton('smplx', limits='swing_twist')) gives the ball joints, "
+    "shoulders and hips, swing-twist coordinates with a reach table instead of the box."
+)
+
 CONVENTION = (
     "Each joint's rotation is an axis-angle vector r = (rx, ry, rz) expressed in its parent's frame. "
     "In the rest pose (T-pose) every frame is aligned with the world axes: +X = the character's "
@@ -66,7 +72,14 @@ CONVENTION = (
     "'coordinates': 'axis_angle' (the box is on r itself) or an Euler order such as 'yzx': the "
     "rotation is R_y(c_y) R_z(c_z) R_x(c_x), each about the axis as turned by the ones before, "
     "with c = (c_x, c_y, c_z) stored by axis and boxed like r; a rotation about one axis has the "
-    "same numbers either way, and the mirror rule is the same."
+    "same numbers either way, and the mirror rule is the same. 'swing_twist_y': a twist c_y about "
+    "the bone (y) after a swing whose quaternion is (w, s_x, 0, s_z), c_x = 2 asin(s_x), "
+    "c_z = 2 asin(s_z), all relative to 'neutral' (an axis-angle rotation, degrees, the centre "
+    "of the limits: the joint's rotation is R(c) N); 'swing_reach' holds the swing's largest "
+    "angle in 8 directions evenly spaced around the twist axis, starting at a swing about +z "
+    "and turning toward +x ('swing_reach_directions' names where each moves the bone), read "
+    "linearly in the direction's angle between them; the box limits c as well. The right "
+    "side's table is the left's with direction a turned to 180 - a."
 )
 
 # Joints whose limits box Euler angles instead of axis-angle components (left side and midline;
@@ -78,6 +91,59 @@ EULER_COORDINATES = {
     # forearm's own axis (x): an elbow flexed 90 and pronated 40 is (40, -90, 0), inside the
     # box, where its axis-angle vector (31, -86, 31) is not.
     "left_elbow": "yzx",
+}
+
+# Ball joints with swing-twist coordinates (docs/joint-limits.md, "Swing-twist joints"): a twist
+# about the bone after a swing limited by a reach table instead of a box: reach angles in 8
+# directions evenly spaced around the bone, from the first swing axis after the twist axis (b)
+# toward the second (d), read linearly in the direction's angle between them. Each entry:
+# (coordinates, neutral axis-angle in degrees (the centre of the limits) or None, reach table
+# (degrees), a name per direction (where a swing that way moves the bone), source).
+#
+# Shoulder: centred on the hanging arm (Rz(-90) turns the T-pose arm straight down), twist about
+# y (the hanging bone), so that the arm's two standard elevations, forward flexion and
+# abduction from the hanging arm (38 CFR 4.71a Plate I, 0-180 each), are swings with no twist
+# (centred on the T-pose, flexing the hanging arm overhead would count as 165 of twist). A
+# swing about +z moves the hanging arm out (+X), about +x back (-Z), about -z across the body
+# (-X), about -x forward (+Z). Reach: forward and out 150 (of the 180 the collar's elevation, 30,
+# adds the rest; the scapula carries about a third of arm elevation in a real shoulder; and
+# the coordinates are singular at 180, arm straight up: measured, a reach of 170 there made
+# full-body solves converge less often), back 60 (extension, commonly quoted 50-60; the CMU
+# walking clips 131_01-03 reach 51), across 20 (adduction past the hanging arm, in front of the
+# trunk; the clips reach 8), out and back 90 (horizontal abduction 45: at shoulder height 45
+# behind the side), across and forward 90 (horizontal adduction 135: at shoulder height 45
+# across from forward); back and across, forward and out: halfway between their neighbours.
+# Twist: internal / external rotation 90 each (Plate I).
+#
+# Hip: centred on the rest leg, twist about y (the leg): Plate II flexion 125, extension 30,
+# abduction 45, adduction 25 in their four directions, the diagonals halfway between (a
+# per-quadrant ellipse through the same figures would allow only 60 forward and out, knees
+# apart on a chair; the table 85).
+SWING_TWIST = {
+    "left_shoulder": (
+        "swing_twist_y",
+        [0, 0, -90],
+        [150, 90, 60, 40, 20, 90, 150, 150],
+        ("out", "out and back", "back", "back and across", "across", "across and forward", "forward",
+         "forward and out"),
+        "centred on the hanging arm (the T-pose arm turned 90 down, Rz(-90)); 38 CFR 4.71a Plate I: "
+        "forward flexion and abduction 0-180 from the hanging arm (150 here: the collar's 30 of "
+        "elevation completes the arm straight up, and swing-twist coordinates are singular at 180); "
+        "commonly quoted horizontal abduction 45 (reach 90 out and back) and horizontal adduction "
+        "135 (reach 90 across and forward), extension 60 (commonly quoted 50-60; the CMU walking "
+        "clips 131_01-03 reach 51), adduction 20 past the hanging arm in front of the trunk (the "
+        "walking clips reach 8); back and across 40 and forward and out 150 halfway between their "
+        "neighbours (no separate figure)",
+    ),
+    "left_hip": (
+        "swing_twist_y",
+        None,
+        [45, 37.5, 30, 27.5, 25, 75, 125, 85],
+        ("out", "out and back", "back", "back and across", "across", "across and forward", "forward",
+         "forward and out"),
+        "38 CFR 4.71a Plate II: flexion 125, extension 30, abduction 45, adduction 25 in their four "
+        "directions; the diagonals halfway between their neighbours (no separate figure)",
+    ),
 }
 
 CFR = "38 CFR 4.71a Plate II"  # hip, knee, ankle
@@ -414,9 +480,23 @@ LIMITS = {
     ),
 }
 
-def left_and_midline():
-    """LIMITS completed with the finger and thumb joints (computed here, not at import)."""
+# The swing-twist variant's shoulder entry (x and z: the reach table's bounding box).
+SWING_TWIST_SHOULDER = (
+    [0, -90, 0], [0, 90, 0],
+    f"{CFR_ARM}: swing-twist about the hanging arm (see swing_reach_source); external / internal "
+    "rotation 0-90 each",
+    {"x": ("extension (hanging arm backward, -Z)", "flexion (hanging arm forward, +Z)"),
+     "y": ("twist about the hanging arm", "twist about the hanging arm"),
+     "z": ("abduction (hanging arm out and up, +X)", "adduction (across the body)")},
+)
+
+
+def left_and_midline(swing_twist: bool = False):
+    """LIMITS completed with the finger and thumb joints (computed here, not at import); with
+    ``swing_twist``, the shoulders and hips as swing-twist joints (SWING_TWIST)."""
     table = dict(LIMITS)
+    if swing_twist:
+        table["left_shoulder"] = SWING_TWIST_SHOULDER
     for finger in ("index", "middle", "pinky", "ring"):
         for k in (1, 2, 3):
             lo, hi = FINGER_BOX[k]
@@ -424,6 +504,15 @@ def left_and_midline():
     for k, segment in ((1, "cmc"), (2, "mp"), (3, "ip")):
         lo, hi = thumb_box(segment)
         table[f"left_thumb{k}"] = (lo, hi, THUMB_SOURCE[k], THUMB_AXES[k])
+    for name, (kind, _, reach, _, _) in (SWING_TWIST.items() if swing_twist else ()):
+        # The swing coordinates' box is the reach region's bounding box (only the table limits
+        # the swing); the twist range is the entry's own.
+        lo, hi, source, axes = table[name]
+        lo, hi = list(lo), list(hi)
+        for axis, (a_lo, a_hi) in swing_box(kind, reach).items():
+            lo[axis], hi[axis] = a_lo, a_hi
+        source += "; the box on the two swing axes is the bounding box of the swing_reach region, which limits the swing"
+        table[name] = (lo, hi, source, axes)
     return table
 
 
@@ -447,9 +536,47 @@ def mirror(lower, upper):
     )
 
 
-def build():
-    """The JSON document, as a dict in SMPL-X joint order."""
-    table = left_and_midline()
+def swing_box(kind, reach, samples=3600):
+    """{axis: (lower, upper)}, whole degrees outward, of the two swing coordinates
+    (c_b = 2 asin(s_b), c_d = 2 asin(s_d)) over the region of a reach table (degrees, directions
+    from b toward d, linear between them): the box that holds the whole region, so that only the
+    table limits the swing."""
+    t = "xyz".index(kind[-1])
+    b, d = (t + 1) % 3, (t + 2) % 3
+    count = len(reach)
+    cb, cd = [], []
+    for i in range(samples):
+        angle = 2 * math.pi * i / samples
+        k, f = divmod(angle / (2 * math.pi / count), 1.0)
+        r = math.radians((1 - f) * reach[int(k) % count] + f * reach[(int(k) + 1) % count])
+        cb.append(math.degrees(2 * math.asin(math.sin(r / 2) * math.cos(angle))))
+        cd.append(math.degrees(2 * math.asin(math.sin(r / 2) * math.sin(angle))))
+    bounds = lambda v: (math.floor(min(v) + 1e-6), math.ceil(max(v) - 1e-6))  # noqa: E731
+    return {b: bounds(cb), d: bounds(cd)}
+
+
+def mirror_swing(kind, reach):
+    """The right side's reach table of a left-side swing-twist joint: mirroring across X = 0
+    keeps a quaternion's x part and negates its y and z parts, so a swing direction at angle a
+    from b toward d goes to the angle of (+-cos a, +-sin a); the table's entries move with it
+    (the number of directions must make that a permutation)."""
+    t = "xyz".index(kind[-1])
+    b, d = (t + 1) % 3, (t + 2) % 3
+    sign_b, sign_d = (1 if b == 0 else -1), (1 if d == 0 else -1)
+    count = len(reach)
+    out = [None] * count
+    for k, value in enumerate(reach):
+        angle = 2 * math.pi * k / count
+        mirrored = math.atan2(sign_d * math.sin(angle), sign_b * math.cos(angle)) % (2 * math.pi)
+        out[round(mirrored / (2 * math.pi / count)) % count] = value
+    return out
+
+
+def build(swing_twist: bool = False):
+    """The JSON document, as a dict in SMPL-X joint order: the shipped default, or with
+    ``swing_twist`` the variant whose shoulders and hips are swing-twist joints."""
+    table = left_and_midline(swing_twist)
+    swing = SWING_TWIST if swing_twist else {}
     joints = {}
     for name in JOINT_NAMES:
         if name.startswith("right_"):
@@ -466,16 +593,29 @@ def build():
             source = f"mirror of {left} across X = 0; {source}"
         else:
             lower, upper, source, axes = table[name]
+        left = name.replace("right_", "left_")
         joints[name] = {
             "lower": [int(v) for v in lower],
             "upper": [int(v) for v in upper],
-            "coordinates": EULER_COORDINATES.get(name.replace("right_", "left_"), "axis_angle"),
+            "coordinates": EULER_COORDINATES.get(left, swing[left][0] if left in swing else "axis_angle"),
             "source": source,
             "note": _note(axes),
         }
+        if left in swing:
+            kind, neutral, reach, directions, reach_source = swing[left]
+            directions = list(directions)
+            if name != left:
+                reach, directions = mirror_swing(kind, reach), mirror_swing(kind, directions)
+                neutral = None if neutral is None else [neutral[0], -neutral[1], -neutral[2]]
+                reach_source = f"mirror of {left} across X = 0; {reach_source}"
+            if neutral is not None:
+                joints[name]["neutral"] = neutral
+            joints[name]["swing_reach"] = reach
+            joints[name]["swing_reach_directions"] = directions
+            joints[name]["swing_reach_source"] = reach_source
     check(joints)
     return {
-        "description": DESCRIPTION,
+        "description": DESCRIPTION + (SWING_TWIST_DESCRIPTION if swing_twist else ""),
         "convention": CONVENTION,
         "units": "degrees",
         "joints": joints,
@@ -516,18 +656,22 @@ def markdown_table(doc):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON file to write (default: both shipped files, the default and the swing-twist variant)")
+    parser.add_argument("--variant", choices=("box", "swing_twist"), default="box", help="which table --out gets")
     parser.add_argument(
         "--markdown", action="store_true", help="print the Markdown joint table instead"
     )
     args = parser.parse_args(argv)
-    doc = build()
     if args.markdown:
-        sys.stdout.write(markdown_table(doc))
+        sys.stdout.write(markdown_table(build(args.variant == "swing_twist")))
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(doc), encoding="utf-8")
-    print(f"wrote {args.out} ({len(doc['joints'])} joints)")
+    outputs = [(args.out, args.variant == "swing_twist")] if args.out else [(DEFAULT_OUT, False), (SWING_TWIST_OUT, True)]
+    for out, swing_twist in outputs:
+        doc = build(swing_twist)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(doc), encoding="utf-8")
+        print(f"wrote {out} ({len(doc['joints'])} joints)")
     return 0
 
 

@@ -38,11 +38,12 @@ from ik_engine.pose import Pose
 from ik_engine.skeleton import Skeleton
 
 from .smplx_default import (
-    LIMITS_FILE,
     SKELETON_FILE,
     joint_coordinate_kinds,
     joint_limits_radians,
     joint_neutral_rotations,
+    joint_swing_reach,
+    limits_file,
     load_smplx_default,
     read_data_file,
 )
@@ -188,7 +189,7 @@ def _stature(positions: np.ndarray, names: list[str]) -> float:
 
 
 # --------------------------------------------------------------------------- public API
-def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None) -> Skeleton:
+def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None, limits: str = "box") -> Skeleton:
     """The 55-joint skeleton of a user's SMPL-X model for one body shape.
 
     Args:
@@ -203,6 +204,8 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
             folder (a file is used as given).
         expression: (E,) expression coefficients (they move the jaw and eye joints too);
             None: neutral.
+        limits: the shipped limit table, ``"box"`` (default) or ``"swing_twist"``
+            (``ik.load_skeleton``).
 
     Returns:
         A Skeleton named ``"smplx:<file name>"``: SMPL-X joint names, order and parents;
@@ -234,7 +237,7 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
         )
 
     offsets = joints - np.where(parents[:, None] >= 0, joints[np.maximum(parents, 0)], 0.0)
-    limits = read_data_file(LIMITS_FILE)
+    limits = read_data_file(limits_file(limits))
     lower, upper = joint_limits_radians(names, limits)
     default = load_smplx_default()
     radii = None
@@ -245,7 +248,7 @@ def load_smplx_model(path, betas=None, gender: str = "neutral", expression=None)
         radii = default.radii * scale
     return Skeleton(names, parents, offsets, lower, upper, radii=radii, name=f"smplx:{model.file_name}",
                     coordinates=joint_coordinate_kinds(names, limits),
-                    neutral_rotations=joint_neutral_rotations(names, limits))
+                    neutral_rotations=joint_neutral_rotations(names, limits), swing_reach=joint_swing_reach(names, limits))
 
 
 def smplx_forward(path_or_module, pose: Pose, betas=None, expression=None,

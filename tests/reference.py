@@ -33,3 +33,23 @@ def reference_fk(parents, offsets, rotations, translation, rest_rotations=None):
 def reference_world(skel, rotations, translation):
     """reference_fk of a Skeleton's tree (rest frames aligned with the parents)."""
     return reference_fk(skel.parents, skel.rest_offsets, rotations, translation)
+
+
+def swing_twist_y_coordinates(R_local: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """(c_x, c_y, c_z) swing-twist coordinates about y (the SMPL-X shoulders and hips) of a
+    local rotation (3, 3) centred on ``neutral`` (3, 3), by the definition, through scipy: the
+    twist c_y = 2 atan2(q_y, q_w) of R_local @ neutral^T (w >= 0), then the swing S = that
+    rotation turned back by the twist, c_x = 2 asin(s_x), c_z = 2 asin(s_z) (w >= 0)."""
+    R = Rotation.from_matrix(R_local @ neutral.T)
+    x, y, z, w = R.as_quat()
+    tau = 2 * np.arctan2(y, w) if w >= 0 else 2 * np.arctan2(-y, -w)
+    sx, _, sz, sw = (R * Rotation.from_rotvec([0.0, -tau, 0.0])).as_quat()
+    sx, sz = (sx, sz) if sw >= 0 else (-sx, -sz)
+    return np.array([2 * np.arcsin(sx), tau, 2 * np.arcsin(sz)])
+
+
+def swing_twist_y_matrix(c: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """The local rotation (3, 3) of swing-twist coordinates about y: S R_y(c_y) neutral."""
+    sx, sz = np.sin(c[0] / 2), np.sin(c[2] / 2)
+    swing = Rotation.from_quat([sx, 0.0, sz, np.sqrt(max(1 - sx * sx - sz * sz, 0.0))])
+    return (swing * Rotation.from_rotvec([0.0, c[1], 0.0])).as_matrix() @ neutral

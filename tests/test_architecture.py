@@ -141,7 +141,8 @@ def test_the_cycle_finder_finds_a_cycle():
 LAYERS = (
     ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "background_compiler",
                     "skeleton_cache", "smplx_body")),
-    ("model", ("pose", "kinematics", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state", "geometry", "result", "motion",
+    ("model", ("pose", "kinematics", "swing_twist_conversions", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state",
+               "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons", "body_proportions")),
     ("constraints", ("constraints",)),
     ("problem", ("problem", "swing_limits")),

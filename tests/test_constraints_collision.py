@@ -238,7 +238,7 @@ def test_rest_pose_satisfies_every_default_inequality(smplx):
     problem = ResidualProblem(smplx, smplx.indices(BODY_JOINTS), True, constraints)
     params, sqrt_weights = problem.pack_parameters(constraints)
     inputs = ProblemInputs(np.zeros((len(problem.joints), 3)), np.zeros(3), params, sqrt_weights)
-    r, J, errors = problem.evaluate(np.zeros(problem.num_variables), inputs, np)
+    r, J, errors = problem.evaluate(problem.initial_variables(np.zeros((smplx.num_joints, 3)), np.zeros(3)), inputs, np)  # the rest pose
     np.testing.assert_array_equal(errors[:4], 0.0)
     np.testing.assert_array_equal(r[: problem.slots[3].residual_slice.stop], 0.0)
     # Standing on one foot at rest: the centre of mass is between the feet, outside.

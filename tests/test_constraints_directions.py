@@ -209,7 +209,7 @@ def test_degenerate_points_stay_finite(smplx):
     problem = ResidualProblem(smplx, smplx.indices(NECK_HEAD + LEFT_LEG + LEFT_ARM), False, constraints)
     params, sw = problem.pack_parameters(constraints)
     inputs = ProblemInputs(np.zeros((len(problem.joints), 3)), np.zeros(3), params, sw)
-    r, J, errors = problem.evaluate(np.zeros(problem.num_variables), inputs, np)
+    r, J, errors = problem.evaluate(problem.initial_variables(np.zeros((smplx.num_joints, 3)), np.zeros(3)), inputs, np)  # the rest pose
     assert np.isfinite(r).all() and np.isfinite(J).all() and np.isfinite(errors).all()
     forearm = rest[smplx.index("left_wrist")] - rest[smplx.index("left_elbow")]
     assert errors[2] == pytest.approx(angle(forearm, [1, 0, 0]), abs=1e-7)

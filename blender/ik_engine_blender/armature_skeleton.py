@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .armature_frames import fit_rotation, rotation_part, solve_frame_rotation
-from .bone_ik_limits import AXES, blender_ik_joint
+from .bone_ik_limits import AXES, blender_ik_joint, shipped_limits
 from .bone_ik_limits import ik_settings as read_ik_settings
 from .dependencies import engine
 from .errors import AddonError
@@ -369,6 +369,7 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
     upper = np.full((n, 3), np.pi)
     source = ["none"] * n
     coordinates = ["axis_angle"] * n  # what each joint's limits box (SMPL-X joints: the shipped kinds)
+    smplx_joint = np.full(n, -1)  # each bone's SMPL-X joint whose shipped limits it takes (-1: none)
     R_armature_joint = R_armature_bone.copy()
 
     uses_ik = ik_settings["use_ik_limit_"] | ik_settings["lock_ik_"]
@@ -387,11 +388,10 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
             j = index[name]
             if has_ik[j]:
                 continue
-            k = smplx.index(name)
-            lower[j], upper[j] = smplx.lower[k], smplx.upper[k]
-            coordinates[j] = smplx.coordinates[k]
+            smplx_joint[j] = smplx.index(name)
             R_armature_joint[j] = R_armature_smplx
             source[j] = "smplx"
+    neutral, reach = shipped_limits(smplx, smplx_joint, lower, upper, coordinates)
     for j in np.flatnonzero(has_ik):
         source[j] = "ik"
         coordinates[j], lower[j], upper[j] = blender_ik_joint(
@@ -418,6 +418,8 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
         lengths = np.concatenate([[0.0], lengths])
         source = ["none"] + source
         coordinates = ["axis_angle"] + coordinates
+        neutral = None if neutral is None else np.concatenate([np.eye(3)[None], neutral])
+        reach = None if reach is None else np.concatenate([np.full((1, reach.shape[1]), np.inf), reach])
     J = len(bones)
     R_rest = np.empty((J, 3, 3))
     offsets = np.empty((J, 3))
@@ -432,19 +434,11 @@ def _build_model(names, parents_named, T_armature_bone, lengths, local_location,
         raise AddonError(f"a bone is called {EXTRA_ROOT!r}, a name the add-on reserves: rename it")
     joint_names = [EXTRA_ROOT if b is None else b for b in bones]
     skeleton = ik.Skeleton(joint_names, parents, offsets, lower, upper, rest_rotations=R_rest, name="armature",
-                           coordinates=coordinates)
+                           coordinates=coordinates, neutral_rotations=neutral, swing_reach=reach)
     root_bone = names[roots[0]] if len(roots) == 1 else None
     return ArmatureModel(
-        skeleton=skeleton,
-        bones=tuple(bones),
-        R_armature_bone=R_armature_bone,
-        R_bone_joint=R_bone_joint,
-        R_solve_armature=R_solve_armature,
-        bone_length=lengths,
-        root_bone=root_bone,
-        root_local_location=bool(local_location),
-        moving_bones=tuple(moving),
-        limit_source=tuple(source),
-        R_armature_smplx=R_armature_smplx,
-        fingerprint=fingerprint,
+        skeleton=skeleton, bones=tuple(bones), R_armature_bone=R_armature_bone, R_bone_joint=R_bone_joint,
+        R_solve_armature=R_solve_armature, bone_length=lengths, root_bone=root_bone,
+        root_local_location=bool(local_location), moving_bones=tuple(moving), limit_source=tuple(source),
+        R_armature_smplx=R_armature_smplx, fingerprint=fingerprint,
     )

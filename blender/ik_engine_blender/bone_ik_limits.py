@@ -1,5 +1,6 @@
 """A bone's IK limit settings (Bone Properties > Inverse Kinematics) read as Blender's own IK
-solver reads them, as an engine joint: its coordinates kind and limits."""
+solver reads them, as an engine joint: its coordinates kind and limits; and the shipped SMPL-X
+limits for the bones of an SMPL-X armature."""
 
 from __future__ import annotations
 
@@ -64,3 +65,23 @@ def blender_ik_joint(bone: str, locked, limited, ik_min, ik_max) -> tuple[str, n
     else:
         kind = "axis_angle"
     return kind, lower, upper
+
+
+def shipped_limits(smplx, smplx_joint: np.ndarray, lower: np.ndarray, upper: np.ndarray, coordinates: list[str]):
+    """Give the bones with an SMPL-X joint (``smplx_joint`` (n,), -1 for none) that joint's
+    limits from the ``smplx`` Skeleton: fills ``lower``, ``upper`` (n, 3) and ``coordinates``
+    (n,) in place and returns (neutral rotations (n, 3, 3) or None, reach tables (n, R) or None),
+    the swing-twist centres and reach tables (identity and ``inf`` for the other bones)."""
+    rows = np.flatnonzero(smplx_joint >= 0)
+    joints = smplx_joint[rows]
+    lower[rows], upper[rows] = smplx.lower[joints], smplx.upper[joints]
+    for row, k in zip(rows, joints):
+        coordinates[row] = smplx.coordinates[k]
+    neutral = reach = None
+    if smplx.neutral_rotations is not None:
+        neutral = np.broadcast_to(np.eye(3), (len(smplx_joint), 3, 3)).copy()
+        neutral[rows] = smplx.neutral_rotations[joints]
+    if smplx.swing_reach is not None:
+        reach = np.full((len(smplx_joint), smplx.swing_reach.shape[1]), np.inf)
+        reach[rows] = smplx.swing_reach[joints]
+    return neutral, reach

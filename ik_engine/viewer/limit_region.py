@@ -1,6 +1,6 @@
 """A joint's limit region, drawn as the points its child bone can reach within the limits.
 
-For joint j with child c, every coordinate vector q inside j's limit box (clipped to +-pi)
+For joint j with child c, every coordinate vector q inside j's limits (box clipped to +-pi, swing region)
 gives a local rotation R(q), and the child's world position
 ``p_c = p_j + R_world_parent(j) @ R(q) @ offset_c`` (the parent's frame as in the current pose).
 Sampling the box (its corners, edges' midpoints and random interior points) draws the region
@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 
+from ..joint_coordinates import clamped_coordinates
 from ..rotations import axis_angle_to_matrix
 from ..skeleton import Skeleton
 
@@ -28,12 +29,15 @@ def limit_child(skeleton: Skeleton, joint: int) -> int | None:
 
 
 def limit_coordinates(skeleton: Skeleton, joint: int, samples: int = SAMPLES, seed: int = 0) -> np.ndarray:
-    """(N, 3) coordinates inside joint's limit box: the box's corners and random interior points."""
+    """(N, 3) coordinates inside joint's limits: the box's corners and random interior points,
+    a swing-twist joint's brought inside its swing ellipse or reach table."""
     lo = np.maximum(skeleton.lower[joint], -np.pi)
     hi = np.minimum(skeleton.upper[joint], np.pi)
     corners = np.array([[(lo, hi)[b][i] for i, b in enumerate(bits)] for bits in itertools.product((0, 1), repeat=3)])
     inside = np.random.default_rng(seed).uniform(lo, hi, size=(max(0, samples - len(corners)), 3))
-    return np.concatenate([corners, inside])
+    c = np.concatenate([corners, inside])
+    kind = skeleton.coordinates[joint]
+    return clamped_coordinates(c, kind, lo, hi, bool(skeleton.elliptic_swing[joint]), skeleton.reach(joint))
 
 
 class LimitRegion:
