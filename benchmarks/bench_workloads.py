@@ -76,7 +76,7 @@ def _rebuilt(skeleton, names=None, lower=None, upper=None, name=None):
         skeleton.joint_names if names is None else names, skeleton.parents, skeleton.rest_offsets,
         skeleton.lower if lower is None else lower, skeleton.upper if upper is None else upper,
         rest_rotations=skeleton.rest_rotations, radii=skeleton.radii, name=name or skeleton.name,
-        coordinates=skeleton.coordinates,
+        coordinates=skeleton.coordinates, neutral_rotations=skeleton.neutral_rotations, swing_reach=skeleton.swing_reach,
     )
 
 

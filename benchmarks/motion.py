@@ -17,7 +17,8 @@ def smooth_upper_body_motion(skeleton: ik.Skeleton, frames: int, fps: float = 30
     its limits box, see ``Skeleton.coordinates``) a sum of two slow sinusoids around the middle
     of its range, using up to a third of the range; legs at rest.
 
-    The motion stays inside the limits by construction.
+    The motion stays inside the limits by construction (a swing-twist joint's swing brought
+    into its ellipse or reach table, a continuous projection).
     """
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / fps
@@ -31,7 +32,7 @@ def smooth_upper_body_motion(skeleton: ik.Skeleton, frames: int, fps: float = 30
             phase = rng.uniform(0, 2 * np.pi, 2)
             wave = 0.6 * np.sin(2 * np.pi * freq[0] * t + phase[0]) + 0.4 * np.sin(2 * np.pi * freq[1] * t + phase[1])
             coordinates[:, j, axis] = np.clip(middle[axis] + wave * half[axis] / 3.0, lo[axis], hi[axis])
-    return skeleton.from_coordinates(coordinates)
+    return skeleton.clamped_rotations(skeleton.from_coordinates(coordinates))
 
 
 def mean_acceleration(rotations: np.ndarray, joints: list[int]) -> float:

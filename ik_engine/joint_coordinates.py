@@ -238,7 +238,10 @@ def reach_sine(s_b: Any, s_d: Any, reach: Any, xp: Any) -> Any:
     of the swing ``(s_b, s_d)`` (...): linear in the direction's angle between the table's two
     nearest directions (hat weights, so that numpy, JAX and TensorFlow run the same code)."""
     count = reach.shape[-1]
-    angle = xp.arctan2(s_d, s_b)[..., None] - reach_directions(count)  # (..., R)
+    # At the centre the direction is undefined: read direction 0 there (any reach holds a
+    # zero swing), so that no NaN reaches a derivative through atan2(0, 0).
+    away = s_b * s_b + s_d * s_d > 1e-24
+    angle = xp.arctan2(xp.where(away, s_d, 0.0), xp.where(away, s_b, 1.0))[..., None] - reach_directions(count)  # (..., R)
     angle = xp.arctan2(xp.sin(angle), xp.cos(angle))  # wrapped into [-pi, pi]
     weights = xp.maximum(1.0 - xp.abs(angle) * (count / (2.0 * np.pi)), 0.0)
     return xp.sin(0.5 * xp.sum(weights * reach, axis=-1))
@@ -277,7 +280,7 @@ def project_swing(c: Any, t: int, lower: Any, upper: Any, elliptic: Any, xp: Any
     """Swing-twist coordinates (..., 3), already inside their box, with the swing brought
     inside the ellipse or reach table and ``MAX_SWING`` along the ray from c = 0 (the rest
     pose, or the neutral rotation) (``swing_scale``).
-    Radial scaling keeps the box, which contains the rest pose (the Skeleton requires it)."""
+    Radial scaling keeps the box, which contains c = 0 (the Skeleton requires it)."""
     b, d = swing_axes(t)
     k = swing_scale(c, t, lower, upper, elliptic, xp, reach)
     _, s_b, s_d = _swing_quaternion(c, t, xp)

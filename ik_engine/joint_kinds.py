@@ -46,12 +46,13 @@ def checked_coordinates(names: Sequence[str], coordinates, lower: np.ndarray, up
         if kind == AXIS_ANGLE:
             continue
         if kind in SWING_TWIST_KINDS:
-            # The swing is limited along rays from its centre: its box must hold the centre.
+            # The swing is limited along rays from its centre (c = 0: the rest pose, or the
+            # neutral rotation): its box must hold the centre.
             for a in swing_axes(twist_axis(kind)):
                 if not lower[j, a] <= 0.0 <= upper[j, a]:
                     raise SkeletonError(
                         f"joint {names[j]!r} uses swing-twist coordinates {kind!r}: its swing range about "
-                        f"{'xyz'[a]} must contain 0 (the rest pose), got {np.degrees(lower[j, a]):.6g} .. "
+                        f"{'xyz'[a]} must contain 0 (its centre: the rest pose, or its neutral rotation), got {np.degrees(lower[j, a]):.6g} .. "
                         f"{np.degrees(upper[j, a]):.6g} degrees"
                     )
             continue

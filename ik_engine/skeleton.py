@@ -244,7 +244,7 @@ class Skeleton:
     @property
     def elliptic_swing(self) -> np.ndarray:
         """(J,) bool: swing-twist joints whose swing an ellipse limits (both swing
-        coordinates limited); False for every other joint."""
+        coordinates limited, no reach table); False for every other joint."""
         return self._elliptic.copy()
 
     @property

@@ -24,7 +24,7 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
         limits: which shipped limit table an SMPL-X skeleton gets: ``"box"`` (the default, a
             box on each joint's coordinates) or ``"swing_twist"`` (the shoulders and hips as
             swing-twist joints with a per-direction reach table: anatomically closer, and
-            measured 10-20 % slower to solve; docs/joint-limits.md).
+            its median solve measured 17-21 % slower; docs/joint-limits.md).
     """
     if limits != "box" and isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".bvh"):
         raise SkeletonFileError("limits apply to SMPL-X skeletons; a BVH skeleton has no limits")

@@ -187,8 +187,8 @@ def assert_targets_met(obj, targets, tolerance=TOLERANCE):
 
 def assert_smplx_within_limits(obj):
     """Blender's local rotations of the 21 body bones, read as the shipped skeleton's pose,
-    lie inside its limits (boxes, Euler elbows, the swing-twist shoulders' and hips' reach
-    tables); returns (skeleton, pose, indices of those joints)."""
+    lie inside its limits (the default table the add-on uses: boxes, Euler elbows), by the
+    skeleton's own limit reading; returns (skeleton, pose, indices of those joints)."""
     skeleton = ik.load_skeleton("smplx")
     names = skeleton.joint_names[1:22]
     idx = skeleton.indices(names)
