@@ -71,13 +71,16 @@ def track_command(args) -> int:
     if args.frames:
         motion = motion[: args.frames]
     if args.own_skeleton:
+        if args.limits != "box":
+            raise ik.SkeletonFileError("--limits chooses the SMPL-X skeleton's limit table; --own-skeleton tracks on the "
+                                    "clip's own skeleton, which has no limits")
         skel = source
         positions = motion.world_positions(source)
         tracks = {name: positions[:, j] for j, name in enumerate(source.joint_names)}
         effectors = [n for n in source.joint_names if source.parents.tolist().count(source.index(n)) == 0 or n == source.joint_names[0]]
         result_kwargs = dict(effectors=effectors, guides=())
     else:
-        skel = ik.load_skeleton("smplx")
+        skel = ik.load_skeleton("smplx", limits=args.limits)
         tracks = effector_tracks(source, motion, skel)
         result_kwargs = {}
     progress = ProgressBar(len(motion), "tracking", "frame")
@@ -168,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p_track.add_argument("--scale", type=float, default=CMU_UNIT, help=f"BVH units to metres (default: CMU's {CMU_UNIT})")
     p_track.add_argument("--frames", type=int, default=0, help="track only the first N frames")
     p_track.add_argument("--own-skeleton", action="store_true", help="track on the clip's own skeleton (no retargeting)")
+    p_track.add_argument("--limits", choices=("box", "swing_twist"), default="box",
+                         help="the SMPL-X skeleton's limit table: box (default) or swing_twist (swing-twist shoulders and "
+                         "hips, docs/joint-limits.md)")
     p_track.add_argument("--glb", help="also write the motion as an animated, skinned glTF (.glb: the skeleton as a skin, "
                          "the CC0 body mesh on the SMPL-X skeleton, one key per frame)")
     p_render = commands.add_parser("render", help="draw a pose of the default skeleton with its mesh (PNG, optionally GLB)",

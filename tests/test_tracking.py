@@ -121,3 +121,20 @@ def test_track_and_render_commands(tmp_path, capsys):
     assert strip.read_bytes()[:4] == b"\x89PNG"
     assert main(["track", str(tmp_path / "missing.bvh"), "--out", str(out)]) == 2
     assert "missing.bvh" in capsys.readouterr().err
+
+
+def test_track_command_tracks_on_the_swing_twist_limit_table(tmp_path, capsys):
+    """`ik-engine track --limits swing_twist`: the SMPL-X skeleton with the swing-twist shoulders
+    and hips; every written frame inside that table (read back from the BVH, by its own limit
+    reading); with --own-skeleton the option is refused with a clear message."""
+    out = tmp_path / "tracked.bvh"
+    assert main(["track", str(CLIP), "--frames", "40", "--limits", "swing_twist", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "smplx (swing_twist limits)" in printed and "limit violations: 0" in printed
+    table = ik.load_skeleton("smplx", limits="swing_twist")
+    written, motion = ik.load_bvh(out)
+    columns = [written.index(n) for n in table.joint_names]
+    for r in motion.rotations[:, columns]:
+        assert table.limit_violation(ik.Pose(r, np.zeros(3))) <= 1e-4
+    assert main(["track", str(CLIP), "--own-skeleton", "--limits", "swing_twist", "--out", str(out)]) == 2
+    assert "--own-skeleton tracks on the clip's own skeleton, which has no limits" in capsys.readouterr().err
