@@ -24,11 +24,11 @@ D = np.radians
 
 
 def shortest_turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(3, 3) the smallest rotation taking unit vector a onto unit vector b (Rodrigues; a and b
-    not opposite)."""
+    """(3, 3) the smallest rotation taking direction a onto direction b (Rodrigues; not opposite)."""
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
     axis = np.cross(a, b)
     angle = np.arctan2(np.linalg.norm(axis), a @ b)
-    return axis_angle_to_matrix(axis / max(np.linalg.norm(axis), 1e-300) * angle, np)
+    return axis_angle_to_matrix(axis / max(np.linalg.norm(axis), 1e-12) * angle, np)
 
 
 def bone_towards(smplx: ik.Skeleton, joint: str, direction, twist_deg: float = 0.0) -> ik.Pose:
@@ -41,9 +41,9 @@ def bone_towards(smplx: ik.Skeleton, joint: str, direction, twist_deg: float = 0
     children = [c for c, p in enumerate(smplx.parents) if p == j]
     bone = smplx.rest_offsets[max(children, key=lambda c: np.linalg.norm(smplx.rest_offsets[c]))]
     down = np.array([0.0, -1.0, 0.0])
-    hang = shortest_turn(bone / np.linalg.norm(bone), down)  # rest bone -> hanging straight down
+    hang = shortest_turn(bone, down)  # rest bone -> hanging straight down
     twist = axis_angle_to_matrix(D(twist_deg) * down, np)
-    turn = shortest_turn(down, np.asarray(direction, float) / np.linalg.norm(direction))
+    turn = shortest_turn(down, np.asarray(direction, float))
     R = turn @ twist @ hang
     if joint.endswith("hip"):
         R = hang.T @ R

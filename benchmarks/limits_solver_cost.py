@@ -37,36 +37,12 @@ def common_poses(first: ik.Skeleton, second: ik.Skeleton, moving, n: int, seed: 
     return poses
 
 
-def problems(name: str, skeleton: ik.Skeleton, poses: list[ik.Pose], rng: np.random.Generator):
-    """(moving, move_root, solver options, [constraints per problem]) of a scenario's kind."""
+def scenario_of(name: str, skeleton: ik.Skeleton, poses: list[ik.Pose], rng: np.random.Generator) -> scenarios.Scenario:
+    """The benchmark scenario ``name`` with its targets from ``poses`` (full body: each moved by a
+    random translation of up to 0.3 m per axis from ``rng``, as the scenario does)."""
     if name == "full_body":
-        points, frames, moving, move_root = scenarios.FULL_BODY_POINTS, scenarios.FULL_BODY_FRAMES, scenarios.BODY_JOINTS, True
-        options = {"max_iterations": 1000, "restarts": 40}
-    else:
-        points = [scenarios.HAND_POINT]
-        frames = [scenarios.HAND_FRAME] if name == "arm_pose" else []
-        moving, move_root, options = scenarios.ARM_JOINTS, False, dict(scenarios.ARM_SOLVER_OPTIONS)
-    out = []
-    for pose in poses:
-        translation = rng.uniform(-0.3, 0.3, 3) if move_root else np.zeros(3)
-        R, p = skeleton.world_transforms(ik.Pose(pose.rotations, translation))
-        out.append([ik.Position(j, p[skeleton.index(j)]) for j in points]
-                   + [ik.Orientation(j, R[skeleton.index(j)]) for j in frames])
-    return moving, move_root, options, out
-
-
-def met(skeleton: ik.Skeleton, constraints, pose: ik.Pose) -> bool:
-    """Every target within 1 mm and 1 degree, by float64 FK."""
-    R, p = skeleton.world_transforms(pose)
-    for c in constraints:
-        j = skeleton.index(c.joint)
-        if isinstance(c, ik.Position) and np.linalg.norm(p[j] - c.target) > 1e-3:
-            return False
-        if isinstance(c, ik.Orientation):
-            cos = (np.trace(R[j] @ c.target_rotation.T) - 1.0) / 2.0
-            if np.arccos(np.clip(cos, -1.0, 1.0)) > np.radians(1.0):
-                return False
-    return True
+        poses = [ik.Pose(pose.rotations, rng.uniform(-0.3, 0.3, 3)) for pose in poses]
+    return scenarios.SCENARIOS[name](skeleton, len(poses), poses=poses)
 
 
 def run(n: int, seed: int) -> dict:
@@ -76,23 +52,24 @@ def run(n: int, seed: int) -> dict:
     out = {}
     for name in ("arm_reach", "arm_pose", "full_body"):
         moving = scenarios.BODY_JOINTS if name == "full_body" else scenarios.ARM_JOINTS
-        poses = common_poses(shipped, previous, moving, n, seed)
-        moving, move_root, options, cases = problems(name, shipped, poses, np.random.default_rng(seed + 1))
-        solvers = {k: ik.IKSolver(s, joints=moving, move_root=move_root, compilation="blocking", **options) for k, s in limits.items()}
+        scenario = scenario_of(name, shipped, common_poses(shipped, previous, moving, n, seed), np.random.default_rng(seed + 1))
+        solvers = {k: ik.IKSolver(s, joints=scenario.moving, move_root=scenario.move_root, compilation="blocking",
+                                  **scenario.solver_options) for k, s in limits.items()}
         for solver in solvers.values():
-            solver.solve(cases[0])  # compile
+            solver.solve(scenario.constraints(0))  # compile
         times = {k: [] for k in limits}
         success = {k: 0 for k in limits}
         violations = {k: 0 for k in limits}
-        for i, constraints in enumerate(cases):
+        for i in range(scenario.size):
             order = list(limits) if i % 2 == 0 else list(limits)[::-1]
             for k in order:
                 started = time.perf_counter()
-                result = solvers[k].solve(constraints)
+                result = solvers[k].solve(scenario.constraints(i))
                 times[k].append(time.perf_counter() - started)
-                success[k] += met(limits[k], constraints, result.pose)
+                position, orientation = scenario.errors(limits[k], i, result.pose)  # float64 FK
+                success[k] += position <= 1e-3 and orientation <= np.radians(1.0)
                 violations[k] += limits[k].limit_violation(result.pose) > 0.0
-        out[name] = {k: {"success": success[k] / len(cases), "median_ms": float(np.median(times[k]) * 1e3),
+        out[name] = {k: {"success": success[k] / scenario.size, "median_ms": float(np.median(times[k]) * 1e3),
                          "p95_ms": float(np.percentile(times[k], 95) * 1e3), "limit_violations": violations[k]}
                      for k in limits}
     return out

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 import ik_engine as ik
+from ik_engine.benchmarks.anatomy_poses import rejection_table, shortest_turn
 from ik_engine.joint_coordinates import AXIS_ANGLE, SWING_TWIST_KINDS, axis_angle_to_coordinates, swing_scale, twist_axis
 from ik_engine.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -91,14 +92,6 @@ HINGES = (
 BODY_JOINTS = tuple(j for j in SEGMENTS if j != "pelvis")
 SPINE = ("spine1", "spine2", "spine3")
 NECK = ("neck", "head")
-
-
-def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(3, 3) the smallest rotation taking direction a onto direction b."""
-    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    angle = np.arctan2(np.linalg.norm(axis), a @ b)
-    return axis_angle_to_matrix(axis / max(np.linalg.norm(axis), 1e-12) * angle, np)
 
 
 def _twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
@@ -161,7 +154,7 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
         if source_bone is None:
             C[joint] = np.eye(3)
         else:
-            C[joint] = _rotation_between(bone(rest_target, target.index, joint, end), bone(rest_source, source.index, *source_bone))
+            C[joint] = shortest_turn(bone(rest_target, target.index, joint, end), bone(rest_source, source.index, *source_bone))
     # The collar keeps the clip's frame: its rest bone differs by joint placement only.
     for side in ("left", "right"):
         C[f"{side}_collar"] = C["spine3"]
@@ -182,7 +175,7 @@ def transferred_rotations(source: ik.Skeleton, motion: ik.Motion, target: ik.Ske
         flexion_axis = np.array(flexion_axis)
         axis = axis if axis @ flexion_axis >= 0 else -axis
         if tilt:
-            turn = _rotation_between(flexion_axis, axis)  # turn @ flexion_axis = axis
+            turn = shortest_turn(flexion_axis, axis)  # turn @ flexion_axis = axis
         else:
             d = bone(rest_target, target.index, segment, hinge)
             d /= np.linalg.norm(d)
@@ -298,8 +291,6 @@ def main(argv: list[str] | None = None) -> None:
                      + f" | {ranges} | {limits} | {variant_inside} | {before} |")
     table = "\n".join(lines)
     print(table)
-    from ik_engine.benchmarks.anatomy_poses import rejection_table
-
     anatomy = rejection_table({"box (default)": target, "swing_twist": variant})
     print(anatomy)
     if args.out:

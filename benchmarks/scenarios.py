@@ -61,17 +61,25 @@ class Scenario:
         return float(pos), rot
 
 
-def _random_targets(skeleton: ik.Skeleton, moving, n: int, seed: int, points, frames):
-    rng = np.random.default_rng(seed)
-    positions = {j: np.empty((n, 3)) for j in points}
-    rotations = {j: np.empty((n, 3, 3)) for j in frames}
-    for i in range(n):
-        R, p = skeleton.world_transforms(skeleton.random_pose(rng, moving))
+def targets_of(skeleton: ik.Skeleton, poses, points, frames):
+    """({point: (N, 3) world positions}, {frame: (N, 3, 3) world rotations}) of N poses."""
+    positions = {j: np.empty((len(poses), 3)) for j in points}
+    rotations = {j: np.empty((len(poses), 3, 3)) for j in frames}
+    for i, pose in enumerate(poses):
+        R, p = skeleton.world_transforms(pose)
         for j in points:
             positions[j][i] = p[skeleton.index(j)]
         for j in frames:
             rotations[j][i] = R[skeleton.index(j)]
     return positions, rotations
+
+
+def _random_targets(skeleton: ik.Skeleton, moving, n: int, seed: int, points, frames, poses=None):
+    """``targets_of`` n random in-limit poses of ``moving`` (or of ``poses`` when given)."""
+    if poses is None:
+        rng = np.random.default_rng(seed)
+        poses = [skeleton.random_pose(rng, moving) for _ in range(n)]
+    return targets_of(skeleton, poses, points, frames)
 
 
 # Cold starts from the rest pose: a budget that lets the rare target behind a limit corner be
@@ -80,14 +88,15 @@ def _random_targets(skeleton: ik.Skeleton, moving, n: int, seed: int, points, fr
 ARM_SOLVER_OPTIONS = {"max_iterations": 300, "restarts": 30}
 
 
-def arm_reach(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
-    positions, _ = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [])
+def arm_reach(skeleton: ik.Skeleton, n: int, seed: int = 0, poses=None) -> Scenario:
+    """``poses``: targets from these poses instead of n random ones (as in the other scenarios)."""
+    positions, _ = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [], poses)
     return Scenario("arm_reach", f"{HAND_POINT} position; moving {', '.join(ARM_JOINTS)}", ARM_JOINTS, positions,
                     solver_options=dict(ARM_SOLVER_OPTIONS))
 
 
-def arm_pose(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
-    positions, rotations = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [HAND_FRAME])
+def arm_pose(skeleton: ik.Skeleton, n: int, seed: int = 0, poses=None) -> Scenario:
+    positions, rotations = _random_targets(skeleton, ARM_JOINTS, n, seed, [HAND_POINT], [HAND_FRAME], poses)
     return Scenario(
         "arm_pose", f"{HAND_POINT} position + {HAND_FRAME} orientation; moving {', '.join(ARM_JOINTS)}",
         ARM_JOINTS, positions, rotations, solver_options=dict(ARM_SOLVER_OPTIONS),
@@ -102,23 +111,20 @@ FULL_BODY_POINTS = ("left_middle1", "right_middle1", "left_foot", "right_foot", 
 FULL_BODY_FRAMES = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
 
 
-def full_body(skeleton: ik.Skeleton, n: int, seed: int = 0) -> Scenario:
+def full_body(skeleton: ik.Skeleton, n: int, seed: int = 0, poses=None) -> Scenario:
     """Pelvis translation and the 22 body joints move (the pelvis rotation too: any heading).
 
     Targets: hands, feet and head positions and wrist and ankle orientations of random
-    in-limit poses, each moved by a random translation of up to 0.3 m per axis.
+    in-limit poses, each moved by a random translation of up to 0.3 m per axis (or of
+    ``poses``, translations included, when given).
     """
-    rng = np.random.default_rng(seed)
-    positions = {j: np.empty((n, 3)) for j in FULL_BODY_POINTS}
-    rotations = {j: np.empty((n, 3, 3)) for j in FULL_BODY_FRAMES}
-    for i in range(n):
-        pose = skeleton.random_pose(rng, BODY_JOINTS)
-        pose = ik.Pose(pose.rotations, rng.uniform(-0.3, 0.3, 3))
-        R, p = skeleton.world_transforms(pose)
-        for j in FULL_BODY_POINTS:
-            positions[j][i] = p[skeleton.index(j)]
-        for j in FULL_BODY_FRAMES:
-            rotations[j][i] = R[skeleton.index(j)]
+    if poses is None:
+        rng = np.random.default_rng(seed)
+        poses = []
+        for _ in range(n):
+            pose = skeleton.random_pose(rng, BODY_JOINTS)
+            poses.append(ik.Pose(pose.rotations, rng.uniform(-0.3, 0.3, 3)))
+    positions, rotations = targets_of(skeleton, poses, FULL_BODY_POINTS, FULL_BODY_FRAMES)
     return Scenario(
         "full_body",
         "pelvis translation + 22 body joints; positions of both hands (middle1), feet, head; orientations of wrists and ankles",

@@ -77,6 +77,11 @@ def _numbers(value, what: str) -> np.ndarray:
         raise SkeletonError(f"{what} must be numbers: {exc}") from None
 
 
+def centred_joints(neutral: np.ndarray) -> np.ndarray:
+    """(J,) bool: the joints whose neutral rotation (J, 3, 3) is not the identity (within 1e-12)."""
+    return np.abs(neutral - np.eye(3)).max(axis=(1, 2)) > 1e-12
+
+
 def checked_neutral_rotations(names: Sequence[str], kinds: Sequence[str], neutral_rotations) -> np.ndarray | None:
     """(J, 3, 3) neutral rotations, None when all are the identity (or none are given), or
     SkeletonError: not rotations, or on a joint whose coordinates are not swing-twist."""
@@ -87,7 +92,7 @@ def checked_neutral_rotations(names: Sequence[str], kinds: Sequence[str], neutra
     if neutral.shape != (J, 3, 3) or not np.isfinite(neutral).all():
         raise SkeletonError(f"neutral_rotations must be finite with shape ({J}, 3, 3), got {neutral.shape}")
     check_rotation_matrices(names, neutral, "neutral_rotations")
-    moved = [j for j in range(J) if np.abs(neutral[j] - np.eye(3)).max() > 1e-12]
+    moved = np.flatnonzero(centred_joints(neutral)).tolist()
     wrong = [names[j] for j in moved if kinds[j] not in SWING_TWIST_KINDS]
     if wrong:
         raise SkeletonError(f"joints {wrong} have a neutral rotation but no swing-twist coordinates: only a "

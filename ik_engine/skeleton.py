@@ -32,6 +32,7 @@ from .joint_coordinates import (
     twist_axis,
 )
 from .joint_kinds import (
+    centred_joints,
     check_rotation_matrices,
     checked_coordinates,
     checked_neutral_rotations,
@@ -172,8 +173,7 @@ class Skeleton:
         self._names = names
         self._coordinates = kinds
         neutral = checked_neutral_rotations(names, kinds, neutral_rotations)
-        self._neutral = None if neutral is None else _readonly(neutral)
-        self._centred = None if neutral is None else np.abs(neutral - np.eye(3)).max(axis=(1, 2)) > 0.0  # (J,)
+        self._neutral, self._centred = (None, None) if neutral is None else (_readonly(neutral), centred_joints(neutral))
         # Joints whose coordinates are not axis-angle, and of those the swing-twist ones.
         self._euler_joints = tuple((j, kind) for j, kind in enumerate(kinds) if kind != AXIS_ANGLE)
         self._swing_joints = tuple(j for j, kind in enumerate(kinds) if kind in SWING_TWIST_KINDS)

@@ -26,8 +26,6 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
             swing-twist joints with a per-direction reach table: anatomically closer, and
             its median solve measured 17-21 % slower; docs/joint-limits.md).
     """
-    if limits != "box" and isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".bvh"):
-        raise SkeletonFileError("limits apply to SMPL-X skeletons; a BVH skeleton has no limits")
     if isinstance(source, str) and source.lower() in SHIPPED:
         if betas is not None or expression is not None:
             raise SkeletonFileError("betas and expression apply only to SMPL-X model files, not the shipped skeleton")
@@ -46,6 +44,8 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
     if suffix == ".bvh":
         from ik_engine.skeletons.bvh import load_bvh
 
+        if limits != "box":
+            raise SkeletonFileError("limits apply to SMPL-X skeletons; a BVH skeleton has no limits")
         return load_bvh(path, scale=scale)[0]
     raise SkeletonFileError(
         f"cannot load a skeleton from {os.fspath(source)!r}: give 'smplx', an SMPL-X model file (.npz, .pkl) or a .bvh file"
