@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pose_memory
+from .pose_bones import bone_indices, pose_bone_bases, raw_bases, write_rotations
 from .armature_frames import fit_rotation, rotation_part, solve_frame_rotation
 from .bone_ik_limits import AXES, blender_ik_joint, shipped_limits
 from .bone_ik_limits import ik_settings as read_ik_settings
@@ -121,7 +123,11 @@ class ArmatureModel:
         ik = engine()
         from ik_engine.rotations import matrix_to_axis_angle
 
-        basis = pose_bone_bases(obj, self.bones)
+        raw = raw_bases(obj)
+        remembered = pose_memory.recall(obj, self.fingerprint, raw)
+        if remembered is not None:  # the bones hold what was last read or written
+            return remembered
+        basis = pose_bone_bases(obj, self.bones, raw)
         real = self.real_joints
         scale = np.linalg.norm(basis[:, :3, :3], axis=1)  # (J, 3) column norms; 1 for the extra root
         bad = np.flatnonzero(np.abs(scale - 1.0).max(axis=1) > SCALE_TOLERANCE)
@@ -145,7 +151,9 @@ class ArmatureModel:
             translation = self.R_solve_armature @ d_armature
         if self.bones[0] is None:
             rotations[0] = 0.0
-        return ik.Pose(rotations, translation)
+        pose = ik.Pose(rotations, translation)
+        pose_memory.remember(obj, self.fingerprint, raw, pose)
+        return pose
 
     def bone_rotation(self, joint: int, r: np.ndarray) -> np.ndarray:
         """(3, 3) pose bone rotation ``Q`` of ``joint`` for its axis-angle ``r`` (3,)."""
@@ -167,8 +175,6 @@ class ArmatureModel:
         representation of the same rotation each, chosen continuous with the bone's current
         value so that keyframes interpolate the short way). Returns the bone names written.
         """
-        from mathutils import Quaternion
-
         from ik_engine.rotations import axis_angle_to_matrix, matrix_to_quaternion
 
         pose_bones = obj.pose.bones
@@ -182,69 +188,16 @@ class ArmatureModel:
         C = self.R_bone_joint[joints]
         Q = C @ axis_angle_to_matrix(np.asarray(pose.rotations, dtype=np.float64)[joints], np) @ np.swapaxes(C, -1, -2)
         quaternions = matrix_to_quaternion(Q, np)
-        index = _bone_index(pose_bones, written)
-        modes = np.array([pose_bones[int(i)].rotation_mode for i in index])
-        bulk = modes == "QUATERNION"
-        if bulk.any():
-            # Quaternion bones in one write (Live's hot path: 0.6 ms bone by bone on the SMPL-X
-            # armature, 0.15 ms so), each continuous with its current value; the pose is then
-            # tagged for evaluation, which a bulk write does not do by itself.
-            current = np.empty(4 * len(pose_bones), dtype=np.float32)
-            pose_bones.foreach_get("rotation_quaternion", current)
-            current = current.reshape(-1, 4)
-            new = quaternions[bulk]
-            rows = index[bulk]
-            flip = np.sum(current[rows].astype(np.float64) * new, axis=1) < 0.0
-            current[rows] = np.where(flip[:, None], -new, new)
-            pose_bones.foreach_set("rotation_quaternion", current.reshape(-1))
-            obj.update_tag()
-        for k in np.flatnonzero(~bulk):
-            set_pose_bone_rotation(pose_bones[int(index[k])], Quaternion(quaternions[k].tolist()), Quaternion)
-        if write_root_location and self.root_bone is not None:
+        write_rotations(obj, bone_indices(pose_bones, written), quaternions)
+        root_written = write_root_location and self.root_bone is not None
+        if root_written:
             pose_bones[self.root_bone].location = self.root_location(pose.translation).tolist()
+        pose_memory.remember_written(obj, self.fingerprint, joints, pose.rotations, pose.translation if root_written else None)
         return written
 
 
 def _is_connected(obj, bone: str) -> bool:
     return bool(obj.data.bones[bone].use_connect)
-
-
-def set_pose_bone_rotation(pb, q, Quaternion) -> None:
-    """Write the unit quaternion ``q`` into ``pb`` in its own rotation mode, continuously."""
-    mode = pb.rotation_mode
-    if mode == "QUATERNION":
-        previous = Quaternion(pb.rotation_quaternion)
-        if previous.dot(q) < 0.0:
-            q = -q
-        pb.rotation_quaternion = q
-    elif mode == "AXIS_ANGLE":
-        previous = Quaternion(pb.rotation_axis_angle[1:], pb.rotation_axis_angle[0])
-        if previous.dot(q) < 0.0:
-            q = -q
-        axis, angle = q.to_axis_angle()
-        pb.rotation_axis_angle = (angle, axis.x, axis.y, axis.z)
-    else:
-        pb.rotation_euler = q.to_euler(mode, pb.rotation_euler)
-
-
-def pose_bone_bases(obj, bones) -> np.ndarray:
-    """(J, 4, 4) ``matrix_basis`` of the pose bones named in ``bones`` (identity for None)."""
-    pose_bones = obj.pose.bones
-    n = len(pose_bones)
-    flat = np.empty(16 * n, dtype=np.float32)
-    pose_bones.foreach_get("matrix_basis", flat)
-    all_bases = np.swapaxes(flat.reshape(n, 4, 4), -1, -2).astype(np.float64)  # column-major in memory
-    index = _bone_index(pose_bones, bones)
-    out = np.tile(np.eye(4), (len(bones), 1, 1))
-    real = index >= 0
-    out[real] = all_bases[index[real]]
-    return out
-
-
-def _bone_index(pose_bones, bones) -> np.ndarray:
-    """(J,) each named bone's index in ``pose_bones`` (-1 for None)."""
-    by_name = dict(zip(pose_bones.keys(), range(len(pose_bones))))
-    return np.array([-1 if bone is None else by_name[bone] for bone in bones], dtype=np.int64)
 
 
 # ---------------------------------------------------------------------- building

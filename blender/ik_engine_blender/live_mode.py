@@ -21,6 +21,7 @@ import contextlib
 import bpy
 from bpy.app.handlers import persistent
 
+from . import pose_memory
 from .errors import AddonError
 from .following import follow_scene
 from .solving import apply_solution, read_problem, solve_problem
@@ -122,6 +123,7 @@ def on_depsgraph_update(scene, depsgraph) -> None:
 def on_load_pre(*_args) -> None:
     """A file is loading: its objects may have the names of the last file's, not their inputs."""
     _last_inputs.clear()
+    pose_memory.forget()
 
 
 def start_live(obj, context) -> None:

@@ -253,7 +253,8 @@ def rotation_path(pose_bone) -> str:
 
 def forget_solvers() -> None:
     """Drop every cached solver and model (unregister, or to free memory)."""
-    from . import armature_skeleton
+    from . import armature_skeleton, pose_memory
 
     _SOLVERS.clear()
     armature_skeleton._MODEL_CACHE.clear()
+    pose_memory.forget()
