@@ -1,5 +1,5 @@
 """The add-on's pose reads and writes (blender/ik_engine_blender/pose_bones.py, pose_memory.py)
-in real Blender (bpy 4.2, Python 3.11 only): bulk writes in every rotation mode give the rotation
+in real Blender (bpy 4.2, Python 3.11 only): writes in every rotation mode give the rotation
 Blender then computes (its own ``matrix_basis``, against scipy), continuous with the bone's
 previous value; a read of bones the add-on just wrote returns what a fresh conversion of the
 bones returns, and anything changed on the bones afterwards is read again."""
@@ -57,7 +57,7 @@ def wound_up_values(obj, rotations: np.ndarray) -> None:
             pb.rotation_euler = [angles[axis] + 2 * np.pi for axis in "XYZ"]
 
 
-def test_bulk_writes_give_the_rotation_in_every_mode_continuous_with_the_previous_value(scene):
+def test_writes_give_the_rotation_in_every_mode_continuous_with_the_previous_value(scene):
     obj = mode_armature()
     armature_skeleton = addon_module("armature_skeleton")
     model = armature_skeleton.armature_model(obj)
@@ -88,7 +88,7 @@ def test_bulk_writes_give_the_rotation_in_every_mode_continuous_with_the_previou
     for i, mode in enumerate(MODES[1:7], start=1):
         step = np.array(obj.pose.bones[f"b{i}"].rotation_euler) - previous[mode]
         assert np.abs(step).max() < 1.5, (mode, step)
-    # The depsgraph sees the bulk write: the evaluated pose is the new one.
+    # The depsgraph sees the writes (the quaternion one in bulk): the evaluated pose is the new one.
     bpy.context.view_layer.update()
     ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
     R_evaluated = np.array([np.array(ev.pose.bones[f"b{i}"].matrix_basis)[:3, :3] for i in range(len(MODES))])
