@@ -76,6 +76,22 @@ def test_body_jacobian_matches_finite_differences(kind):
         np.testing.assert_allclose(E[..., a], omega, atol=1e-8)
 
 
+@pytest.mark.parametrize("kind", EULER_ORDERS)
+def test_euler_matrices_and_body_jacobians_are_the_same_in_numpy_and_jax(kind):
+    """numpy runs its own in-place construction (the interpreter's speed), JAX the stacked one
+    (the compiled solver's): one map."""
+    import jax.numpy as jnp
+
+    from ik_engine.joint_coordinates import coordinates_to_matrix
+
+    c = np.random.default_rng(4).uniform(-3.0, 3.0, size=(2, 5, 3))
+    for function in (body_jacobian, coordinates_to_matrix):
+        numpy_result = function(c, kind, np)
+        jax_result = np.asarray(function(jnp.asarray(c, dtype=jnp.float32), kind, jnp))
+        assert numpy_result.shape == jax_result.shape == (2, 5, 3, 3)
+        np.testing.assert_allclose(jax_result, numpy_result, atol=2e-6)
+
+
 def test_a_rotation_about_one_axis_has_the_same_coordinates_in_every_kind():
     for axis in range(3):
         r = np.zeros(3)
