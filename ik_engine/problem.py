@@ -103,7 +103,7 @@ class ResidualProblem:
         self.moving_joints = np.array(moving, dtype=np.int64)  # (M,) skeleton indices
         self.moving_rows = np.array([self.row_of[j] for j in moving], dtype=np.int64)  # (M,) rows in the subtree
         # (S,) whether each subtree row moves, and (S,) where its rotation is among the moving joints.
-        is_moving = np.isin(np.arange(len(needed)), self.moving_rows)
+        is_moving = np.bincount(self.moving_rows, minlength=len(needed)) > 0
         self.moving_scatter = (is_moving, np.where(is_moving, np.cumsum(is_moving) - 1, 0))
         # Moving joints that no constraint depends on (they keep their initial rotation).
         self.other_moving_joints = np.array(sorted(moving_set - set(moving)), dtype=np.int64)
@@ -178,7 +178,7 @@ class ResidualProblem:
         self.uses_initial_state = any(c.uses_initial_pose for c in constraints)
         slots, p = [], 0
         for c, joints in zip(constraints, joint_lists):
-            size = c.parameters(skeleton).shape[-1]
+            size = c.parameter_size(skeleton)
             if c.tolerance_kind is not None and c.tolerance_kind not in TOLERANCE_KINDS:
                 raise ConstraintError(f"{type(c).__name__} has unknown tolerance kind {c.tolerance_kind!r}")
             slots.append(
@@ -256,7 +256,7 @@ class ResidualProblem:
             return mask & bounded
 
         neutral = variables([j in reaching and j not in held and j != 0 for j in self.moving_joints])
-        middle = 0.5 * (np.nan_to_num(self.sample_lower) + np.nan_to_num(self.sample_upper))
+        middle = 0.5 * (self.sample_lower + self.sample_upper)  # NaN where unbounded: never neutral
         return neutral, np.where(neutral, middle, 0.0), variables([j in held for j in self.moving_joints])
 
     def cold_start(self, q: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 import ik_engine
-from ik_engine.kinematics import TreeLevels, forward_kinematics, local_rotations
+from ik_engine.kinematics import TreeLevels, forward_kinematics, joint_world_positions, local_rotations
 from reference import reference_fk
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "skeletons" / "data" / "smplx_default.json"
@@ -158,6 +158,21 @@ def test_rest_rotations_match_reference():
         for a in chain:
             expected = expected @ rest[a]
         np.testing.assert_allclose(R0[j], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("with_rest_rotations", [False, True])
+def test_joint_world_positions_of_a_few_joints_match_reference(with_rest_rotations):
+    """The ancestors-only forward kinematics (LookAt's and PoleVector's checks of the initial
+    pose) against the reference, for any joints in any order, repeats included."""
+    names, parents, offsets, _ = _smplx_tree()
+    rest = Rotation.random(len(names), random_state=8).as_matrix() if with_rest_rotations else None
+    skel = ik_engine.Skeleton(names, parents, offsets, rest_rotations=rest)
+    rng = np.random.default_rng(9)
+    rotations, translations = _random_poses(rng, 10, len(names))
+    for r, t in zip(rotations, translations):
+        joints = [int(j) for j in rng.choice(len(names), size=int(rng.integers(1, 6)))]
+        _, p_ref = reference_fk(parents, offsets, r, t, rest_rotations=rest)
+        np.testing.assert_allclose(joint_world_positions(skel, ik_engine.Pose(r, t), joints), p_ref[joints], atol=1e-12)
 
 
 def test_local_rotations_with_rest_rotations():

@@ -281,3 +281,6 @@ def test_declared_residual_sizes_match_the_evaluated_ones(smplx):
             assert problem.num_residuals == sum(declared)
             checked += 1
     assert checked == 4
+    # And their parameters: the declared size (part of the structure) is what they pack.
+    for c in constraints:
+        assert c.parameter_size(smplx) == c.parameters(smplx).shape[-1] == c.shifted_parameters(smplx, np.ones(3)).shape[-1], c

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import ConstraintError
+from ..kinematics import joint_world_positions
 from ..rotations import skew
 from .parameter_structure import pack, unpack
 from .base import Constraint, batch_size_of, check_batched_vectors, check_direction, check_joint_name, check_priority, check_weight
@@ -109,7 +110,7 @@ class LookAt(Constraint):
         return pack(LookAtParameters(self.target - shift, self.axis))
 
     def validate(self, skeleton: Any, init: Any) -> None:
-        p_world_joint = skeleton.world_positions(init)[skeleton.index(self.joint)]
+        p_world_joint = joint_world_positions(skeleton, init, [skeleton.index(self.joint)])[0]
         distances = np.linalg.norm(np.atleast_2d(self.target) - p_world_joint, axis=-1)
         close = np.flatnonzero(distances < MIN_TARGET_DISTANCE)
         if len(close):

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import ConstraintError
+from ..kinematics import joint_world_positions
 from .base import Constraint, batch_size_of, check_batched_vectors, check_joint_name, check_priority, check_weight
 from .parameter_structure import pack, unpack
 from .look_at import angle_between, unit_with_jacobian
@@ -116,8 +117,7 @@ class PoleVector(Constraint):
 
     def validate(self, skeleton: Any, init: Any) -> None:
         parent, j, child = limb_joints(skeleton, self.joint)
-        p_world = skeleton.world_positions(init)
-        a, c = p_world[parent], p_world[child]
+        a, c = joint_world_positions(skeleton, init, [parent, child])
         line = c - a
         length = np.linalg.norm(line)
         if length < EPS_LIMB:

@@ -107,6 +107,9 @@ class RestPose(Constraint):
     def parameters(self, skeleton: Any) -> np.ndarray:
         return self.shifted_parameters(skeleton, np.zeros(3))
 
+    def parameter_size(self, skeleton: Any) -> int:
+        return 4 * skeleton.num_joints + 3  # coordinates (J, 3), sqrt weights (J,), translation (3,)
+
     def shifted_parameters(self, skeleton: Any, shift: np.ndarray) -> np.ndarray:
         reference = self._reference(skeleton)
         # The residual compares joint coordinates (Euler angles where the limits use them).
