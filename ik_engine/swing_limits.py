@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .joint_coordinates import MAX_SWING, SWING_TWIST_KINDS, project_swing, swing_axes, twist_axis
+from .numpy_namespace import is_numpy
 from .skeleton import Skeleton
 
 
@@ -99,7 +100,7 @@ class SwingLimits:
     def project(self, q: Any, xp: Any) -> Any:
         """q (..., n), inside its box, with every swing brought inside its ellipse or reach table
         along the ray from its centre; q itself when no moving joint uses swing-twist coordinates."""
-        if xp is np and np.ndim(q) == 1 and self.groups:
+        if is_numpy(xp) and np.ndim(q) == 1 and self.groups:
             return self._project_one(q)
         for t, indices, lower, upper, elliptic, reach, mask, gather in self.groups:
             c = xp.take(q, indices, axis=-1)  # (..., k, 3)

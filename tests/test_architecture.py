@@ -140,7 +140,7 @@ def test_the_cycle_finder_finds_a_cycle():
 # public names of every layer).
 LAYERS = (
     ("foundation", ("errors", "validation", "rotations", "scalar_rotations", "background_compiler",
-                    "skeleton_cache", "smplx_body")),
+                    "skeleton_cache", "smplx_body", "numpy_namespace")),
     ("model", ("pose", "kinematics", "swing_twist_conversions", "joint_coordinates", "joint_kinds", "skeleton", "kinematic_state",
                "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons", "body_proportions")),
