@@ -124,6 +124,7 @@ def joint_world_positions(skeleton: Any, pose: Any, joints: Sequence[int]) -> np
     before every solve: measured on the SMPL-X body (2-core VM), the whole 55-joint body
     (``Skeleton.world_positions``) took about 160 us, the 8 joints up to a wrist about 60 us.
     """
+    skeleton.check_pose(pose)
     needed = sorted({a for j in joints for a in skeleton.ancestors[j]})
     R_pose = axis_angle_to_matrix(np.asarray(pose.rotations, dtype=np.float64)[needed], np)
     rest_rotations, offsets, parents = skeleton.rest_rotations, skeleton.rest_offsets, skeleton.parents

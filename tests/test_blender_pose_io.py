@@ -1,8 +1,9 @@
 """The add-on's pose reads and writes (blender/ik_engine_blender/pose_bones.py, pose_memory.py)
 in real Blender (bpy 4.2, Python 3.11 only): writes in every rotation mode give the rotation
 Blender then computes (its own ``matrix_basis``, against scipy), continuous with the bone's
-previous value; a read of bones the add-on just wrote returns what a fresh conversion of the
-bones returns, and anything changed on the bones afterwards is read again."""
+previous value; a read of bones the add-on just wrote returns the rotations a fresh conversion
+of the bones returns, and anything changed on the bones, before or after the write, is read
+again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 bpy = pytest.importorskip("bpy", reason="Blender as a Python module (pip install bpy==4.2.0, Python 3.11)")
 from scipy.spatial.transform import Rotation  # noqa: E402
 
-from test_blender_addon import addon_module, new_armature, scene  # noqa: E402, F401
+from test_blender_addon import TOLERANCE, addon_module, chain_armature, new_armature, scene, world_point  # noqa: E402, F401
 
 MODES = ("QUATERNION", "XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX", "AXIS_ANGLE")
 # Eight bones in a chain, one per rotation mode.
@@ -140,6 +141,52 @@ def test_a_read_after_a_write_is_a_fresh_read_and_later_changes_are_read(scene):
         model.read_pose(obj)
 
 
+def test_a_write_after_an_unread_change_leaves_no_stale_pose(scene):
+    """Bones changed after the last read (by hand, or by animation as Bake's frame changes do)
+    and not written: the next read has them as they are, root location included."""
+    obj = mode_armature()
+    armature_skeleton, pose_memory = addon_module("armature_skeleton"), addon_module("pose_memory")
+    ik = addon_module("dependencies").engine()
+    model = armature_skeleton.armature_model(obj)
+    first = model.read_pose(obj)
+    obj.pose.bones["b2"].rotation_euler[0] += 0.4  # by hand, not read
+    obj.pose.bones["b0"].location = (0.1, -0.2, 0.3)  # the root bone moved by its location
+    rotations = np.array(first.rotations)
+    written = [model.skeleton.index(b) for b in ("b4", "b7")]
+    rotations[written] = [(0.2, 0.1, 0.0), (0.0, -0.3, 0.1)]
+    model.write_pose(obj, ik.Pose(rotations, np.zeros(3)), written)  # neither b2 nor the root
+    after = model.read_pose(obj)
+    pose_memory.forget()
+    fresh = model.read_pose(obj)
+    np.testing.assert_array_less(angle_between(Rotation.from_rotvec(np.array(after.rotations)).as_matrix(),
+                                               Rotation.from_rotvec(np.array(fresh.rotations)).as_matrix()), 1e-6)
+    np.testing.assert_allclose(after.translation, fresh.translation, atol=1e-6)
+    assert np.linalg.norm(fresh.translation) > 0.3
+    R_blender = np.array(obj.pose.bones["b2"].matrix_basis)[:3, :3]
+    assert angle_between(Rotation.from_rotvec(np.array(after.rotations[model.skeleton.index("b2")])).as_matrix(), R_blender) < 1e-5
+
+
+def test_a_solve_after_a_bake_of_an_animated_root_reaches_its_target(scene):
+    """Bake steps through frames (the animation moves the root bone) and writes only the chain:
+    the Solve after it starts from the bones as they are and reaches, as Blender evaluates it."""
+    obj, reach = chain_armature()
+    target = bpy.data.objects.new("Target", None)
+    scene.collection.objects.link(target)
+    reach.target = target
+    root = obj.pose.bones["a"]
+    for frame, x in ((1, 0.0), (3, 0.2)):
+        root.location = (x, 0.0, 0.0)
+        root.keyframe_insert("location", frame=frame)
+    scene.frame_set(3)
+    target.location = (world_point(obj, "c", "head") + np.array([0.0, 0.1, 0.0])).tolist()
+    bpy.context.view_layer.objects.active = obj
+    assert bpy.ops.ik_engine.bake(frame_start=1, frame_end=3) == {"FINISHED"}, obj.ik_engine.message
+    target.location = (np.array(target.location) + np.array([0.0, 0.0, 0.1])).tolist()
+    bpy.context.view_layer.update()
+    assert bpy.ops.ik_engine.solve() == {"FINISHED"}, obj.ik_engine.message
+    assert np.linalg.norm(world_point(obj, "c", "tail") - np.array(target.matrix_world.translation)) <= TOLERANCE
+
+
 def test_two_armatures_of_the_same_model_keep_their_own_poses(scene):
     a, b = mode_armature("A"), mode_armature("B")
     armature_skeleton = addon_module("armature_skeleton")
@@ -147,6 +194,10 @@ def test_two_armatures_of_the_same_model_keep_their_own_poses(scene):
     model = armature_skeleton.armature_model(a)
     assert armature_skeleton.armature_model(b) is model
     model.read_pose(a), model.read_pose(b)
+    pose_memory, pose_bones = addon_module("pose_memory"), addon_module("pose_bones")
+    # Each object its own entry: reading one keeps the other's.
+    assert pose_memory.recall(a, model.fingerprint, pose_bones.raw_bases(a)) is not None
+    assert pose_memory.recall(b, model.fingerprint, pose_bones.raw_bases(b)) is not None
     rotations = np.zeros((model.skeleton.num_joints, 3))
     rotations[model.skeleton.index("b5")] = (0.0, 0.7, 0.0)
     model.write_pose(a, ik.Pose(rotations, np.zeros(3)), [model.skeleton.index("b5")])

@@ -188,11 +188,13 @@ class ArmatureModel:
         C = self.R_bone_joint[joints]
         Q = C @ axis_angle_to_matrix(np.asarray(pose.rotations, dtype=np.float64)[joints], np) @ np.swapaxes(C, -1, -2)
         quaternions = matrix_to_quaternion(Q, np)
+        raw_before = raw_bases(obj)
         write_rotations(obj, bone_indices(pose_bones, written), quaternions)
         root_written = write_root_location and self.root_bone is not None
         if root_written:
             pose_bones[self.root_bone].location = self.root_location(pose.translation).tolist()
-        pose_memory.remember_written(obj, self.fingerprint, joints, pose.rotations, pose.translation if root_written else None)
+        pose_memory.remember_written(obj, self.fingerprint, raw_before, joints, pose.rotations,
+                                     pose.translation if root_written else None)
         return written
 
 

@@ -92,4 +92,3 @@ def bone_indices(pose_bones, bones) -> np.ndarray:
     """(J,) each named bone's index in ``pose_bones`` (-1 for None)."""
     by_name = dict(zip(pose_bones.keys(), range(len(pose_bones))))
     return np.array([-1 if bone is None else by_name[bone] for bone in bones], dtype=np.int64)
-

@@ -9,12 +9,13 @@ that nothing changed takes one bulk ``foreach_get`` of the bases and a compariso
 
 So each armature object remembers (per ArmatureModel: another model reads the same bones
 differently) the raw bases it last read or wrote and the pose they stand for: after a read,
-the pose read; after a write, the pose read before it with the written joints (and the root
-translation, when written) replaced by the values written. A pose bone changed in any way
-(rotation, location, scale, its rotation mode, keyframes applied) changes the bytes, and
-the next read converts the bones again. The remembered pose of written joints is the
-engine's float64 value rather than its float32 copy in the pose bones (the same rotation to
-about 1e-7 rad).
+the pose read; after a write, when the bones held the remembered bases right before it
+(nothing changed them since the last read: no animation evaluated, no bone moved by hand), the
+remembered pose with the written joints (and the root translation, when written) replaced by
+the values written; else nothing (the next read converts the bones). A pose bone's rotation,
+location or scale changed in any way changes the bytes, and the next read converts the bones
+again. The remembered rotations of written joints are the engine's own (float64) values rather
+than their float32 copies in the pose bones: the same rotations to about 1e-7 rad.
 """
 
 from __future__ import annotations
@@ -23,16 +24,18 @@ import numpy as np
 
 from .pose_bones import raw_bases
 
-# (object pointer, its first bone's pointer, model fingerprint) -> (raw bases bytes, Pose);
-# oldest dropped first. (Leaving Edit Mode makes new bones, with new pointers: a bone's
-# Connected option, which the read checks, changes only there.)
-_REMEMBERED: dict[tuple[int, int, bytes], tuple[bytes, object]] = {}
+# (object pointer, model fingerprint, the bones' Connected options) -> (raw bases bytes, Pose);
+# oldest dropped first. (A read refuses a moved location only on a bone that is not
+# connected; the option changes only in Edit Mode, which the fingerprint need not see.)
+_REMEMBERED: dict[tuple[int, bytes, bytes], tuple[bytes, object]] = {}
 _SIZE = 16
 
 
-def _key(obj, fingerprint: bytes) -> tuple[int, int, bytes]:
+def _key(obj, fingerprint: bytes) -> tuple[int, bytes, bytes]:
     bones = obj.data.bones
-    return obj.as_pointer(), bones[0].as_pointer() if len(bones) else 0, fingerprint
+    connected = np.empty(len(bones), dtype=bool)
+    bones.foreach_get("use_connect", connected)
+    return obj.as_pointer(), fingerprint, connected.tobytes()
 
 
 def recall(obj, fingerprint: bytes, raw: np.ndarray):
@@ -53,13 +56,16 @@ def remember(obj, fingerprint: bytes, raw: np.ndarray, pose) -> None:
         _REMEMBERED.pop(next(iter(_REMEMBERED)))
 
 
-def remember_written(obj, fingerprint: bytes, joints: list[int], rotations: np.ndarray, translation) -> None:
+def remember_written(obj, fingerprint: bytes, raw_before: np.ndarray, joints: list[int], rotations: np.ndarray,
+                     translation) -> None:
     """After a write of ``joints`` (skeleton indices) with ``rotations`` (J, 3) (and the root
-    translation (3,) when not None): the pose remembered for ``obj`` before the write, those
-    joints replaced, now stands for its bases. Nothing is remembered when no pose was."""
+    translation (3,) when not None) into bones whose bases were ``raw_before`` right before it:
+    when those are the remembered bases, the remembered pose with those joints replaced stands
+    for the bases now; else nothing is remembered (a bone the write did not touch may have
+    changed since the pose was read)."""
     key = _key(obj, fingerprint)
-    entry = _REMEMBERED.get(key)
-    if entry is None:
+    entry = _REMEMBERED.pop(key, None)
+    if entry is None or entry[0] != raw_before.tobytes():
         return
     before = entry[1]
     pose_type = type(before)
