@@ -58,6 +58,24 @@ def wound_up_values(obj, rotations: np.ndarray) -> None:
             pb.rotation_euler = [angles[axis] + 2 * np.pi for axis in "XYZ"]
 
 
+def test_bone_quaternions_are_the_conjugated_joint_rotations(scene):
+    """Q = C exp(r) C^T as unit quaternions, against scipy's matrices: zero, tiny and near-pi
+    angles, identity and random joint frames."""
+    armature_frames = addon_module("armature_frames")
+    rng = np.random.default_rng(11)
+    directions = rng.normal(size=(8, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    angles = np.array([0.0, 1e-9, 1e-5, 1e-4, 0.3, 1.5, np.pi - 1e-6, np.pi])
+    r = directions * angles[:, None]
+    for C in (np.tile(np.eye(3), (8, 1, 1)), Rotation.random(8, random_state=12).as_matrix()):
+        x, y, z, w = Rotation.from_matrix(C).as_quat().T
+        q = armature_frames.bone_quaternions(np.stack([w, x, y, z], axis=-1), r)
+        np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-12)
+        expected = C @ Rotation.from_rotvec(r).as_matrix() @ np.swapaxes(C, -1, -2)
+        got = Rotation.from_quat(np.concatenate([q[:, 1:], q[:, :1]], axis=1)).as_matrix()
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
 def test_writes_give_the_rotation_in_every_mode_continuous_with_the_previous_value(scene):
     obj = mode_armature()
     armature_skeleton = addon_module("armature_skeleton")

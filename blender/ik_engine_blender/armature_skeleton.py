@@ -36,6 +36,7 @@ root bone's location is solved for (``move_root``) only when there is a single r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ import numpy as np
 
 from . import pose_memory
 from .pose_bones import bone_indices, pose_bone_bases, raw_bases, write_rotations
-from .armature_frames import fit_rotation, rotation_part, solve_frame_rotation
+from .armature_frames import bone_quaternions, fit_rotation, rotation_part, solve_frame_rotation
 from .bone_ik_limits import AXES, blender_ik_joint, shipped_limits
 from .bone_ik_limits import ik_settings as read_ik_settings
 from .dependencies import engine
@@ -94,6 +95,18 @@ class ArmatureModel:
     limit_source: tuple
     R_armature_smplx: np.ndarray | None
     fingerprint: bytes
+
+    @functools.cached_property
+    def moving_joints(self) -> frozenset:
+        """Skeleton indices of ``moving_bones``."""
+        return frozenset(self.skeleton.indices(self.moving_bones))
+
+    @functools.cached_property
+    def q_bone_joint(self) -> np.ndarray:
+        """(J, 4) ``R_bone_joint`` as unit quaternions (w, x, y, z)."""
+        from ik_engine.rotations import matrix_to_quaternion
+
+        return matrix_to_quaternion(self.R_bone_joint, np)
 
     # ------------------------------------------------------------------ lookup
     def joint_of_bone(self, bone: str) -> int:
@@ -175,8 +188,6 @@ class ArmatureModel:
         representation of the same rotation each, chosen continuous with the bone's current
         value so that keyframes interpolate the short way). Returns the bone names written.
         """
-        from ik_engine.rotations import axis_angle_to_matrix, matrix_to_quaternion
-
         pose_bones = obj.pose.bones
         if joints is None:
             joints = self.real_joints
@@ -185,9 +196,7 @@ class ArmatureModel:
         if not joints:
             return written
         # All rotations at once: Q = C exp(r) C^T, as quaternions (w, x, y, z).
-        C = self.R_bone_joint[joints]
-        Q = C @ axis_angle_to_matrix(np.asarray(pose.rotations, dtype=np.float64)[joints], np) @ np.swapaxes(C, -1, -2)
-        quaternions = matrix_to_quaternion(Q, np)
+        quaternions = bone_quaternions(self.q_bone_joint[joints], np.asarray(pose.rotations, dtype=np.float64)[joints])
         raw_before = raw_bases(obj)
         write_rotations(obj, bone_indices(pose_bones, written), quaternions)
         root_written = write_root_location and self.root_bone is not None

@@ -121,7 +121,7 @@ def cached_solver(model: ArmatureModel, move_root: bool, tolerance: float) -> Ca
 def affected_joints(model: ArmatureModel, constrained: tuple) -> tuple:
     """Skeleton indices of the moving bones that the constrained joints depend on."""
     skeleton = model.skeleton
-    moving = set(skeleton.indices(model.moving_bones))
+    moving = model.moving_joints
     chain = {a for j in constrained for a in skeleton.ancestors[j]}
     return tuple(sorted(chain & moving))
 
@@ -192,7 +192,7 @@ def unmovable_points(armature_object, model: ArmatureModel, constraints: SceneCo
 
     ik = engine()
     skeleton = model.skeleton
-    moving = set(skeleton.indices(model.moving_bones))
+    moving = model.moving_joints
     out = []
     items = armature_object.ik_engine.constraints
     for constraint, i in zip(constraints.constraints, constraints.items):
