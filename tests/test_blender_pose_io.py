@@ -223,5 +223,21 @@ def test_two_armatures_of_the_same_model_keep_their_own_poses(scene):
     np.testing.assert_allclose(model.read_pose(a).rotations[model.skeleton.index("b5")], (0.0, 0.7, 0.0), atol=1e-6)
 
 
+
+def test_forgetting_the_solvers_forgets_models_and_poses(scene):
+    """Unregister's clean-up (``solving.forget_solvers``): the next read builds the model again
+    (quick key and full key both forgotten) and converts the bones again."""
+    obj = mode_armature()
+    armature_skeleton, pose_memory, pose_bones = (addon_module(n) for n in ("armature_skeleton", "pose_memory", "pose_bones"))
+    model = armature_skeleton.armature_model(obj)
+    model.read_pose(obj)
+    assert armature_skeleton.armature_model(obj) is model
+    assert pose_memory.recall(obj, model.fingerprint, pose_bones.raw_bases(obj)) is not None
+    addon_module("solving").forget_solvers()
+    assert pose_memory.recall(obj, model.fingerprint, pose_bones.raw_bases(obj)) is None
+    rebuilt = armature_skeleton.armature_model(obj)
+    assert rebuilt is not model and rebuilt.fingerprint == model.fingerprint
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

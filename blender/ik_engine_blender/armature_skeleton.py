@@ -252,6 +252,12 @@ def _quick_key(obj) -> bytes:
     return key.digest()
 
 
+def forget_models() -> None:
+    """Drop every cached ArmatureModel (unregister, or to free memory)."""
+    _MODEL_CACHE.clear()
+    _QUICK_CACHE.clear()
+
+
 def _remember_quick(quick: bytes, model: "ArmatureModel") -> None:
     _QUICK_CACHE[quick] = model
     while len(_QUICK_CACHE) > _MODEL_CACHE_SIZE:

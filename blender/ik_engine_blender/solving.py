@@ -256,5 +256,5 @@ def forget_solvers() -> None:
     from . import armature_skeleton, pose_memory
 
     _SOLVERS.clear()
-    armature_skeleton._MODEL_CACHE.clear()
+    armature_skeleton.forget_models()
     pose_memory.forget()
