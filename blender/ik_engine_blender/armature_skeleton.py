@@ -44,12 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import pose_memory
-from .pose_bones import bone_indices, pose_bone_bases, raw_bases, write_rotations
 from .armature_frames import bone_quaternions, fit_rotation, rotation_part, solve_frame_rotation
 from .bone_ik_limits import AXES, blender_ik_joint, shipped_limits
 from .bone_ik_limits import ik_settings as read_ik_settings
 from .dependencies import engine
 from .errors import AddonError
+from .pose_bones import bone_indices, pose_bone_bases, raw_bases, write_rotations
 
 # Largest deviation of a pose bone's scale from 1, and of a non-root bone's location from 0,
 # that counts as none (armature units).
