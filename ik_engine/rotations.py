@@ -197,3 +197,33 @@ def canonical_axis_angle(r):
     out = r.copy()
     out[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(r[beyond], np), np)
     return out
+
+
+def axis_angle_to_quaternion(r: np.ndarray) -> np.ndarray:
+    """numpy only: unit quaternions (..., 4), (w, x, y, z), of axis-angle vectors r (..., 3)."""
+    r = np.asarray(r, dtype=np.float64)
+    theta = np.sqrt(np.einsum("...i,...i->...", r, r))
+    half = 0.5 * theta
+    # sin(theta / 2) / theta, with its series near 0.
+    scale = np.where(theta > 1e-6, np.sin(half) / np.maximum(theta, 1e-300), 0.5 - theta * theta / 48.0)
+    q = np.empty(r.shape[:-1] + (4,))
+    q[..., 0] = np.cos(half)
+    q[..., 1:] = r * scale[..., None]
+    return q
+
+
+def quaternion_product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """numpy only: Hamilton products ``p q`` of quaternions (..., 4), (w, x, y, z), broadcast."""
+    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    out = np.empty(np.broadcast_shapes(np.shape(p), np.shape(q)))
+    out[..., 0] = pw * qw - px * qx - py * qy - pz * qz
+    out[..., 1] = pw * qx + px * qw + py * qz - pz * qy
+    out[..., 2] = pw * qy - px * qz + py * qw + pz * qx
+    out[..., 3] = pw * qz + px * qy - py * qx + pz * qw
+    return out
+
+
+def quaternion_conjugate(q: np.ndarray) -> np.ndarray:
+    """numpy only: conjugates (..., 4) of quaternions (w, x, y, z): the inverse rotations of unit ones."""
+    return q * np.array([1.0, -1.0, -1.0, -1.0])

@@ -23,36 +23,13 @@ import math
 
 import numpy as np
 
-from .rotations import matrix_to_quaternion, quaternion_to_axis_angle
-
-
-def _axis_angle_quaternion(r: np.ndarray) -> np.ndarray:
-    """Unit quaternions (..., 4), (w, x, y, z), of axis-angle vectors r (..., 3)."""
-    theta = np.sqrt(np.einsum("...i,...i->...", r, r))
-    half = 0.5 * theta
-    # sin(theta / 2) / theta, with its series near 0.
-    scale = np.where(theta > 1e-6, np.sin(half) / np.maximum(theta, 1e-300), 0.5 - theta * theta / 48.0)
-    return np.concatenate([np.cos(half)[..., None], r * scale[..., None]], axis=-1)
-
-
-def _product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton products p q of quaternions (..., 4)."""
-    pw, px, py, pz = np.moveaxis(p, -1, 0)
-    qw, qx, qy, qz = np.moveaxis(q, -1, 0)
-    return np.stack([pw * qw - px * qx - py * qy - pz * qz,
-                     pw * qx + px * qw + py * qz - pz * qy,
-                     pw * qy - px * qz + py * qw + pz * qx,
-                     pw * qz + px * qy - py * qx + pz * qw], axis=-1)
+from .rotations import axis_angle_to_quaternion, matrix_to_quaternion, quaternion_conjugate, quaternion_product, quaternion_to_axis_angle
 
 
 @functools.lru_cache(maxsize=256)
 def _neutral_quaternion(matrix_bytes: bytes) -> np.ndarray:
     """The unit quaternion (4,) of a neutral rotation given by its (3, 3) float64 bytes."""
     return matrix_to_quaternion(np.frombuffer(matrix_bytes, dtype=np.float64).reshape(3, 3), np)
-
-
-def _conjugate(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
 
 
 def _scalar_product(p: tuple, q: tuple) -> tuple:
@@ -111,9 +88,9 @@ def axis_angle_to_swing_twist(r: np.ndarray, t: int, neutral: np.ndarray | None 
     r = np.asarray(r, dtype=np.float64)
     if r.shape == (3,):
         return np.array(_scalar_to_swing_twist(tuple(r.tolist()), t, _neutral_tuple(neutral)))
-    q = _axis_angle_quaternion(r)
+    q = axis_angle_to_quaternion(r)
     if neutral is not None:
-        q = _product(q, _conjugate(_neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())))
+        q = quaternion_product(q, quaternion_conjugate(_neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())))
     q = np.where(q[..., :1] < 0.0, -q, q)
     b, d = (t + 1) % 3, (t + 2) % 3
     tau = 2.0 * np.arctan2(q[..., 1 + t], q[..., 0])
@@ -145,5 +122,5 @@ def swing_twist_to_axis_angle(c: np.ndarray, t: int, neutral: np.ndarray | None 
     q[..., 1 + b] = s_b * cos_half + s_d * sin_half
     q[..., 1 + d] = s_d * cos_half - s_b * sin_half
     if neutral is not None:
-        q = _product(q, _neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()))
+        q = quaternion_product(q, _neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()))
     return quaternion_to_axis_angle(np.where(q[..., :1] < 0.0, -q, q), np)  # the angle <= pi

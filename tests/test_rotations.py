@@ -295,3 +295,27 @@ def test_jax_float32_left_jacobian_is_accurate_at_small_angles():
         r = axis * t
         J32 = np.asarray(rot.left_jacobian(jnp.asarray(r, dtype=jnp.float32), jnp))
         np.testing.assert_allclose(J32, rot.left_jacobian(r, np), atol=1e-6, err_msg=f"|r| = {t}")
+
+
+def test_numpy_quaternions_of_axis_angles_and_their_products_match_scipy():
+    """``axis_angle_to_quaternion``, ``quaternion_product`` and ``quaternion_conjugate`` (the
+    swing-twist conversions' and the Blender add-on's): against scipy, zero, tiny, ordinary and
+    near-pi angles, batched and broadcast."""
+    rng = np.random.default_rng(21)
+    directions = rng.normal(size=(8, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    r = directions * np.array([0.0, 1e-9, 1e-7, 1e-5, 0.3, 1.5, np.pi - 1e-6, np.pi])[:, None]
+    q = rot.axis_angle_to_quaternion(r)
+    x, y, z, w = Rotation.from_rotvec(r).as_quat().T
+    expected = np.stack([w, x, y, z], axis=-1)
+    up_to_sign = np.minimum(np.abs(q - expected).max(axis=1), np.abs(q + expected).max(axis=1))  # q and -q: one rotation
+    np.testing.assert_array_less(up_to_sign, 1e-15)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-15)
+    other = Rotation.random(8, random_state=22)
+    x, y, z, w = other.as_quat().T
+    p = np.stack([w, x, y, z], axis=-1)
+    for left, right, scipy_rotation in ((p, q, other * Rotation.from_rotvec(r)), (p[0], q, other[0] * Rotation.from_rotvec(r))):
+        product = rot.quaternion_product(left, right)
+        np.testing.assert_allclose(Rotation.from_quat(np.roll(product, -1, axis=-1)).as_matrix(), scipy_rotation.as_matrix(), atol=1e-12)
+    inverse = rot.quaternion_product(rot.quaternion_conjugate(p), p)
+    np.testing.assert_allclose(inverse, np.tile([1.0, 0.0, 0.0, 0.0], (8, 1)), atol=1e-15)

@@ -49,21 +49,6 @@ def fit_rotation(points_from: np.ndarray, points_to: np.ndarray) -> np.ndarray:
     return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
 
 
-_CONJUGATE = np.array([1.0, -1.0, -1.0, -1.0])
-
-
-def quaternion_product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """(..., 4) Hamilton products ``p q`` of unit quaternions (w, x, y, z)."""
-    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
-    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    out = np.empty(np.broadcast_shapes(p.shape, q.shape))
-    out[..., 0] = pw * qw - px * qx - py * qy - pz * qz
-    out[..., 1] = pw * qx + px * qw + py * qz - pz * qy
-    out[..., 2] = pw * qy - px * qz + py * qw + pz * qx
-    out[..., 3] = pw * qz + px * qy - py * qx + pz * qw
-    return out
-
-
 def bone_quaternions(q_bone_joint: np.ndarray, r: np.ndarray) -> np.ndarray:
     """(K, 4) pose-bone rotations ``Q = C exp(r) C^T`` as unit quaternions (w, x, y, z), from the
     joints' frames in their bones ``C`` as quaternions (K, 4) and the joints' axis-angles r (K, 3).
@@ -71,12 +56,7 @@ def bone_quaternions(q_bone_joint: np.ndarray, r: np.ndarray) -> np.ndarray:
     Quaternions all the way (Live writes the pose on every update): 35 us for 4 or 22 joints,
     against 88-95 us through rotation matrices (``axis_angle_to_matrix``, the products,
     ``matrix_to_quaternion``), 2-core VM."""
-    r = np.asarray(r, dtype=np.float64)
-    angle = np.sqrt((r * r).sum(axis=-1))
-    small = angle < 1e-4
-    # sin(a/2)/a, with its series where a is tiny (the quotient is 0/0 at a = 0).
-    scale = np.where(small, 0.5 - angle * angle / 48.0, np.sin(0.5 * angle) / np.where(small, 1.0, angle))
-    q_joint = np.empty(r.shape[:-1] + (4,))
-    q_joint[..., 0] = np.cos(0.5 * angle)
-    q_joint[..., 1:] = scale[..., None] * r
-    return quaternion_product(quaternion_product(q_bone_joint, q_joint), q_bone_joint * _CONJUGATE)
+    from ik_engine.rotations import axis_angle_to_quaternion, quaternion_conjugate, quaternion_product
+
+    q_joint = axis_angle_to_quaternion(r)
+    return quaternion_product(quaternion_product(q_bone_joint, q_joint), quaternion_conjugate(q_bone_joint))
