@@ -60,6 +60,12 @@ MAX_SWING = float(np.radians(175.0))
 _AXIS = {"x": 0, "y": 1, "z": 2}
 
 
+def euler_axes(order: str) -> tuple[int, int, int]:
+    """The axes (i, j, k), 0-2, of an Euler order such as ``"yzx"``, in the order it turns."""
+    i, j, k = (_AXIS[a] for a in order)
+    return i, j, k
+
+
 def check_kind(kind: Any, what: str) -> str:
     """``kind`` if it is one of COORDINATE_KINDS; else a ValueError naming ``what``."""
     if not isinstance(kind, str) or kind not in COORDINATE_KINDS:
@@ -254,7 +260,9 @@ def reach_sine(s_b: Any, s_d: Any, reach: Any, xp: Any) -> Any:
     # zero swing), so that no NaN reaches a derivative through atan2(0, 0).
     away = s_b * s_b + s_d * s_d > 1e-24
     angle = xp.arctan2(xp.where(away, s_d, 0.0), xp.where(away, s_b, 1.0))[..., None] - reach_directions(count)  # (..., R)
-    angle = xp.arctan2(xp.sin(angle), xp.cos(angle))  # wrapped into [-pi, pi]
+    # Wrapped into [-pi, pi] by whole turns (arithmetic: atan2(sin, cos) of every entry made
+    # the projection the costliest part of a swing-twist joint in a compiled program).
+    angle = angle - (2.0 * np.pi) * xp.round(angle * (0.5 / np.pi))
     weights = xp.maximum(1.0 - xp.abs(angle) * (count / (2.0 * np.pi)), 0.0)
     return xp.sin(0.5 * xp.sum(weights * reach, axis=-1))
 

@@ -23,8 +23,9 @@ import numpy as np
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
-from .joint_coordinates import AXIS_ANGLE, axis_angle_to_coordinates, body_jacobian, coordinates_to_matrix
+from .joint_coordinates import AXIS_ANGLE, body_jacobian, coordinates_to_matrix
 from .kinematic_state import KinematicState
+from .moving_coordinates import MovingCoordinates
 from .rotations import axis_angle_to_matrix, left_jacobian
 from .skeleton import Skeleton
 from .swing_limits import SwingLimits
@@ -111,25 +112,25 @@ class ResidualProblem:
         self.euler_moving = tuple(
             (m, skeleton.coordinates[j]) for m, j in enumerate(moving) if skeleton.coordinates[j] != AXIS_ANGLE
         )
-        # Per Euler order present, the static indices ``state`` needs to put its rotations and
-        # Jacobians in place: (order, positions among the moving joints (k,), subtree-row mask
-        # (S,) and gather (S,), moving-joint mask (M,) and gather (M,)).
+        self.moving_coordinates = MovingCoordinates(skeleton, moving)
+        # Per coordinate kind present (Euler orders, swing-twist), the positions among the moving
+        # joints (k,) and the neutral rotations (k, 3, 3) (None: all the identity); and where
+        # ``state`` reads each subtree row's rotation (S,) and each moving joint's body
+        # Jacobian (M,) from: its axis-angle row, or row i of group g (after the S or M
+        # axis-angle rows and the groups before g). One gather each instead of a masked
+        # select per group: fewer kernels in a compiled iteration.
         self.euler_groups = []
+        row_sources, moving_sources = np.arange(len(needed)), np.arange(len(moving))
+        offset = 0
         for kind in sorted({kind for _, kind in self.euler_moving}):
             rows = np.array([m for m, k in self.euler_moving if k == kind])
-            mask_rows = np.zeros(len(needed), dtype=bool)
-            mask_rows[self.moving_rows[rows]] = True
-            gather_rows = np.zeros(len(needed), dtype=np.int64)
-            gather_rows[self.moving_rows[rows]] = np.arange(len(rows))
-            mask_moving = np.zeros(len(moving), dtype=bool)
-            mask_moving[rows] = True
-            gather_moving = np.zeros(len(moving), dtype=np.int64)
-            gather_moving[rows] = np.arange(len(rows))
-            # Swing-twist joints' neutral rotations (their limits' centres), (k, 3, 3); None: identity.
-            neutral = None
-            if skeleton.neutral_rotations is not None:
-                neutral = skeleton.neutral_rotations[[moving[m] for m in rows]]
-            self.euler_groups.append((kind, rows, mask_rows, gather_rows, mask_moving, gather_moving, neutral))
+            row_sources[self.moving_rows[rows]] = len(needed) + offset + np.arange(len(rows))
+            moving_sources[rows] = len(moving) + offset + np.arange(len(rows))
+            offset += len(rows)
+            neutrals = [skeleton.neutral(int(moving[m])) for m in rows]
+            neutral = None if all(n is None for n in neutrals) else np.stack([np.eye(3) if n is None else n for n in neutrals])
+            self.euler_groups.append((kind, rows, neutral))
+        self.row_sources, self.moving_sources = row_sources, moving_sources
         self.ancestor_mask = np.zeros((len(needed), len(moving)))  # (S, M)
         for r, j in enumerate(needed):
             chain = set(skeleton.ancestors[j])
@@ -209,6 +210,7 @@ class ResidualProblem:
         self.tolerance_index = np.array([s.tolerance_index for s in slots], dtype=np.int64)
         self.constraint_levels = np.array([s.level for s in slots], dtype=np.int64)
         self._last_weights: tuple = (None, None)  # (weights and per_level, their sqrt_weights), see pack_parameters
+        self._recent_starts: tuple = ()  # ((rotations bytes, coordinates (3M,)), ...), see initial_variables
         self.level_members = tuple(np.flatnonzero(self.constraint_levels == k) for k in range(len(self.priorities)))  # (C_k,) each
         self.has_soft = bool((self.tolerance_index == SOFT).any())
         # Residual sizes are static: as the kinds declare them, else from one float64 evaluation at zero.
@@ -264,48 +266,6 @@ class ResidualProblem:
         pose's variables) with the joints of the chains to reaching targets in the middle of
         their ranges (see ``_start_masks``); the joints nothing reaches through keep ``q``."""
         return np.where(self.neutral_mask, self.neutral_values, q)
-
-    @property
-    def can_align_root(self) -> bool:
-        """Whether a rigid whole-body alignment seed is possible: the root rotates and
-        translates, and at least three constraints have alignment points."""
-        root_moves = len(self.moving_joints) > 0 and self.moving_joints[0] == 0
-        points = sum(slot.kind.alignment_point is not None for slot in self.slots)
-        return self.move_root and root_moves and points >= 3
-
-    def root_aligned(self, q: Any, inputs: ProblemInputs, xp: Any) -> Any:
-        """Variables with the root moved rigidly to best fit the alignment points to their
-        targets (weighted Kabsch), other joints unchanged. Needs ``can_align_root``."""
-        from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
-
-        state = self.state(q, inputs, xp)
-        pairs = [
-            slot.kind.alignment_point(state, slot, inputs.params[slot.param_slice], xp)
-            for slot in self.slots
-            if slot.kind.alignment_point is not None
-        ]
-        weights = xp.stack([inputs.sqrt_weights[i] ** 2 for i, slot in enumerate(self.slots) if slot.kind.alignment_point is not None])
-        a = xp.stack([p for p, _ in pairs])  # (k, 3) current points
-        b = xp.stack([t for _, t in pairs])  # (k, 3) targets
-        w = weights / xp.maximum(xp.sum(weights), 1e-12)
-        ca, cb = w @ a, w @ b
-        H = ((a - ca) * w[:, None]).T @ (b - cb)
-        U, _, Vt = xp.linalg.svd(H)
-        d = xp.sign(xp.linalg.det(Vt.T @ U.T))
-        D = xp.stack([xp.ones_like(d), xp.ones_like(d), xp.where(d == 0, 1.0, d)])
-        R_align = Vt.T @ (D[:, None] * U.T)  # rotation taking a - ca onto b - cb
-        M = len(self.moving_joints)
-        r_root = q[0:3]
-        R_root = axis_angle_to_matrix(r_root, xp)
-        if self.rest_rotations is not None:
-            R_rest = self.rest_rotations[0]
-            R_new = R_rest.T @ R_align @ R_rest @ R_root
-        else:
-            R_new = R_align @ R_root
-        p_root = state.p_world_joint[0]
-        translation_old = q[3 * M : 3 * M + 3]
-        translation_new = R_align @ (p_root - ca) + cb - (p_root - translation_old)
-        return xp.concatenate([matrix_to_axis_angle(R_new, xp), q[3 : 3 * M], translation_new])
 
     @staticmethod
     def structure_key(skeleton: Skeleton, constraints: Sequence[Constraint]) -> tuple:
@@ -364,6 +324,8 @@ class ResidualProblem:
     def ignored(self, sqrt_weights: np.ndarray) -> tuple[int, ...]:
         """Indices of the targets and inequalities not solved for, from the weights as
         ``pack_parameters`` gives them (zero where ``level_weights`` made them zero)."""
+        if sqrt_weights.ndim == 1 and 0.0 not in sqrt_weights.tolist():  # every solve asks; hardly any has one
+            return ()
         return tuple(int(i) for i in np.flatnonzero((sqrt_weights == 0) & (self.tolerance_index >= 0)))
 
     def within_limits(self, q: Any, xp: Any) -> Any:
@@ -373,14 +335,38 @@ class ResidualProblem:
         return self.swing_limits.project(q, xp)
 
     def initial_variables(self, rotations: np.ndarray, translation: np.ndarray) -> np.ndarray:
-        """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits."""
-        moving = rotations[..., self.moving_joints, :]
-        for m, kind in self.euler_moving:  # (fancy indexing made ``moving`` a copy)
-            moving[..., m, :] = axis_angle_to_coordinates(moving[..., m, :], kind, self.skeleton.neutral(int(self.moving_joints[m])))
+        """q (..., n) from full poses (..., J, 3) and translations (..., 3), clipped into the limits.
+
+        One pose that this problem has met lately (the last start, or the last result:
+        ``remember_start``) gets its remembered coordinates: a frame loop starts each solve from
+        the previous one's result, whose coordinates are the variables that solve ended with
+        (converting them back costs 8-12 us a solve, an Euler elbow or a swing-twist shoulder;
+        where two sets of coordinates give one rotation, an Euler joint at gimbal lock or an
+        unlimited joint past pi, the frame loop continues from the ones it had)."""
+        if rotations.ndim == 2:
+            key = rotations.tobytes()
+            recent = self._recent_starts  # (read once: other threads may solve with it)
+            for k, (known, coordinates) in enumerate(recent):
+                if known == key:
+                    if k:  # most recently used first: a loop of cold starts keeps its rest pose
+                        self._recent_starts = (recent[k],) + recent[:k] + recent[k + 1:]
+                    return np.concatenate([coordinates, translation]) if self.move_root else coordinates.copy()
+        moving = self.moving_coordinates.to_coordinates(rotations[..., self.moving_joints, :])  # (fancy indexing copies)
         q = moving.reshape(rotations.shape[:-2] + (-1,))
         if self.move_root:
             q = np.concatenate([q, translation], axis=-1)
-        return self.within_limits(np.clip(q, self.lower, self.upper), np)
+        q = self.within_limits(np.clip(q, self.lower, self.upper), np)
+        if rotations.ndim == 2:
+            self.remember_start(rotations, q[: 3 * len(self.moving_joints)])
+        return q
+
+    def remember_start(self, rotations: np.ndarray, coordinates: np.ndarray) -> None:
+        """Remember that the pose with ``rotations`` (J, 3) starts a solve at the moving joints'
+        coordinates ``coordinates`` (3M,), inside the limits (``initial_variables``); the two most
+        recent are kept."""
+        entry = (rotations.tobytes(), np.array(coordinates, dtype=np.float64))
+        entry[1].flags.writeable = False
+        self._recent_starts = (entry,) + self._recent_starts[:1]
 
     # ------------------------------------------------------------------ evaluation
     def state(self, q: Any, inputs: ProblemInputs, xp: Any) -> KinematicState:
@@ -399,18 +385,23 @@ class ResidualProblem:
         # J_r(r) = J_l(r)^T for axis-angle joints.
         body_jacobians = xp.swapaxes(left_jacobian(r_moving, xp), -1, -2)
         if self.euler_moving:
-            # Joints with Euler coordinates: their rotation matrices and Jacobians replace the
-            # axis-angle ones computed for every row (static masks; one kind at a time).
-            R_pose = axis_angle_to_matrix(rotations, xp)
-            for kind, rows, mask_rows, gather_rows, mask_moving, gather_moving, neutral in self.euler_groups:
+            # Joints with Euler or swing-twist coordinates: their rotation matrices and Jacobians
+            # replace the axis-angle ones computed for every row (static gathers, ``__init__``).
+            R_parts, E_parts = [axis_angle_to_matrix(rotations, xp)], [body_jacobians]
+            for kind, rows, neutral in self.euler_groups:
                 c = xp.take(r_moving, rows, axis=0)
                 R_kind = coordinates_to_matrix(c, kind, xp)
                 E_kind = body_jacobian(c, kind, xp)
                 if neutral is not None:  # R = C(c) @ N: the body angular velocity is N^T omega_C
-                    R_kind = R_kind @ xp.asarray(neutral, R_kind.dtype)
-                    E_kind = xp.asarray(np.swapaxes(neutral, -1, -2), E_kind.dtype) @ E_kind
-                R_pose = xp.where(mask_rows[:, None, None], xp.take(R_kind, gather_rows, axis=0), R_pose)
-                body_jacobians = xp.where(mask_moving[:, None, None], xp.take(E_kind, gather_moving, axis=0), body_jacobians)
+                    # (3x3 products written as sums of elementwise products: they fuse with the
+                    # arithmetic around them instead of running as batched matrix products.)
+                    N = xp.asarray(neutral, R_kind.dtype)  # (k, 3, 3)
+                    R_kind = xp.sum(R_kind[:, :, :, None] * N[:, None, :, :], axis=2)
+                    E_kind = xp.sum(N[:, :, :, None] * E_kind[:, :, None, :], axis=1)
+                R_parts.append(R_kind)
+                E_parts.append(E_kind)
+            R_pose = xp.take(xp.concatenate(R_parts, axis=0), self.row_sources, axis=0)
+            body_jacobians = xp.take(xp.concatenate(E_parts, axis=0), self.moving_sources, axis=0)
             R_parent_joint = R_pose if self.rest_rotations is None else self.rest_rotations @ R_pose
         else:
             R_parent_joint = local_rotations(rotations, self.rest_rotations, xp)

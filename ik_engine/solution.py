@@ -15,11 +15,10 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .errors import SolverError
-from .joint_coordinates import coordinates_to_axis_angle
 from .pose import Pose
 from .problem import ResidualProblem
 from .result import IKResult
-from .rotations import axis_angle_to_matrix, canonical_axis_angle, matrix_to_axis_angle
+from .rotations import canonical_axis_angle
 from .skeleton import Skeleton
 
 # The solve frame's origin moves in steps of this many metres: a character within 32 m of the
@@ -127,17 +126,19 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
     others = problem.other_moving_joints
     if len(others):
         rotations[..., others, :] = skeleton.clamped_rotations(rotations[..., others, :], others)
+    coordinates = q[: 3 * M].copy() if q.ndim == 1 else None  # the start of a solve from this result
     moving = q[..., : 3 * M].reshape(q.shape[:-1] + (M, 3))
-    for m, kind in problem.euler_moving:  # Euler or swing-twist coordinates -> the pose's axis-angles
-        moving[..., m, :] = coordinates_to_axis_angle(moving[..., m, :], kind, skeleton.neutral(int(problem.moving_joints[m])))
+    problem.moving_coordinates.to_axis_angles(moving)  # Euler or swing-twist coordinates -> the pose's axis-angles
     # Joints without limits may have turned past pi: hand out the same rotation as the
     # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
     unlimited = problem.unlimited_moving_joints
     if unlimited.any():
         beyond = (np.einsum("...i,...i->...", moving, moving) > np.pi**2) & unlimited
         if beyond.any():
-            moving[beyond] = matrix_to_axis_angle(axis_angle_to_matrix(moving[beyond], np), np)
+            moving[beyond] = canonical_axis_angle(moving[beyond])
     rotations[..., problem.moving_joints, :] = moving
+    if coordinates is not None:
+        problem.remember_start(rotations, coordinates)
     if problem.move_root:  # back from the solve frame (``packed_inputs``)
         translations = q[..., 3 * M : 3 * M + 3] + solve_frame_shift(np.asarray(init_translation, dtype=np.float64))
     else:
@@ -147,7 +148,10 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
 
 def largest_errors(errors: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Largest position-kind and orientation-kind error over constraints (..., C) -> (...), (...);
-    0 where a problem has none of a kind."""
+    0 where a problem has none of a kind (one problem: Python floats, without numpy's masks)."""
+    if errors.ndim == 1:
+        pairs = list(zip(errors.tolist(), kinds.tolist()))
+        return max([e for e, k in pairs if k == 0], default=0.0), max([e for e, k in pairs if k == 1], default=0.0)
     return errors[..., kinds == 0].max(axis=-1, initial=0.0), errors[..., kinds == 1].max(axis=-1, initial=0.0)
 
 

@@ -27,7 +27,7 @@ from .rotations import axis_angle_to_quaternion, matrix_to_quaternion, quaternio
 
 
 @functools.lru_cache(maxsize=256)
-def _neutral_quaternion(matrix_bytes: bytes) -> np.ndarray:
+def _quaternion_of_matrix_bytes(matrix_bytes: bytes) -> np.ndarray:
     """The unit quaternion (4,) of a neutral rotation given by its (3, 3) float64 bytes."""
     return matrix_to_quaternion(np.frombuffer(matrix_bytes, dtype=np.float64).reshape(3, 3), np)
 
@@ -40,8 +40,9 @@ def _scalar_product(p: tuple, q: tuple) -> tuple:
             pw * qy - px * qz + py * qw + pz * qx, pw * qz + px * qy - py * qx + pz * qw)
 
 
-def _scalar_to_swing_twist(r: tuple, t: int, q_neutral: tuple | None) -> list:
-    """``axis_angle_to_swing_twist`` of one vector, in floats."""
+def scalar_axis_angle_to_swing_twist(r, t: int, q_neutral: tuple | None) -> list:
+    """``axis_angle_to_swing_twist`` of one vector r (3 floats), in floats; ``q_neutral``: the
+    neutral rotation's quaternion (``neutral_quaternion``) or None."""
     theta = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
     scale = math.sin(0.5 * theta) / theta if theta > 1e-6 else 0.5 - theta * theta / 48.0
     q = (math.cos(0.5 * theta), r[0] * scale, r[1] * scale, r[2] * scale)
@@ -59,8 +60,9 @@ def _scalar_to_swing_twist(r: tuple, t: int, q_neutral: tuple | None) -> list:
     return c
 
 
-def _scalar_to_axis_angle(c: tuple, t: int, q_neutral: tuple | None) -> list:
-    """``swing_twist_to_axis_angle`` of one vector, in floats."""
+def scalar_swing_twist_to_axis_angle(c, t: int, q_neutral: tuple | None) -> list:
+    """``swing_twist_to_axis_angle`` of one vector c (3 floats), in floats; ``q_neutral`` as for
+    ``scalar_axis_angle_to_swing_twist``."""
     b, d = (t + 1) % 3, (t + 2) % 3
     s_b, s_d = math.sin(0.5 * c[b]), math.sin(0.5 * c[d])
     w = math.sqrt(max(1.0 - s_b * s_b - s_d * s_d, 0.0))
@@ -78,8 +80,9 @@ def _scalar_to_axis_angle(c: tuple, t: int, q_neutral: tuple | None) -> list:
     return [q[1] * scale, q[2] * scale, q[3] * scale]
 
 
-def _neutral_tuple(neutral: np.ndarray | None) -> tuple | None:
-    return None if neutral is None else tuple(_neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()).tolist())
+def neutral_quaternion(neutral: np.ndarray | None) -> tuple | None:
+    """The unit quaternion (w, x, y, z), as floats, of a neutral rotation (3, 3); None for None."""
+    return None if neutral is None else tuple(_quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()).tolist())
 
 
 def axis_angle_to_swing_twist(r: np.ndarray, t: int, neutral: np.ndarray | None = None) -> np.ndarray:
@@ -87,10 +90,10 @@ def axis_angle_to_swing_twist(r: np.ndarray, t: int, neutral: np.ndarray | None 
     to ``neutral`` (3, 3) (the rotation ``exp(r) @ neutral^T``)."""
     r = np.asarray(r, dtype=np.float64)
     if r.shape == (3,):
-        return np.array(_scalar_to_swing_twist(tuple(r.tolist()), t, _neutral_tuple(neutral)))
+        return np.array(scalar_axis_angle_to_swing_twist(r.tolist(), t, neutral_quaternion(neutral)))
     q = axis_angle_to_quaternion(r)
     if neutral is not None:
-        q = quaternion_product(q, quaternion_conjugate(_neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())))
+        q = quaternion_product(q, quaternion_conjugate(_quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())))
     q = np.where(q[..., :1] < 0.0, -q, q)
     b, d = (t + 1) % 3, (t + 2) % 3
     tau = 2.0 * np.arctan2(q[..., 1 + t], q[..., 0])
@@ -110,7 +113,7 @@ def swing_twist_to_axis_angle(c: np.ndarray, t: int, neutral: np.ndarray | None 
     rotation ``S R_t(tau) @ neutral``."""
     c = np.asarray(c, dtype=np.float64)
     if c.shape == (3,):
-        return np.array(_scalar_to_axis_angle(tuple(c.tolist()), t, _neutral_tuple(neutral)))
+        return np.array(scalar_swing_twist_to_axis_angle(c.tolist(), t, neutral_quaternion(neutral)))
     b, d = (t + 1) % 3, (t + 2) % 3
     s_b, s_d = np.sin(0.5 * c[..., b]), np.sin(0.5 * c[..., d])
     q = np.zeros(c.shape[:-1] + (4,))
@@ -122,5 +125,5 @@ def swing_twist_to_axis_angle(c: np.ndarray, t: int, neutral: np.ndarray | None 
     q[..., 1 + b] = s_b * cos_half + s_d * sin_half
     q[..., 1 + d] = s_d * cos_half - s_b * sin_half
     if neutral is not None:
-        q = quaternion_product(q, _neutral_quaternion(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()))
+        q = quaternion_product(q, _quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()))
     return quaternion_to_axis_angle(np.where(q[..., :1] < 0.0, -q, q), np)  # the angle <= pi

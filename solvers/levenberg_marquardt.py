@@ -54,6 +54,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     constraints hold (default: q0); arrays of the backend's namespace.
     """
     from ik_engine.backends.backend import load_backend
+    from ik_engine.root_alignment import can_align_root, root_aligned
 
     from .random_draws import draw_key, fingerprint, uniform_run
     from .solve_start import start_solve
@@ -72,7 +73,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     level_empty = [np.size(np.arange(problem.num_residuals)[rows]) == 0 for rows in level_rows]
     level_constraints = [np.flatnonzero((problem.constraint_levels == k) & hard) for k in range(len(problem.priorities))]
     num_levels = len(level_rows)
-    can_align = problem.can_align_root
+    can_align = can_align_root(problem)
     level_is_soft = [not np.any(hard[problem.constraint_levels == k]) for k in range(num_levels)]
     # Regularisers whose pull weighs variables unevenly (RestPose with per-joint weights): below
     # other levels they are solved exactly in the freedom left (see ``cascade``), with their
@@ -336,7 +337,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 # only if better), so large changes of the whole body's heading or
                 # position need no slow search by the root joint.
                 candidate = backend.cond(
-                    s["it"] == xp.where(cold, 2, 1), lambda _: problem.within_limits(xp.clip(problem.root_aligned(q0, inputs, xp), lo, hi), xp),
+                    s["it"] == xp.where(cold, 2, 1), lambda _: problem.within_limits(xp.clip(root_aligned(problem, q0, inputs, xp), lo, hi), xp),
                     lambda c: c, candidate
                 )
             r_new, J_new, e_new, c_new = evaluate(candidate)

@@ -145,7 +145,7 @@ LAYERS = (
                "geometry", "result", "motion",
                "mesh", "skeleton_loading", "skeletons", "body_proportions")),
     ("constraints", ("constraints",)),
-    ("problem", ("problem", "swing_limits")),
+    ("problem", ("problem", "swing_limits", "moving_coordinates", "root_alignment")),
     ("solvers and backends", ("solvers", "backends", "programs", "solution", "batch_result")),
     ("public solver API", ("solver", "solve_function", "sequence", "tracking", "joint_sets", "fitting")),
     ("output", ("render", "drawing", "export", "gltf")),

@@ -285,7 +285,7 @@ def test_a_whole_body_turned_far_around_is_reached_without_a_search_by_the_root(
     solver = ik.IKSolver(smplx, joints=BODY_JOINTS, move_root=True, compilation="never")
     res = solver.solve(constraints)
     # Measured: 7-8 iterations at every heading (0 to 180 degrees), no restart. With the aligned
-    # candidate switched off (ResidualProblem.can_align_root patched to False, a one-off control
+    # candidate switched off (root_alignment.can_align_root patched to False, a one-off control
     # run), 90, 120, 180 and -150 degrees needed 1-6 restarts and 27-150 iterations.
     assert res.converged and res.restarts == 0, (res.restarts, res.iterations)
     assert res.iterations <= 15, res.iterations

@@ -319,3 +319,23 @@ def test_numpy_quaternions_of_axis_angles_and_their_products_match_scipy():
         np.testing.assert_allclose(Rotation.from_quat(np.roll(product, -1, axis=-1)).as_matrix(), scipy_rotation.as_matrix(), atol=1e-12)
     inverse = rot.quaternion_product(rot.quaternion_conjugate(p), p)
     np.testing.assert_allclose(inverse, np.tile([1.0, 0.0, 0.0, 0.0], (8, 1)), atol=1e-15)
+
+
+def test_canonical_axis_angle_keeps_the_rotation_and_brings_the_angle_within_pi():
+    """Against scipy: the same rotation matrix, an angle within pi, and vectors already within
+    pi untouched; angles up to 40 pi, at exactly pi and at multiples of 2 pi."""
+    from ik_engine.rotations import canonical_axis_angle
+
+    rng = np.random.default_rng(11)
+    axes = rng.normal(size=(400, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    angles = np.concatenate([rng.uniform(0.0, 40.0 * np.pi, 394), [np.pi, 2 * np.pi, 4 * np.pi, 3 * np.pi, 0.5, 1e-9]])
+    r = (axes * angles[:, None]).reshape(20, 20, 3)
+    out = canonical_axis_angle(r)
+    assert out.shape == r.shape
+    assert np.linalg.norm(out, axis=-1).max() <= np.pi + 1e-9
+    np.testing.assert_allclose(Rotation.from_rotvec(out.reshape(-1, 3)).as_matrix(),
+                               Rotation.from_rotvec(r.reshape(-1, 3)).as_matrix(), atol=1e-9)
+    within = np.linalg.norm(r, axis=-1) <= np.pi
+    np.testing.assert_array_equal(out[within], r[within])
+    np.testing.assert_array_equal(canonical_axis_angle(r[within]), r[within])

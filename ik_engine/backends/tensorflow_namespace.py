@@ -116,6 +116,7 @@ sqrt = _unary(tf.sqrt)
 sin = _unary(tf.sin)
 cos = _unary(tf.cos)
 arcsin = _unary(tf.asin)
+round = _unary(tf.round)  # noqa: A001 (numpy's name; half to even, as numpy and JAX)
 
 
 def arctan2(y: Any, x: Any) -> TensorFlowArray:
