@@ -24,7 +24,7 @@ def load_skeleton(source: str | os.PathLike, *, betas=None, gender: str = "neutr
         limits: which shipped limit table an SMPL-X skeleton gets: ``"box"`` (the default, a
             box on each joint's coordinates) or ``"swing_twist"`` (the shoulders and hips as
             swing-twist joints with a per-direction reach table: anatomically closer, and
-            its median solve measured 17-21 % slower; docs/joint-limits.md).
+            its median solve measured 8-10 % slower; docs/joint-limits.md).
     """
     if isinstance(source, str) and source.lower() in SHIPPED:
         if betas is not None or expression is not None:

@@ -133,9 +133,7 @@ def pose_arrays(skeleton: Skeleton, problem: ResidualProblem, init_rotations: np
     # axis-angle of angle <= pi. (Only those: a limited joint keeps its in-box vector.)
     unlimited = problem.unlimited_moving_joints
     if unlimited.any():
-        beyond = (np.einsum("...i,...i->...", moving, moving) > np.pi**2) & unlimited
-        if beyond.any():
-            moving[beyond] = canonical_axis_angle(moving[beyond])
+        moving[..., unlimited, :] = canonical_axis_angle(moving[..., unlimited, :])
     rotations[..., problem.moving_joints, :] = moving
     if coordinates is not None:
         problem.remember_start(rotations, coordinates)

@@ -41,6 +41,10 @@ from .small_systems import SMALL_SYSTEM, rows_as_slice, unrolled_cholesky_solve
 SOFT_GAIN, UNEVEN_SOFT_GAIN = 0.9, 0.97
 # An uneven regulariser's trust radius grows by this factor after an accepted step.
 SOFT_GROWTH = 1.25
+# A warm start tries the whole-body alignment candidate only when a position target is farther
+# than this from its start (metres) or an orientation target turned by more (radians); measured
+# in docs/defaults.md (whole-body alignment of warm starts).
+WARM_ALIGN_ERRORS = (0.25, 0.5)
 
 
 def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = None) -> Callable:
@@ -88,6 +92,8 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     soft_mask = np.array(level_is_soft, dtype=np.float32)
     progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
     eps_bound = 1e-6
+    # (C,) the error of a target beyond which a warm start tries the whole-body alignment.
+    warm_align_errors = np.select([tolerance_index == 0, tolerance_index == 1], list(WARM_ALIGN_ERRORS), np.inf)
     neutral_mask, neutral_values, held_mask = problem.neutral_mask, problem.neutral_values, problem.held_mask
 
     def solve(q0, inputs, tolerances, max_iterations, seed, q_reference=None):
@@ -296,21 +302,12 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 row = xp.asarray(xp.minimum(s["restarts"], options.restarts), xp.uint32)
                 u = backend.cond(s["restart_pending"] & ~polish_start, restart_draw, no_draw, row)
                 u_pose = sample_lower + u * (sample_upper - sample_lower)
-                # Restart seeds, per variable (``ResidualProblem._start_masks``):
-                # - odd restarts: the chains to the targets part of the way from the middle of their
-                #   ranges toward a uniform draw; the other bounded variables (the root's heading,
-                #   joints off the chains) at the draw itself;
-                # - even restarts: every bounded variable at the uniform draw;
-                # - every fourth restart: every bounded variable near a corner of the box (10 % or
-                #   90 % of its range): compromises out of reach often lie on the limits;
-                # - always: joints above a constraint that holds the initial pose part of the way
-                #   from the best pose so far toward the draw; unbounded variables (the root
-                #   translation) at the best pose.
-                # Measured (docs/defaults.md): 500 full-body cold starts (300 iterations, 40
-                # restarts) met 99.2 % with the earlier seeds (a uniform draw or half way from the
-                # best pose, alternately), 99.8 % centred only, 99.6 % centred and uniform; 200 arm
-                # problems out of reach (500 iterations, 60 restarts) within 1 % of IPOPT's best
-                # cost: 96.5 % without the corners, 98.5 % with them (full body 99.9 % and 99.6 %).
+                # Restart seeds per variable (``ResidualProblem._start_masks``; docs/defaults.md has the
+                # rules and what each gained): odd restarts put the chains to the targets part of the
+                # way from the middle of their ranges toward a uniform draw (other bounded variables at
+                # the draw), even ones every bounded variable at the draw, every fourth near a corner of
+                # the box (10 % or 90 % of its range); joints above a pose-holding constraint go part of
+                # the way from the best pose toward the draw; unbounded ones stay at the best pose.
                 perturbed = s["best_q"] + options.perturbation * (u_pose - s["best_q"])
                 centred = neutral_values + options.perturbation * (u_pose - neutral_values)
                 anywhere = (s["restarts"] % 2 == 0) | ~neutral_mask
@@ -333,11 +330,13 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 None,
             )
             if can_align:
-                # Second candidate: the initial pose moved rigidly onto the targets (kept
-                # only if better), so large changes of the whole body's heading or
-                # position need no slow search by the root joint.
+                # Second candidate: the initial pose moved rigidly onto the targets (kept only if
+                # better), so large changes of the whole body's heading or position need no slow
+                # search by the root joint; a warm start only when a target is far (WARM_ALIGN_ERRORS).
+                far = xp.any(counted & (s["errors"] > xp.asarray(warm_align_errors, dtype)))
+                align = (s["it"] == xp.where(cold, 2, 1)) & (cold | far)
                 candidate = backend.cond(
-                    s["it"] == xp.where(cold, 2, 1), lambda _: problem.within_limits(xp.clip(root_aligned(problem, q0, inputs, xp), lo, hi), xp),
+                    align, lambda _: problem.within_limits(xp.clip(root_aligned(problem, q0, inputs, xp), lo, hi), xp),
                     lambda c: c, candidate
                 )
             r_new, J_new, e_new, c_new = evaluate(candidate)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Hashable, Sequence
 
 import numpy as np
 
-from ..errors import ConstraintError
+from ..errors import ConstraintError, SolverError
 from ..validation import MAX_COORDINATE, finite_number
 
 # Priority of regularisers unless given: below any level a user is likely to use.
@@ -96,8 +96,6 @@ def check_joint_name(joint: Any, kind: str) -> str:
 def checked_constraints(constraints: Any) -> list["Constraint"]:
     """A non-empty list of constraints (one constraint is a list of one), or SolverError /
     ConstraintError naming what was wrong."""
-    from ..errors import SolverError
-
     if isinstance(constraints, Constraint):
         constraints = [constraints]
     try:
