@@ -42,9 +42,9 @@ SOFT_GAIN, UNEVEN_SOFT_GAIN = 0.9, 0.97
 # An uneven regulariser's trust radius grows by this factor after an accepted step.
 SOFT_GROWTH = 1.25
 # A warm start tries the whole-body alignment candidate only when a position target is farther
-# than this from its start (metres) or an orientation target turned by more (radians); measured
-# in docs/defaults.md (whole-body alignment of warm starts).
-WARM_ALIGN_ERRORS = (0.25, 0.5)
+# than this from its start (metres) or an orientation target turned by more (radians), or when
+# its budget is this many iterations or fewer (tracking's frames); docs/defaults.md measures both.
+WARM_ALIGN_ERRORS, WARM_ALIGN_BUDGET = (0.25, 0.5), 10
 
 
 def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = None) -> Callable:
@@ -332,9 +332,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
             if can_align:
                 # Second candidate: the initial pose moved rigidly onto the targets (kept only if
                 # better), so large changes of the whole body's heading or position need no slow
-                # search by the root joint; a warm start only when a target is far (WARM_ALIGN_ERRORS).
+                # search by the root joint; a warm start only when a target is far or its budget short.
                 far = xp.any(counted & (s["errors"] > xp.asarray(warm_align_errors, dtype)))
-                align = (s["it"] == xp.where(cold, 2, 1)) & (cold | far)
+                align = (s["it"] == xp.where(cold, 2, 1)) & (cold | far | (max_iterations <= WARM_ALIGN_BUDGET))
                 candidate = backend.cond(
                     align, lambda _: problem.within_limits(xp.clip(root_aligned(problem, q0, inputs, xp), lo, hi), xp),
                     lambda c: c, candidate
