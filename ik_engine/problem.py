@@ -23,7 +23,7 @@ import numpy as np
 from .constraints.base import Constraint
 from .errors import ConstraintError, SolverError
 from .kinematics import TreeLevels, forward_kinematics, local_rotations
-from .joint_coordinates import AXIS_ANGLE, body_jacobian, coordinates_to_matrix
+from .joint_coordinates import body_jacobian, coordinates_to_matrix
 from .kinematic_state import KinematicState
 from .moving_coordinates import MovingCoordinates
 from .rotations import axis_angle_to_matrix, left_jacobian
@@ -108,11 +108,11 @@ class ResidualProblem:
         self.moving_scatter = (is_moving, np.where(is_moving, np.cumsum(is_moving) - 1, 0))
         # Moving joints that no constraint depends on (they keep their initial rotation).
         self.other_moving_joints = np.array(sorted(moving_set - set(moving)), dtype=np.int64)
-        # (position among the moving joints, Euler order) of moving joints with Euler coordinates.
-        self.euler_moving = tuple(
-            (m, skeleton.coordinates[j]) for m, j in enumerate(moving) if skeleton.coordinates[j] != AXIS_ANGLE
-        )
         self.moving_coordinates = MovingCoordinates(skeleton, moving)
+        # (position among the moving joints, coordinate kind) of the moving joints whose
+        # coordinates are Euler angles or swing-twist, not their axis-angles.
+        self.euler_moving = tuple((m, kind) for m, kind, _ in self.moving_coordinates.converted)
+        neutral_of = {m: neutral for m, _, neutral in self.moving_coordinates.converted}
         # Per coordinate kind present (Euler orders, swing-twist), the positions among the moving
         # joints (k,) and the neutral rotations (k, 3, 3) (None: all the identity); and where
         # ``state`` reads each subtree row's rotation (S,) and each moving joint's body
@@ -127,7 +127,7 @@ class ResidualProblem:
             row_sources[self.moving_rows[rows]] = len(needed) + offset + np.arange(len(rows))
             moving_sources[rows] = len(moving) + offset + np.arange(len(rows))
             offset += len(rows)
-            neutrals = [skeleton.neutral(int(moving[m])) for m in rows]
+            neutrals = [neutral_of[int(m)] for m in rows]
             neutral = None if all(n is None for n in neutrals) else np.stack([np.eye(3) if n is None else n for n in neutrals])
             self.euler_groups.append((kind, rows, neutral))
         self.row_sources, self.moving_sources = row_sources, moving_sources
@@ -357,15 +357,15 @@ class ResidualProblem:
             q = np.concatenate([q, translation], axis=-1)
         q = self.within_limits(np.clip(q, self.lower, self.upper), np)
         if rotations.ndim == 2:
-            self.remember_start(rotations, q[: 3 * len(self.moving_joints)])
+            self.remember_start(rotations, q[: 3 * len(self.moving_joints)].copy())
         return q
 
     def remember_start(self, rotations: np.ndarray, coordinates: np.ndarray) -> None:
         """Remember that the pose with ``rotations`` (J, 3) starts a solve at the moving joints'
-        coordinates ``coordinates`` (3M,), inside the limits (``initial_variables``); the two most
-        recent are kept."""
-        entry = (rotations.tobytes(), np.array(coordinates, dtype=np.float64))
-        entry[1].flags.writeable = False
+        coordinates ``coordinates`` (3M,) float64, inside the limits (``initial_variables``); the
+        problem keeps that array itself (made read-only: hand it a copy); the two most recent are kept."""
+        coordinates.flags.writeable = False
+        entry = (rotations.tobytes(), coordinates)
         self._recent_starts = (entry,) + self._recent_starts[:1]
 
     # ------------------------------------------------------------------ evaluation

@@ -80,9 +80,14 @@ def scalar_swing_twist_to_axis_angle(c, t: int, q_neutral: tuple | None) -> list
     return [q[1] * scale, q[2] * scale, q[3] * scale]
 
 
+def _neutral_array(neutral: np.ndarray) -> np.ndarray:
+    """The unit quaternion (4,) of a neutral rotation (3, 3), remembered by its bytes."""
+    return _quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())
+
+
 def neutral_quaternion(neutral: np.ndarray | None) -> tuple | None:
     """The unit quaternion (w, x, y, z), as floats, of a neutral rotation (3, 3); None for None."""
-    return None if neutral is None else tuple(_quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()).tolist())
+    return None if neutral is None else tuple(_neutral_array(neutral).tolist())
 
 
 def axis_angle_to_swing_twist(r: np.ndarray, t: int, neutral: np.ndarray | None = None) -> np.ndarray:
@@ -93,7 +98,7 @@ def axis_angle_to_swing_twist(r: np.ndarray, t: int, neutral: np.ndarray | None 
         return np.array(scalar_axis_angle_to_swing_twist(r.tolist(), t, neutral_quaternion(neutral)))
     q = axis_angle_to_quaternion(r)
     if neutral is not None:
-        q = quaternion_product(q, quaternion_conjugate(_quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes())))
+        q = quaternion_product(q, quaternion_conjugate(_neutral_array(neutral)))
     q = np.where(q[..., :1] < 0.0, -q, q)
     b, d = (t + 1) % 3, (t + 2) % 3
     tau = 2.0 * np.arctan2(q[..., 1 + t], q[..., 0])
@@ -125,5 +130,5 @@ def swing_twist_to_axis_angle(c: np.ndarray, t: int, neutral: np.ndarray | None 
     q[..., 1 + b] = s_b * cos_half + s_d * sin_half
     q[..., 1 + d] = s_d * cos_half - s_b * sin_half
     if neutral is not None:
-        q = quaternion_product(q, _quaternion_of_matrix_bytes(np.ascontiguousarray(neutral, dtype=np.float64).tobytes()))
+        q = quaternion_product(q, _neutral_array(neutral))
     return quaternion_to_axis_angle(np.where(q[..., :1] < 0.0, -q, q), np)  # the angle <= pi
