@@ -94,6 +94,17 @@ class Motion:
     def __setattr__(self, name, value):
         raise AttributeError("Motion is immutable; build a new Motion instead")
 
+    # Pickled (multiprocessing, Ray, a saved session) through the constructor, which checks
+    # what it loads; copies are the clip itself, as for any immutable value.
+    def __reduce__(self):
+        return (Motion, (np.array(self.rotations), np.array(self.translations), self.fps, self.joint_names))
+
+    def __copy__(self) -> "Motion":
+        return self
+
+    def __deepcopy__(self, memo) -> "Motion":
+        return self
+
     @classmethod
     def from_poses(cls, poses: Sequence[Pose], fps: float = 30.0, joint_names: Sequence[str] | None = None) -> "Motion":
         """A clip from a sequence of Poses with the same joint count."""

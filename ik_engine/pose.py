@@ -62,6 +62,17 @@ class Pose:
     def __setattr__(self, name, value):
         raise AttributeError("Pose is immutable; build a new Pose instead")
 
+    # Pickled (multiprocessing, Ray, a saved session) through the constructor, which checks
+    # what it loads; copies are the pose itself, as for any immutable value.
+    def __reduce__(self):
+        return (Pose, (np.array(self.rotations), np.array(self.translation)))
+
+    def __copy__(self) -> "Pose":
+        return self
+
+    def __deepcopy__(self, memo) -> "Pose":
+        return self
+
     @classmethod
     def of_computed(cls, rotations: np.ndarray, translation: np.ndarray) -> "Pose":
         """A pose of float64 arrays, rotations (J, 3) and translation (3,), that a computation

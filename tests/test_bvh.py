@@ -636,3 +636,18 @@ def test_zero_frame_file_round_trip(tmp_path):
     save_bvh(out, skel, motion)
     skel2, motion2 = load_bvh(out)
     assert skel2.joint_names == ["a", "a_end"] and len(motion2) == 0 and motion2.fps == pytest.approx(10.0)
+
+
+def test_motion_pickles_and_copies():
+    """A clip survives pickling (a data pipeline's workers) with its frames, rate and names;
+    being immutable, its copies are the clip itself."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(1)
+    motion = Motion(rng.normal(size=(4, 3, 3)), rng.normal(size=(4, 3)), 24, ["a", "b", "c"])
+    loaded = pickle.loads(pickle.dumps(motion))
+    np.testing.assert_array_equal(loaded.rotations, motion.rotations)
+    np.testing.assert_array_equal(loaded.translations, motion.translations)
+    assert loaded.fps == 24.0 and loaded.joint_names == ("a", "b", "c") and not loaded.rotations.flags.writeable
+    assert copy.copy(motion) is motion and copy.deepcopy(motion) is motion

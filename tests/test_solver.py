@@ -220,3 +220,29 @@ def test_a_solved_pose_is_immutable_and_owns_its_arrays(smplx):
     with pytest.raises(AttributeError, match="immutable"):
         res.pose.rotations = init.rotations
     assert np.array_equal(init.rotations, smplx.rest_pose().rotations)  # the caller's pose untouched
+
+
+def test_poses_results_and_regularisers_pickle_and_copy(smplx):
+    """A pose, a solver's result and a RestPose / Smoothness holding poses survive pickling
+    (multiprocessing, Ray workers) and copies with equal values; a Pose is immutable, so its
+    copies are the pose itself; a pickle is loaded through the constructor, which refuses what
+    a Pose cannot hold. (Before: every one of these raised "Pose is immutable" on loading.)"""
+    import copy
+    import pickle
+
+    init = smplx.rest_pose()
+    target = smplx.world_positions(init)[smplx.index("left_wrist")] + [-0.1, -0.1, 0.1]
+    res = ik.IKSolver(smplx, joints=("left_shoulder", "left_elbow"), compilation="never").solve([ik.Position("left_wrist", target)])
+    loaded = pickle.loads(pickle.dumps(res))
+    assert loaded.pose == res.pose and loaded.converged == res.converged and loaded.iterations == res.iterations
+    assert not loaded.pose.rotations.flags.writeable
+    assert copy.copy(res.pose) is res.pose and copy.deepcopy(res.pose) is res.pose
+    for regulariser in (ik.RestPose(reference=res.pose), ik.Smoothness(res.pose)):
+        again = pickle.loads(pickle.dumps(regulariser))
+        assert again.reference == res.pose
+        np.testing.assert_array_equal(again.parameters(smplx), regulariser.parameters(smplx))
+        assert copy.deepcopy(regulariser).reference == res.pose
+    make, (rotations, translation) = res.pose.__reduce__()  # what a pickle stores and calls on loading
+    rotations[3, 1] = np.nan
+    with pytest.raises(ik.PoseError, match="finite"):
+        make(rotations, translation)
