@@ -7,7 +7,9 @@ from typing import Any, Hashable, Mapping, NamedTuple
 import numpy as np
 
 from ..errors import ConstraintError
+from ..joint_coordinates import SWING_TWIST_KINDS, body_jacobian, coordinates_to_matrix
 from ..pose import Pose
+from ..rotations import inverse_left_jacobian, matrix_to_axis_angle
 from .base import LOWEST_PRIORITY, Constraint, check_priority, check_weight
 from .parameter_structure import pack, unpack
 
@@ -31,12 +33,15 @@ class RestPose(Constraint):
             array; None: 1.0 for every joint.
         reference: the Pose to pull toward (default: the rest pose).
         weight: overall weight (multiplies the squared differences of the joint coordinates:
-            axis-angle components, or Euler angles for joints whose limits use them).
+            axis-angle components, or Euler angles for joints whose limits use them; for
+            swing-twist joints, whose coordinates are centred on another rotation than rest,
+            the squared rotation vector from the reference's rotation to the joint's).
         priority: default: below every other level, so the pull only uses the freedom
             that the targets leave.
 
     A regulariser: never "met"; once the targets are met the solver keeps improving it until
-    it stalls. Error: root-mean-square joint-coordinate difference over the moving joints, radians.
+    it stalls. Error: root-mean-square joint-coordinate difference over the moving joints
+    (the rotation angle from the reference for swing-twist joints), radians.
     """
 
     tolerance_kind = None
@@ -128,10 +133,17 @@ class RestPose(Constraint):
         p = unpack(RestPoseParameters, params, {"coordinates": (J, 3), "sqrt_weights": (J,), "translation": (3,)}, xp)
         reference = xp.take(p.coordinates, moving, axis=0)
         sqrt_w = xp.take(p.sqrt_weights, moving, axis=0)
-        difference = state.r_moving - reference  # (M, 3)
+        difference, blocks = rotation_differences(state.r_moving, reference, problem, xp)  # (M, 3), (M, 3, 3)
         rows_w = xp.reshape(xp.broadcast_to(sqrt_w[:, None], difference.shape), (-1,))
         r = xp.reshape(difference, (-1,)) * rows_w
-        jac = state.rotation_variables_jacobian() * rows_w[:, None]
+        if blocks is None:
+            jac = state.rotation_variables_jacobian() * rows_w[:, None]
+        else:  # block diagonal (3M, 3M), then the root translation's columns
+            M = len(moving)
+            diagonal = xp.reshape(blocks[:, :, None, :] * xp.asarray(np.eye(M), blocks.dtype)[:, None, :, None], (3 * M, 3 * M))
+            if problem.num_variables > 3 * M:
+                diagonal = xp.concatenate([diagonal, xp.zeros((3 * M, problem.num_variables - 3 * M), blocks.dtype)], axis=1)
+            jac = diagonal * rows_w[:, None]
         error = xp.sqrt(xp.sum(difference * difference) / max(len(moving), 1))
         if slot.kind.pulls_translation and problem.move_root:
             translation = state.q[3 * len(moving) : 3 * len(moving) + 3]
@@ -141,3 +153,35 @@ class RestPose(Constraint):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(weight={self.weight}, priority={self.priority})"
+
+
+def rotation_differences(r_moving: Any, reference: Any, problem: Any, xp: Any) -> tuple[Any, Any]:
+    """(difference (M, 3), its Jacobian blocks (M, 3, 3) in each joint's own coordinates, or None
+    where that is the identity for every joint) of the moving joints' coordinates ``r_moving``
+    (M, 3) from the ``reference`` coordinates (M, 3).
+
+    The coordinate difference, except for swing-twist joints: their coordinates are centred on
+    a neutral rotation (the hanging arm), so differences of them measured far from it are
+    no angle (a pull toward the T-pose weighed the shoulder's swing by up to twice the
+    rotation it asked for); for them the rotation vector ``e = log(R_ref^T R)``, whose
+    derivative is ``J_r(e)^-1`` times the body angular velocity per coordinate.
+    """
+    groups = [(kind, rows, neutral) for kind, rows, neutral in problem.euler_groups if kind in SWING_TWIST_KINDS]
+    difference = r_moving - reference
+    if not groups:
+        return difference, None
+    M = r_moving.shape[0]
+    sources = np.arange(M)
+    parts, part_blocks, offset = [difference], [xp.broadcast_to(xp.eye(3, dtype=r_moving.dtype), (M, 3, 3))], M
+    for kind, rows, neutral in groups:
+        c, c_ref = xp.take(r_moving, rows, axis=0), xp.take(reference, rows, axis=0)
+        N = xp.asarray(np.eye(3) if neutral is None else neutral, r_moving.dtype)  # (k, 3, 3) or (3, 3)
+        R_relative = xp.swapaxes(N, -1, -2) @ xp.swapaxes(coordinates_to_matrix(c_ref, kind, xp), -1, -2) @ coordinates_to_matrix(c, kind, xp) @ N
+        e = matrix_to_axis_angle(R_relative, xp)  # (k, 3)
+        omega = xp.swapaxes(N, -1, -2) @ body_jacobian(c, kind, xp)  # body angular velocity of C(c) N per coordinate
+        parts.append(e)
+        part_blocks.append(xp.swapaxes(inverse_left_jacobian(e, xp), -1, -2) @ omega)  # J_r^-1(e) = J_l^-1(e)^T
+        sources[rows] = offset + np.arange(len(rows))
+        offset += len(rows)
+    return (xp.take(xp.concatenate(parts, axis=0), sources, axis=0),
+            xp.take(xp.concatenate(part_blocks, axis=0), sources, axis=0))
