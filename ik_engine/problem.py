@@ -196,7 +196,7 @@ class ResidualProblem:
         self.slots = tuple(slots)
         self.num_parameters = p
         # Per priority level: whether a regulariser there weighs its variables unevenly.
-        self.uneven_levels = tuple(any(s.kind.uneven_pull(s.static) for s in self.slots if s.level == k)
+        self.uneven_levels = tuple(any(s.kind.uneven_pull(s.static, self) for s in self.slots if s.level == k)
                                    for k in range(len(self.priorities)))
         # Constraints of one kind that can be evaluated together (``batched_residual``): one
         # evaluation for the group instead of one per constraint, fewer operations both

@@ -162,10 +162,10 @@ class Constraint:
         return ()
 
     @staticmethod
-    def uneven_pull(static: Hashable) -> bool:
-        """Whether a regulariser with these static choices weighs its variables unevenly
-        (the solver then solves its level exactly in the freedom the levels above leave,
-        ``solvers/levenberg_marquardt.py``); False for every other constraint."""
+    def uneven_pull(static: Hashable, problem: Any = None) -> bool:
+        """Whether a regulariser with these static choices, in ``problem`` (a ResidualProblem),
+        weighs its variables unevenly (the solver then solves its level exactly in the freedom
+        the levels above leave, ``solvers/levenberg_marquardt.py``); False for every other constraint."""
         return False
 
     def parameters(self, skeleton: Any) -> np.ndarray:
