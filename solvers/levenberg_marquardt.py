@@ -12,17 +12,15 @@ the method is written once against the backend's array namespace ``xp``):
   moves only while the levels above are near (within ``step_slack`` tolerances; in the same
   step they repair what the last step disturbed), regularisers only once everything above
   is met, and strictly-met gating takes over when progress slows or the budget ends; steps
-  are compared level by level, so a lower level never buys its progress with a higher
-  level's error beyond tolerance; regulariser levels take a diagonal (Jacobi) step, except
-  uneven pulls (RestPose with per-joint weights) below other levels, which are solved exactly
-  in the freedom left, with their own trust radius;
+  are compared level by level (a lower level never buys progress with a higher level's error
+  beyond tolerance); regulariser levels take a diagonal (Jacobi) step, except uneven pulls
+  below other levels, solved exactly in the freedom left, with their own trust radius;
 * bounds by an active set: a variable at a bound whose gradient pushes it outward is frozen,
-  the step is solved for the others; variables the step carries past a bound stop there and
-  the rest is solved again; the result is projected into the box, so no iterate ever leaves
-  the limits;
-* the loop stops once every target and inequality is within tolerance (and, with
-  regularisers, once they stop improving), keeps the best iterate, and restarts from a
-  random in-limit pose when progress stalls.
+  the others are solved for; variables the step carries past a bound stop there and the rest
+  is solved again; the result is projected into the box: no iterate leaves the limits;
+* the loop stops once every target and inequality is within tolerance (and regularisers stop
+  improving or reach their reference), keeps the best iterate, and restarts from a random
+  in-limit pose when progress stalls.
 """
 
 from __future__ import annotations
@@ -89,7 +87,7 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
     # are near, repairing them in the same step).
     soft_waits = np.array(level_is_soft, dtype=bool) & ~level_is_uneven
     soft_gain = UNEVEN_SOFT_GAIN if uneven else SOFT_GAIN
-    soft_mask = np.array(level_is_soft, dtype=np.float32)
+    soft_mask, soft_constraints = np.array(level_is_soft, dtype=np.float32), np.flatnonzero(~hard)
     progress_mask = soft_mask if soft_mask.all() else 1.0 - soft_mask
     eps_bound = 1e-6
     # (C,) the error of a target beyond which a warm start tries the whole-body alignment.
@@ -416,7 +414,9 @@ def build_levenberg_marquardt(problem: Any, options: LMOptions, backend: Any = N
                 # (Judged on accepted full-length steps only: a shortened one gains less.)
                 soft_stalled = soft_stalled & accept & (soft_bound >= options.lower_level_step)
                 soft_stalled = soft_stalled | (stall >= options.stall_iterations)
-            done = ok & ((~stepped_soft | soft_stalled) if problem.has_soft else True)
+            # Or at their reference (orientation tolerance): a pull whose optimum is it gains a share a step forever.
+            soft_reached = xp.all(xp.take(errors, soft_constraints) <= tolerances[1])
+            done = ok & ((~stepped_soft | soft_stalled | soft_reached) if problem.has_soft else True)
             if uneven:
                 done = done | settled
             done = done | (s["polished"] & ~polish_start & (stall >= options.stall_iterations))  # the polish is over
