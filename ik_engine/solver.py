@@ -9,7 +9,6 @@ freezes the caller; new targets, weights, poses and tolerances reuse them.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import OrderedDict
@@ -31,55 +30,45 @@ from .solution import PoseBatch, SolveOutput, packed_inputs, result_of
 from .validation import MAX_ANGLE, MAX_COORDINATE, finite_number
 
 METHODS = ("lm", "gradient")
-# Constraint structures a solver keeps programs for (each: a ResidualProblem, and once hot a
-# compiled program of about a megabyte of code); the least recently used goes first.
-MAX_STRUCTURES = 64
-# Compiled programs a solver keeps (about 1.5-15 MB each, which JAX and XLA do not all give
-# back when dropped: benchmarks/long_session.py).
-MAX_COMPILED = 16
+# Constraint structures a solver keeps programs for (a ResidualProblem each, and once hot a compiled program
+# of about a megabyte), and compiled programs it keeps (1.5-15 MB each, which JAX and XLA do not all give
+# back when dropped: benchmarks/long_session.py); the least recently used go first.
+MAX_STRUCTURES, MAX_COMPILED = 64, 16
 
 
 class IKSolver:
-    """Inverse kinematics on one skeleton.
+    """Inverse kinematics on one skeleton. A solver pickles as its settings (not its programs).
 
     Args:
         skeleton: the kinematic tree.
-        joints: names of the joints that may rotate, any iterable of names (a list, tuple,
-            set or generator; None: all joints).
+        joints: names of the joints that may rotate, any iterable of names (None: all joints).
         move_root: whether the root translation is solved for as well.
-        method: "lm" (Levenberg-Marquardt with bounds and priorities; the ``options``
-            attribute is an ``LMOptions``) or "gradient" (Adam with the limits kept by
-            clipping, the first-order method of the paper, for comparison; ``options`` is a
-            ``GradientOptions``). The gradient method treats priorities as weights (all
-            levels summed), never restarts, and needs many more iterations: pass e.g.
-            ``max_iterations=1000``.
+        method: "lm" (Levenberg-Marquardt with bounds and priorities; ``options`` is an
+            ``LMOptions``) or "gradient" (Adam with the limits kept by clipping, the paper's
+            first-order method, for comparison; ``options`` is a ``GradientOptions``): it treats
+            priorities as weights, never restarts and needs e.g. ``max_iterations=1000``.
         backend: "jax" (default) or "tensorflow" (the same solver compiled with
-            ``tf.function(jit_compile=True)``; needs TensorFlow, the ``tensorflow`` extra;
-            float32; ``solve_batch`` solves the problems one after another inside one
-            program instead of vectorising them).
+            ``tf.function(jit_compile=True)``; the ``tensorflow`` extra; float32; ``solve_batch``
+            solves the problems one after another inside one program).
         max_iterations: iteration budget per solve, over all restarts (a solve that meets its
             targets stops at once; the budget is spent only on hard or impossible problems).
         position_tolerance: metres; a Position constraint within it is met.
         orientation_tolerance: radians; an Orientation constraint within it is met.
         restarts: how many times a stalled cold solve may restart from a random in-limit pose
-            ("lm" only; the gradient method does not restart; a warm start, from ``init``,
-            restarts at most ``options.warm_restarts`` = 8 times). docs/defaults.md says what
-            the defaults do and why.
+            ("lm" only; a warm start, from ``init``, at most ``options.warm_restarts`` = 8
+            times); docs/defaults.md says what the defaults do and why.
         seed: seed of those restarts (solves are deterministic).
-        compilation: when a constraint structure's program is compiled: "background"
-            (default: its first solves are interpreted, at once; once it has been solved three
-            times and for 0.1 s it compiles in a background thread, and solves switch to the
-            compiled program when it is ready), "blocking" (compile on the first solve, in the caller's thread:
-            seconds, then steady-state speed from the first answer) or "never" (always
-            interpreted: no compile, about 10 times slower per iteration). Batches of more
-            than 32 problems (``solve_batch``) compile at once unless "never". See
-            docs/compilation.md.
-        interpreted_time_limit: seconds after which an interpreted solve (a structure's first
-            solves, before its program is compiled) stops with its best pose so far, e.g. 0.06
-            in an editor or a game, where a new constraint set must answer within a frame or
-            two even when its targets cannot be met (``converged`` says whether they are; the
-            next warm-started solve goes on from there, and the compiled program has the
-            whole budget). None (default): interpreted solves run the whole budget.
+        compilation: when a constraint structure's program is compiled: "background" (default:
+            its first solves are interpreted, at once; once solved three times and for 0.1 s it
+            compiles in a background thread, and solves switch to it when ready), "blocking"
+            (on the first solve, in the caller's thread: seconds, then steady-state speed) or
+            "never" (always interpreted, about 10 times slower per iteration). Batches of more
+            than 32 problems compile at once unless "never". See docs/compilation.md.
+        interpreted_time_limit: seconds after which an interpreted solve (before its program is
+            compiled) stops with its best pose so far, e.g. 0.06 in an editor, where a new
+            constraint set must answer within a frame or two even when its targets cannot be met
+            (``converged`` says whether they are; the next warm-started solve goes on from there,
+            and the compiled program has the whole budget). None (default): the whole budget.
     """
 
     def __init__(
@@ -191,15 +180,24 @@ class IKSolver:
             raise SolverError(f"with_body: skeleton {skeleton.name!r} differs from {self.skeleton.name!r} in more than its "
                               "rest offsets and radii (joint names, tree, limits or rest rotations); use IKSolver(skeleton, ...)")
         self._shares_programs = True
-        body = copy.copy(self)  # the same settings, program cache (self._compiled) and its lock
+        body = object.__new__(IKSolver)  # the same settings, program cache (self._compiled) and its lock
+        body.__dict__.update(self.__dict__)
         body.skeleton = skeleton
         return body
 
+    def __reduce__(self):
+        """Pickled as its settings (for a worker process); the copy compiles its own programs."""
+        every = self.moving_joints == tuple(range(self.skeleton.num_joints))
+        joints = None if every else [self.skeleton.joint_names[j] for j in self.moving_joints]
+        settings = dict(method=self._method, backend=self.backend, max_iterations=self._max_iterations,
+                        position_tolerance=self._position_tolerance, orientation_tolerance=self._orientation_tolerance,
+                        seed=self._seed, compilation=self._compilation, interpreted_time_limit=self._interpreted_time_limit)
+        return _unpickled_solver, (self.skeleton, joints, self._move_root, settings, self.options)
+
     @property
     def compilations(self) -> int:
-        """How many programs this solver's cache has compiled (one per constraint structure and
-        kind of call: single, batch of B, clip of T frames), background compiles included; solvers
-        made by ``with_body`` share the cache and its count."""
+        """Programs this solver's cache has compiled (one per constraint structure and kind of call:
+        single, batch of B, clip of T frames; background ones too; shared by ``with_body`` solvers)."""
         return self._compile_count.value
 
     @property
@@ -402,13 +400,10 @@ class IKSolver:
     def solve_clip(self, constraints: Sequence[Constraint], init: Pose | None = None) -> BatchResult:
         """Solve T frames of one constraint structure in order, in one compiled call.
 
-        Each constraint's targets carry a leading frame axis T (unbatched constraints apply to
-        every frame). Frame t starts from the pose that frames t-1 and t-2 predict at
-        constant velocity, which at capture rates needs only a few iterations; no Python
-        runs between frames, so a clip solves far faster than a frame loop. Frame 0 starts
-        from ``init`` (default: rest pose). The same program serves every clip length... of
-        the same T: a new T compiles once more.
-        """
+        Each constraint's targets carry a leading frame axis T (unbatched ones apply to every
+        frame). Frame t starts from the pose frames t-1 and t-2 predict at constant velocity (at
+        capture rates a few iterations suffice); no Python runs between frames. Frame 0 starts
+        from ``init`` (default: rest pose). A new T compiles once more."""
         constraints = checked_constraints(constraints)
         sizes = {c.batch_size for c in constraints} - {None}
         if len(sizes) != 1:
@@ -430,9 +425,8 @@ class IKSolver:
     def solve_sequence(self, frames, init: Pose | None = None, velocity_weight: float = 1.0,
                        acceleration_weight: float = 1.0, smoothing_weight: float = 1.0,
                        smoothing_priority: int | None = None):
-        """Solve a clip of T frames (lists of constraints) in order, warm-started frame by
-        frame, with a velocity and acceleration smoothing regulariser at the lowest priority.
-        See ``ik_engine.sequence.solve_sequence``; returns a SequenceResult."""
+        """Solve T frames (lists of constraints) in order, warm-started, with velocity and acceleration
+        smoothing at the lowest priority (``ik_engine.sequence.solve_sequence``): a SequenceResult."""
         from .sequence import solve_sequence
 
         return solve_sequence(self, frames, init, velocity_weight, acceleration_weight, smoothing_weight, smoothing_priority)
@@ -448,3 +442,9 @@ class IKSolver:
         if not poses:
             raise ConstraintError("init is an empty list of poses")
         return np.stack([p.rotations for p in poses]), np.stack([p.translation for p in poses])
+
+
+def _unpickled_solver(skeleton: Skeleton, joints, move_root: bool, settings: dict, options) -> IKSolver:
+    solver = IKSolver(skeleton, joints, move_root, **settings)
+    solver.options = options
+    return solver

@@ -246,3 +246,32 @@ def test_poses_results_and_regularisers_pickle_and_copy(smplx):
     rotations[3, 1] = np.nan
     with pytest.raises(ik.PoseError, match="finite"):
         make(rotations, translation)
+
+
+def _solve_in_worker(solver, target):
+    """Run in a spawned worker process: the unpickled solver's answer and settings."""
+    result = solver.solve([ik.Position("left_wrist", target)])
+    return result, solver.moving_joints, solver.max_iterations, solver.compilation, solver.options
+
+
+def test_a_solver_pickles_as_its_settings_and_solves_in_another_process(smplx):
+    """``pickle`` / ``multiprocessing`` carry a solver's settings (not its programs, a lock and
+    compiled code): a worker process (spawned, so nothing is inherited) solves with the same
+    joints, budget, options and policy, and gives the same answer as here."""
+    import dataclasses
+    import multiprocessing
+    import pickle
+
+    solver = ik.IKSolver(smplx, joints=("left_shoulder", "left_elbow"), max_iterations=120, compilation="never",
+                         interpreted_time_limit=5.0)
+    solver.options = dataclasses.replace(solver.options, creep_iterations=9)
+    target = smplx.world_positions(smplx.rest_pose())[smplx.index("left_wrist")] + [-0.1, -0.1, 0.1]
+    here = solver.solve([ik.Position("left_wrist", target)])
+    copy = pickle.loads(pickle.dumps(solver))
+    assert copy.options == solver.options and copy.moving_joints == solver.moving_joints and copy.seed == solver.seed
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result, joints, budget, policy, options = pool.apply(_solve_in_worker, (solver, target))
+    assert (joints, budget, policy, options) == (solver.moving_joints, 120, "never", solver.options)
+    assert result.converged and result.pose == here.pose
+    every = pickle.loads(pickle.dumps(ik.IKSolver(smplx, move_root=True)))  # all joints: joints=None
+    assert every.moving_joints == tuple(range(smplx.num_joints)) and every.move_root
